@@ -1,0 +1,22 @@
+/* socktrace trace format: names shared by the writer (the shim) and every
+ * reader. The format itself is specified in docs/trace-format.md. */
+#ifndef SOCKTRACE_TRACE_FORMAT_H
+#define SOCKTRACE_TRACE_FORMAT_H
+
+#define SOCKTRACE_FORMAT_NAME "socktrace"
+/* MAJOR.MINOR: a reader accepts any minor of the major it knows (new
+ * fields and record kinds may appear) and refuses another major. */
+#define SOCKTRACE_FORMAT_MAJOR 1
+#define SOCKTRACE_FORMAT_MINOR 0
+#define SOCKTRACE_FORMAT_VERSION "1.0"
+
+/* Values of the "rec" field. */
+#define SOCKTRACE_REC_HEADER "header"
+#define SOCKTRACE_REC_CALL "call"
+#define SOCKTRACE_REC_EXEC "exec"
+#define SOCKTRACE_REC_END "end"
+
+/* Trace files are named PROG.PID.jsonl (PROG.PID.N.jsonl when taken). */
+#define SOCKTRACE_FILE_SUFFIX ".jsonl"
+
+#endif

@@ -1,0 +1,154 @@
+#include "config.h"
+
+#include "suggest.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const st_config_vars[] = {
+	"SOCKTRACE_OUT",
+	"SOCKTRACE_LOG",
+	"SOCKTRACE_PAYLOAD",
+	NULL,
+};
+
+static void reportf(st_config_report report, void *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void reportf(st_config_report report, void *ctx, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!report)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	report(ctx, msg);
+}
+
+/* Joins a relative path to cwd; false when the result does not fit. */
+static bool absolute_path(char *dst, size_t cap, const char *path, const char *cwd)
+{
+	int n;
+
+	if (path[0] == '/' || !cwd)
+		n = snprintf(dst, cap, "%s", path);
+	else
+		n = snprintf(dst, cap, "%s/%s", cwd, path);
+	return n > 0 && (size_t)n < cap;
+}
+
+static void load_out(struct st_config *cfg, const char *v, const char *cwd,
+		     st_config_report report, void *ctx)
+{
+	cfg->trace = true;
+	if (v && strcmp(v, "off") == 0) {
+		cfg->trace = false;
+		return;
+	}
+	if (v && v[0] == '\0') {
+		reportf(report, ctx,
+			"SOCKTRACE_OUT is empty; using '%s' (set a directory, or 'off' to record nothing)",
+			ST_DEFAULT_OUT);
+		v = NULL;
+	}
+	if (!v)
+		v = ST_DEFAULT_OUT;
+	if (!absolute_path(cfg->out_dir, sizeof(cfg->out_dir), v, cwd)) {
+		reportf(report, ctx,
+			"SOCKTRACE_OUT is longer than %zu bytes; nothing will be recorded",
+			sizeof(cfg->out_dir) - 1);
+		cfg->trace = false;
+	}
+}
+
+static void load_log(struct st_config *cfg, const char *v, const char *cwd,
+		     st_config_report report, void *ctx)
+{
+	cfg->log = ST_LOG_STDERR;
+	if (!v || strcmp(v, "stderr") == 0)
+		return;
+	if (strcmp(v, "off") == 0) {
+		cfg->log = ST_LOG_OFF;
+		return;
+	}
+	if (v[0] == '\0' ||
+	    !absolute_path(cfg->log_path, sizeof(cfg->log_path), v, cwd)) {
+		reportf(report, ctx,
+			"SOCKTRACE_LOG must be 'stderr', 'off' or a file path; using stderr");
+		return;
+	}
+	cfg->log = ST_LOG_FILE;
+}
+
+static void load_payload(struct st_config *cfg, const char *v,
+			 st_config_report report, void *ctx)
+{
+	char *end;
+	unsigned long n;
+
+	cfg->payload = 0;
+	if (!v)
+		return;
+	n = strtoul(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end != '\0') {
+		reportf(report, ctx,
+			"SOCKTRACE_PAYLOAD='%.40s' is not a number of bytes; payloads are not recorded (use 0..%d)",
+			v, ST_PAYLOAD_MAX);
+		return;
+	}
+	if (n > ST_PAYLOAD_MAX) {
+		reportf(report, ctx,
+			"SOCKTRACE_PAYLOAD=%lu is above the maximum; recording %d bytes per call",
+			n, ST_PAYLOAD_MAX);
+		n = ST_PAYLOAD_MAX;
+	}
+	cfg->payload = (unsigned)n;
+}
+
+static void check_unknown(char *const *env, st_config_report report, void *ctx)
+{
+	static const char prefix[] = "SOCKTRACE_";
+	size_t nvars = 0;
+
+	while (st_config_vars[nvars])
+		nvars++;
+	for (; env && *env; env++) {
+		char name[128];
+		const char *eq = strchr(*env, '=');
+		size_t len = eq ? (size_t)(eq - *env) : strlen(*env);
+		bool known = false;
+
+		if (strncmp(*env, prefix, sizeof(prefix) - 1) != 0)
+			continue;
+		if (len >= sizeof(name))
+			len = sizeof(name) - 1;
+		memcpy(name, *env, len);
+		name[len] = '\0';
+		for (size_t i = 0; i < nvars && !known; i++)
+			known = strcmp(name, st_config_vars[i]) == 0;
+		if (known)
+			continue;
+		const char *hint = st_suggest(name, st_config_vars, nvars);
+		if (hint)
+			reportf(report, ctx, "unknown variable %s ignored; did you mean %s?",
+				name, hint);
+		else
+			reportf(report, ctx, "unknown variable %s ignored", name);
+	}
+}
+
+void st_config_load(struct st_config *cfg, const char *(*get)(const char *name),
+		    char *const *env, const char *cwd, st_config_report report,
+		    void *ctx)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	load_log(cfg, get("SOCKTRACE_LOG"), cwd, report, ctx);
+	load_out(cfg, get("SOCKTRACE_OUT"), cwd, report, ctx);
+	load_payload(cfg, get("SOCKTRACE_PAYLOAD"), report, ctx);
+	check_unknown(env, report, ctx);
+}

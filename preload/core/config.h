@@ -1,0 +1,42 @@
+/* The shim's settings, read once from SOCKTRACE_* variables at start-up
+ * into an immutable structure: no call path ever reads the environment
+ * again, and no pointer into the environment is kept (programs that set
+ * their process title overwrite that memory). */
+#ifndef SOCKTRACE_CONFIG_H
+#define SOCKTRACE_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ST_DEFAULT_OUT "socktrace-out"
+#define ST_PAYLOAD_MAX 1024
+
+enum st_log_target {
+	ST_LOG_STDERR, /* default: only problems the user must know about */
+	ST_LOG_FILE,
+	ST_LOG_OFF,
+};
+
+struct st_config {
+	bool trace;               /* false with SOCKTRACE_OUT=off */
+	char out_dir[PATH_MAX];   /* absolute */
+	enum st_log_target log;
+	char log_path[PATH_MAX];
+	unsigned payload;         /* bytes of data recorded per call */
+};
+
+/* Receives each problem found, already worded for the user. */
+typedef void (*st_config_report)(void *ctx, const char *message);
+/* Reads variables through get (secure_getenv in the shim, a table in
+ * tests). env, when not NULL, is scanned for unknown SOCKTRACE_* names.
+ * cwd makes a relative SOCKTRACE_OUT absolute. Never fails: a bad value is
+ * reported and its default used. */
+void st_config_load(struct st_config *cfg, const char *(*get)(const char *name),
+		    char *const *env, const char *cwd, st_config_report report,
+		    void *ctx);
+
+/* The names of every variable the shim reads, NULL-terminated. */
+extern const char *const st_config_vars[];
+
+#endif

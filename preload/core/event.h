@@ -1,0 +1,43 @@
+/* Formatting of one trace event (a JSON object on one line).
+ *
+ * The shim calls these after the real call returned; the order of fields
+ * is fixed (see docs/trace-format.md) so that traces diff well. */
+#ifndef SOCKTRACE_EVENT_H
+#define SOCKTRACE_EVENT_H
+
+#include "fdtable.h"
+#include "jsonw.h"
+
+#include <stdint.h>
+
+/* Big enough for any event with the longest addresses, argv-free; payload
+ * previews are cut to fit (see st_ev_payload). */
+#define ST_EV_MAX 4096
+
+struct st_ev_head {
+	uint64_t ts;      /* CLOCK_MONOTONIC ns at entry */
+	uint64_t dur;     /* ns */
+	int pid;
+	int tid;
+	const char *fn;
+	int fd;           /* -1: the call has no fd (omitted) */
+	int64_t ret;
+	int err;          /* errno when the call failed, else 0 */
+	const char *err_name; /* overrides the errno name (EAI_* codes) */
+};
+
+/* Opens the object and writes the common fields. */
+void st_ev_begin(struct jw *w, char *buf, size_t cap, const struct st_ev_head *h);
+/* "local"/"peer" from the fd table snapshot, when known. */
+void st_ev_addrs(struct jw *w, const struct st_fdsnap *snap);
+/* A socket address argument (connect, bind, sendto, ...), as "addr". */
+void st_ev_sockaddr(struct jw *w, const char *key, const void *sa, unsigned len);
+/* Up to max bytes of data, escaped, as "data"; "data_cut" marks a preview
+ * shorter than the bytes transferred. */
+void st_ev_payload(struct jw *w, const void *data, size_t n, size_t max);
+/* Closes the record and returns its length including the newline. A record
+ * that did not fit is rewritten as its head alone with "cut":true, so the
+ * trace keeps a valid line for every call. */
+size_t st_ev_end(struct jw *w, char *buf, size_t cap, const struct st_ev_head *h);
+
+#endif

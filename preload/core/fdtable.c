@@ -1,0 +1,221 @@
+#include "fdtable.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+#define CHUNK_SHIFT 10
+#define CHUNK_SIZE (1u << CHUNK_SHIFT)
+#define CHUNK_COUNT (ST_FD_LIMIT / CHUNK_SIZE)
+
+static _Atomic(struct st_fdent *) chunks[CHUNK_COUNT];
+
+static struct st_fdent *lookup(int fd)
+{
+	struct st_fdent *chunk;
+
+	if (fd < 0 || fd >= ST_FD_LIMIT)
+		return NULL;
+	chunk = atomic_load_explicit(&chunks[(unsigned)fd >> CHUNK_SHIFT],
+				     memory_order_acquire);
+	return chunk ? &chunk[(unsigned)fd & (CHUNK_SIZE - 1)] : NULL;
+}
+
+static struct st_fdent *lookup_or_map(int fd)
+{
+	struct st_fdent *e = lookup(fd);
+	struct st_fdent *fresh;
+	struct st_fdent *expected = NULL;
+	const size_t bytes = CHUNK_SIZE * sizeof(struct st_fdent);
+
+	if (e || fd < 0 || fd >= ST_FD_LIMIT)
+		return e;
+	/* Anonymous pages are zero: every entry starts ST_FD_UNKNOWN. */
+	fresh = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fresh == MAP_FAILED)
+		return NULL;
+	if (!atomic_compare_exchange_strong_explicit(
+		    &chunks[(unsigned)fd >> CHUNK_SHIFT], &expected, fresh,
+		    memory_order_acq_rel, memory_order_acquire))
+		munmap(fresh, bytes); /* another thread won the race */
+	return lookup(fd);
+}
+
+static void write_begin(struct st_fdent *e)
+{
+	atomic_fetch_add_explicit(&e->seq, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+}
+
+static void write_end(struct st_fdent *e)
+{
+	atomic_fetch_add_explicit(&e->seq, 1, memory_order_release);
+}
+
+enum st_fd_kind st_fd_kind(int fd)
+{
+	struct st_fdent *e = lookup(fd);
+
+	return e ? (enum st_fd_kind)atomic_load_explicit(&e->kind, memory_order_relaxed)
+		 : ST_FD_UNKNOWN;
+}
+
+static void set_kind(int fd, enum st_fd_kind kind, int family, int socktype)
+{
+	struct st_fdent *e = lookup_or_map(fd);
+
+	if (!e)
+		return;
+	write_begin(e);
+	atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_relaxed);
+	e->family = (uint8_t)family;
+	e->socktype = (uint8_t)socktype;
+	e->local_len = 0;
+	e->peer_len = 0;
+	write_end(e);
+}
+
+void st_fd_set_socket(int fd, int family, int socktype)
+{
+	/* The type argument also carries SOCK_NONBLOCK|SOCK_CLOEXEC. */
+	set_kind(fd, ST_FD_SOCKET, family, socktype & 0xf);
+}
+
+void st_fd_set_other(int fd)
+{
+	set_kind(fd, ST_FD_OTHER, 0, 0);
+}
+
+void st_fd_forget(int fd)
+{
+	struct st_fdent *e = lookup(fd);
+
+	/* Nothing mapped means nothing known: no need to map a chunk. */
+	if (e && atomic_load_explicit(&e->kind, memory_order_relaxed) != ST_FD_UNKNOWN)
+		set_kind(fd, ST_FD_UNKNOWN, 0, 0);
+}
+
+static void set_addr(int fd, bool peer, const struct sockaddr *sa, socklen_t len)
+{
+	struct st_fdent *e = lookup(fd);
+	char text[ST_ADDR_MAX];
+	size_t n = 0;
+
+	if (!e)
+		return;
+	if (sa && len > 0)
+		n = st_sockaddr_json(text, sizeof(text), sa, len);
+	write_begin(e);
+	if (peer) {
+		memcpy(e->peer, text, n);
+		e->peer_len = (uint16_t)n;
+	} else {
+		memcpy(e->local, text, n);
+		e->local_len = (uint16_t)n;
+	}
+	write_end(e);
+}
+
+void st_fd_set_local(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	set_addr(fd, false, sa, len);
+}
+
+void st_fd_set_peer(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	set_addr(fd, true, sa, len);
+}
+
+void st_fd_copy(int dst, int src)
+{
+	struct st_fdsnap s;
+	struct st_fdent *e;
+
+	if (dst == src)
+		return;
+	st_fd_snapshot(src, &s);
+	if (s.kind == ST_FD_UNKNOWN) {
+		st_fd_forget(dst);
+		return;
+	}
+	e = lookup_or_map(dst);
+	if (!e)
+		return;
+	write_begin(e);
+	atomic_store_explicit(&e->kind, s.kind, memory_order_relaxed);
+	e->family = s.family;
+	e->socktype = s.socktype;
+	memcpy(e->local, s.local, s.local_len);
+	e->local_len = s.local_len;
+	memcpy(e->peer, s.peer, s.peer_len);
+	e->peer_len = s.peer_len;
+	write_end(e);
+}
+
+bool st_fd_snapshot(int fd, struct st_fdsnap *snap)
+{
+	struct st_fdent *e = lookup(fd);
+
+	snap->kind = ST_FD_UNKNOWN;
+	snap->family = 0;
+	snap->socktype = 0;
+	snap->local_len = 0;
+	snap->peer_len = 0;
+	if (!e)
+		return false;
+	/* Bounded retries: a signal handler that interrupted the writer of
+	 * this very entry would otherwise spin for ever. */
+	for (int attempt = 0; attempt < 4; attempt++) {
+		uint32_t s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+		uint32_t s2;
+
+		if (s1 & 1)
+			continue;
+		snap->kind = atomic_load_explicit(&e->kind, memory_order_relaxed);
+		snap->family = e->family;
+		snap->socktype = e->socktype;
+		snap->local_len = e->local_len < ST_ADDR_MAX ? e->local_len : 0;
+		snap->peer_len = e->peer_len < ST_ADDR_MAX ? e->peer_len : 0;
+		memcpy(snap->local, e->local, snap->local_len);
+		memcpy(snap->peer, e->peer, snap->peer_len);
+		atomic_thread_fence(memory_order_acquire);
+		s2 = atomic_load_explicit(&e->seq, memory_order_relaxed);
+		if (s1 == s2)
+			return snap->kind == ST_FD_SOCKET;
+	}
+	snap->kind = atomic_load_explicit(&e->kind, memory_order_relaxed);
+	snap->local_len = 0;
+	snap->peer_len = 0;
+	return snap->kind == ST_FD_SOCKET;
+}
+
+bool st_fd_has_local(int fd)
+{
+	struct st_fdent *e = lookup(fd);
+
+	return e && e->local_len != 0;
+}
+
+void st_fd_forget_range(unsigned first, unsigned last)
+{
+	if (last >= ST_FD_LIMIT)
+		last = ST_FD_LIMIT - 1;
+	for (unsigned fd = first; fd <= last && fd >= first;) {
+		/* Skip chunks never mapped: nothing is known there. */
+		if (!atomic_load_explicit(&chunks[fd >> CHUNK_SHIFT], memory_order_acquire)) {
+			fd = ((fd >> CHUNK_SHIFT) + 1) << CHUNK_SHIFT;
+			continue;
+		}
+		st_fd_forget((int)fd);
+		fd++;
+	}
+}
+
+void st_fd_reset_all(void)
+{
+	for (unsigned i = 0; i < CHUNK_COUNT; i++) {
+		struct st_fdent *c = atomic_exchange(&chunks[i], NULL);
+		if (c)
+			munmap(c, CHUNK_SIZE * sizeof(struct st_fdent));
+	}
+}

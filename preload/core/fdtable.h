@@ -1,0 +1,82 @@
+/* What the shim knows about each file descriptor.
+ *
+ * Events on data calls carry the connection's endpoints without a system
+ * call, so the endpoints learnt at socket/bind/connect/accept time are kept
+ * here, indexed by fd. Entries are written by the calls that create, bind,
+ * connect, duplicate or close an fd and read by every traced call.
+ *
+ * The table is lock-free: chunks are mapped on first use and published with
+ * a compare-and-swap, and each entry is a seqlock, so a reader (possibly a
+ * signal handler that interrupted a writer) never blocks and never sees a
+ * torn address. Memory comes from mmap, never malloc: the shim must not
+ * touch the program's heap. */
+#ifndef SOCKTRACE_FDTABLE_H
+#define SOCKTRACE_FDTABLE_H
+
+#include "sockaddr_fmt.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Descriptors at or above this are not tracked (and so never traced). */
+#define ST_FD_LIMIT (1 << 20)
+
+enum st_fd_kind {
+	ST_FD_UNKNOWN = 0, /* never seen, or closed: ask the kernel once */
+	ST_FD_SOCKET,
+	ST_FD_OTHER,       /* a file, pipe, ...: read/write are not traced */
+};
+
+struct st_fdent {
+	_Atomic uint32_t seq;
+	_Atomic uint8_t kind;
+	uint8_t family;
+	uint8_t socktype;
+	uint16_t local_len;
+	uint16_t peer_len;
+	char local[ST_ADDR_MAX];
+	char peer[ST_ADDR_MAX];
+};
+
+/* A consistent copy of an entry, taken at event time. */
+struct st_fdsnap {
+	uint8_t kind;
+	uint8_t family;
+	uint8_t socktype;
+	uint16_t local_len;
+	uint16_t peer_len;
+	char local[ST_ADDR_MAX];
+	char peer[ST_ADDR_MAX];
+};
+
+/* The kind of fd, ST_FD_UNKNOWN when untracked. The hot-path check. */
+enum st_fd_kind st_fd_kind(int fd);
+
+/* Records a new socket (or a socket discovered by fstat); clears addresses. */
+void st_fd_set_socket(int fd, int family, int socktype);
+void st_fd_set_other(int fd);
+/* Forget the fd: closed, or replaced by something we did not see. */
+void st_fd_forget(int fd);
+/* Addresses, from a sockaddr. A NULL or empty address clears the field. */
+void st_fd_set_local(int fd, const struct sockaddr *sa, socklen_t len);
+void st_fd_set_peer(int fd, const struct sockaddr *sa, socklen_t len);
+/* dup and friends: dst becomes a copy of src (or is forgotten). */
+void st_fd_copy(int dst, int src);
+
+/* Fills snap and returns true when the fd is a tracked socket. Never
+ * blocks: gives up (returning the kind but no addresses) if a writer keeps
+ * the entry busy. */
+bool st_fd_snapshot(int fd, struct st_fdsnap *snap);
+
+/* True when the socket's local address is known (an unbound UDP socket
+ * learns it on its first send). */
+bool st_fd_has_local(int fd);
+/* close_range: forget every tracked fd in [first, last]. */
+void st_fd_forget_range(unsigned first, unsigned last);
+
+/* Drops the whole table (unit tests). */
+void st_fd_reset_all(void);
+
+#endif

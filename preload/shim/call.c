@@ -1,0 +1,159 @@
+#include "call.h"
+
+#include "fdtable.h"
+#include "names.h"
+#include "real.h"
+#include "writer.h"
+
+#include <sys/stat.h>
+
+static void fill_head(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
+		      uint64_t t1, int64_t ret)
+{
+	r->h.ts = t0;
+	r->h.dur = t1 - t0;
+	r->h.pid = st_shim.pid;
+	r->h.tid = st_tid();
+	r->h.fn = st_call_info(fn)->name;
+	r->h.fd = fd;
+	r->h.ret = ret;
+	r->h.err = 0;
+	r->h.err_name = NULL;
+}
+
+void st_rec_begin(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
+		  uint64_t t1, int64_t ret, int err)
+{
+	fill_head(r, fn, fd, t0, t1, ret);
+	r->h.err = ret < 0 ? err : 0;
+	st_ev_begin(&r->w, r->buf, sizeof(r->buf), &r->h);
+}
+
+void st_rec_begin_named(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
+			uint64_t t1, int64_t ret, const char *err_name)
+{
+	fill_head(r, fn, fd, t0, t1, ret);
+	r->h.err_name = err_name;
+	st_ev_begin(&r->w, r->buf, sizeof(r->buf), &r->h);
+}
+
+static void finish(struct st_rec *r)
+{
+	size_t len = st_ev_end(&r->w, r->buf, sizeof(r->buf), &r->h);
+
+	if (len)
+		st_writer_write(r->buf, len);
+}
+
+void st_rec_emit(struct st_rec *r, int addr_fd)
+{
+	struct st_fdsnap snap;
+
+	if (addr_fd >= 0 && st_fd_snapshot(addr_fd, &snap))
+		st_ev_addrs(&r->w, &snap);
+	finish(r);
+}
+
+void st_rec_emit_snap(struct st_rec *r, const struct st_fdsnap *snap)
+{
+	st_ev_addrs(&r->w, snap);
+	finish(r);
+}
+
+void st_rec_msgflags(struct st_rec *r, const char *key, int flags)
+{
+	char text[160];
+
+	if (flags == 0)
+		return;
+	st_msgflags_str(text, sizeof(text), flags);
+	jw_kv_name(&r->w, key, text);
+}
+
+void st_rec_payload(struct st_rec *r, const void *buf, ssize_t n)
+{
+	if (st_shim.cfg.payload && n > 0)
+		st_ev_payload(&r->w, buf, (size_t)n, st_shim.cfg.payload);
+}
+
+void st_rec_payload_iov(struct st_rec *r, const struct iovec *iov, size_t iovcnt,
+			ssize_t n)
+{
+	char flat[ST_PAYLOAD_MAX];
+	size_t want, got = 0;
+
+	if (!st_shim.cfg.payload || n <= 0)
+		return;
+	want = (size_t)n < st_shim.cfg.payload ? (size_t)n : st_shim.cfg.payload;
+	for (size_t i = 0; i < iovcnt && got < want; i++) {
+		size_t take = iov[i].iov_len < want - got ? iov[i].iov_len : want - got;
+		memcpy(flat + got, iov[i].iov_base, take);
+		got += take;
+	}
+	if (got == 0)
+		return;
+	st_ev_payload(&r->w, flat, got, got);
+	if ((size_t)n > got)
+		jw_kv_u64(&r->w, "data_cut", (size_t)n - got);
+}
+
+size_t st_iov_total(const struct iovec *iov, size_t n)
+{
+	size_t total = 0;
+
+	for (size_t i = 0; iov && i < n; i++)
+		total += iov[i].iov_len;
+	return total;
+}
+
+void st_learn_local(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (real_getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		st_fd_set_local(fd, (struct sockaddr *)&ss, len);
+}
+
+void st_learn_peer(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (real_getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		st_fd_set_peer(fd, (struct sockaddr *)&ss, len);
+}
+
+static void discover(int fd)
+{
+	struct stat st;
+	int family = 0, type = 0;
+	socklen_t len = sizeof(int);
+
+	if (fstat(fd, &st) != 0)
+		return; /* not open: stays unknown, nothing to trace */
+	if (!S_ISSOCK(st.st_mode)) {
+		st_fd_set_other(fd);
+		return;
+	}
+	real_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len);
+	len = sizeof(int);
+	real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+	st_fd_set_socket(fd, family, type);
+	st_learn_local(fd);
+	st_learn_peer(fd);
+}
+
+bool st_fd_is_socket(int fd)
+{
+	enum st_fd_kind kind = st_fd_kind(fd);
+
+	if (st_likely(kind != ST_FD_UNKNOWN))
+		return kind == ST_FD_SOCKET;
+	if (fd < 0 || fd >= ST_FD_LIMIT || fd == st_writer_fd())
+		return false;
+	int saved = errno;
+	discover(fd);
+	errno = saved;
+	return st_fd_kind(fd) == ST_FD_SOCKET;
+}

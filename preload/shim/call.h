@@ -1,0 +1,49 @@
+/* What every hook does around the real call: time it, format its event
+ * and hand it to the writer, with errno exactly as the real call left it. */
+#ifndef SOCKTRACE_CALL_H
+#define SOCKTRACE_CALL_H
+
+#include "calls.h"
+#include "event.h"
+#include "shim.h"
+
+#include <errno.h>
+#include <sys/uio.h>
+
+struct st_rec {
+	struct st_ev_head h;
+	struct jw w;
+	char buf[ST_EV_MAX];
+};
+
+/* Starts the record of a call that ran from t0 to t1 and returned ret,
+ * with err the errno it left (ignored unless it failed). t1 is taken right
+ * after the real call so that dur leaves out the shim's own bookkeeping. */
+void st_rec_begin(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
+		  uint64_t t1, int64_t ret, int err);
+/* For calls whose failure is not errno (getaddrinfo's EAI_* codes). */
+void st_rec_begin_named(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
+			uint64_t t1, int64_t ret, const char *err_name);
+/* Adds the endpoints known for fd (if any), closes and writes the record. */
+void st_rec_emit(struct st_rec *r, int addr_fd);
+/* Same with endpoints taken earlier (close: the fd is gone by now). */
+void st_rec_emit_snap(struct st_rec *r, const struct st_fdsnap *snap);
+
+/* Common argument fields. */
+void st_rec_msgflags(struct st_rec *r, const char *key, int flags);
+void st_rec_payload(struct st_rec *r, const void *buf, ssize_t n);
+void st_rec_payload_iov(struct st_rec *r, const struct iovec *iov, size_t iovcnt,
+			ssize_t n);
+
+/* True when fd is a socket, asking the kernel once for an fd the table
+ * has not seen (inherited across exec, or made by code we cannot see).
+ * Preserves errno. */
+bool st_fd_is_socket(int fd);
+
+/* Fills the table's local (and peer) address from the kernel. */
+void st_learn_local(int fd);
+void st_learn_peer(int fd);
+
+size_t st_iov_total(const struct iovec *iov, size_t n);
+
+#endif

@@ -1,0 +1,66 @@
+#include "header.h"
+
+#include "jsonw.h"
+#include "shim.h"
+
+#include <socktrace/trace_format.h>
+
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+static char header_buf[ST_ARGV_MAX * 2 + 4096];
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+char *st_header_build(size_t *len)
+{
+	struct jw w;
+	struct utsname un;
+	uint64_t mono, real;
+	size_t o = 0;
+
+	jw_init(&w, header_buf, sizeof(header_buf));
+	jw_obj_begin(&w);
+	jw_kv_name(&w, "rec", "header");
+	jw_kv_name(&w, "format", SOCKTRACE_FORMAT_NAME);
+	jw_kv_name(&w, "version", SOCKTRACE_FORMAT_VERSION);
+	jw_kv_name(&w, "tool", "socktrace " SOCKTRACE_VERSION);
+	jw_kv_i64(&w, "pid", st_shim.pid);
+	jw_kv_i64(&w, "ppid", st_shim.ppid);
+	jw_kv_i64(&w, "uid", (int64_t)getuid());
+	jw_kv_str(&w, "prog", st_shim.prog);
+	jw_kv_str(&w, "exe", st_shim.exe);
+	jw_key(&w, "argv");
+	jw_arr_begin(&w);
+	for (int i = 0; i < st_shim.argc && o < st_shim.argv_len; i++) {
+		size_t n = strnlen(st_shim.argv + o, st_shim.argv_len - o);
+		jw_elem(&w);
+		jw_str(&w, st_shim.argv + o, n);
+		o += n + 1;
+	}
+	jw_arr_end(&w);
+	if (uname(&un) == 0)
+		jw_kv_str(&w, "host", un.nodename);
+	/* Read back to back: the pair maps this host's monotonic clock,
+	 * which event timestamps use, onto wall-clock time. */
+	mono = clock_ns(CLOCK_MONOTONIC);
+	real = clock_ns(CLOCK_REALTIME);
+	jw_key(&w, "clock");
+	jw_obj_begin(&w);
+	jw_kv_u64(&w, "mono", mono);
+	jw_kv_u64(&w, "real", real);
+	jw_obj_end(&w);
+	jw_kv_u64(&w, "start", st_shim.start_mono);
+	jw_kv_u64(&w, "payload", st_shim.cfg.payload);
+	jw_obj_end(&w);
+	jw_char(&w, '\n');
+	*len = w.overflow ? 0 : jw_len(&w, header_buf);
+	return header_buf;
+}

@@ -1,0 +1,135 @@
+/* Teardown: close, shutdown, close_range, closefrom. The shim's own trace
+ * descriptor is invisible to them: a program that sweeps every fd it does
+ * not know sees EBADF for ours, exactly as if it were not there. */
+#include "call.h"
+#include "fdtable.h"
+#include "names.h"
+#include "real.h"
+#include "writer.h"
+
+#include <linux/close_range.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int st_close(int fd)
+{
+	uint64_t t0, t1;
+	int ret, err;
+	struct st_fdsnap snap;
+	bool is_socket;
+	struct st_rec r;
+
+	if (fd >= 0 && fd == st_writer_fd()) {
+		errno = EBADF;
+		return -1;
+	}
+	st_ensure_init();
+	is_socket = st_fd_snapshot(fd, &snap);
+	if (!st_enter() || !is_socket) {
+		ret = real_close(fd);
+		err = errno;
+		/* Linux frees the number even when close fails with EINTR. */
+		if (ret == 0 || err != EBADF)
+			st_fd_forget(fd);
+		errno = err;
+		return ret;
+	}
+	t0 = st_now();
+	ret = real_close(fd);
+	err = errno;
+	t1 = st_now();
+	if (ret == 0 || err != EBADF)
+		st_fd_forget(fd);
+	st_rec_begin(&r, ST_FN_close, fd, t0, t1, ret, err);
+	st_rec_emit_snap(&r, &snap);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int close(int fd)
+{
+	return st_close(fd);
+}
+
+static int st_shutdown(int fd, int how)
+{
+	uint64_t t0, t1;
+	int ret, err;
+	const char *name;
+	struct st_rec r;
+
+	if (!st_enter())
+		return real_shutdown(fd, how);
+	st_fd_is_socket(fd);
+	t0 = st_now();
+	ret = real_shutdown(fd, how);
+	err = errno;
+	t1 = st_now();
+	st_rec_begin(&r, ST_FN_shutdown, fd, t0, t1, ret, err);
+	name = st_shutdown_name(how);
+	jw_key(&r.w, "how");
+	if (name)
+		jw_str_trusted(&r.w, name, strlen(name));
+	else
+		jw_i64(&r.w, how);
+	st_rec_emit(&r, fd);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int shutdown(int fd, int how)
+{
+	return st_shutdown(fd, how);
+}
+
+static int close_range_raw(unsigned first, unsigned last, int flags)
+{
+	if (real_close_range)
+		return real_close_range(first, last, flags);
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+/* Closes [first, last] except our own descriptor, in at most two calls. */
+static int st_close_range(unsigned first, unsigned last, int flags)
+{
+	int ours = st_writer_fd();
+	int ret, err;
+
+	st_ensure_init();
+	if (ours < 0 || (unsigned)ours < first || (unsigned)ours > last ||
+	    (flags & CLOSE_RANGE_CLOEXEC) || first > last) {
+		ret = close_range_raw(first, last, flags);
+	} else {
+		ret = 0;
+		if ((unsigned)ours > first)
+			ret = close_range_raw(first, (unsigned)ours - 1, flags);
+		if (ret == 0 && (unsigned)ours < last)
+			ret = close_range_raw((unsigned)ours + 1, last, flags);
+	}
+	err = errno;
+	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+		st_fd_forget_range(first, last);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	return st_close_range(first, last, flags);
+}
+
+ST_EXPORT void closefrom(int lowfd)
+{
+	int saved = errno;
+
+	/* Same as glibc: close_range first, the libc's own way if the kernel
+	 * lacks it (then our descriptor is reopened when next needed). */
+	if (lowfd >= 0 && st_close_range((unsigned)lowfd, ~0u, 0) == 0) {
+		errno = saved;
+		return;
+	}
+	errno = saved;
+	if (real_closefrom)
+		real_closefrom(lowfd);
+	st_fd_forget_range(lowfd < 0 ? 0 : (unsigned)lowfd, ~0u);
+}

@@ -1,0 +1,89 @@
+/* Name resolution. glibc resolves through private symbols we cannot
+ * interpose, so the public entry point is traced instead: what was asked,
+ * what came back. Sockets that NSS modules open are traced as they
+ * happen, nested inside the getaddrinfo event's time span. */
+#include "call.h"
+#include "names.h"
+#include "real.h"
+
+#define ADDRS_MAX 16
+
+static void rec_results(struct st_rec *r, const struct addrinfo *res)
+{
+	char seen[ADDRS_MAX][ST_ADDR_MAX];
+	size_t nseen = 0;
+
+	jw_key(&r->w, "addrs");
+	jw_arr_begin(&r->w);
+	/* One entry per address: getaddrinfo repeats each one for every
+	 * socket type asked for. */
+	for (; res && nseen < ADDRS_MAX; res = res->ai_next) {
+		char text[ST_ADDR_MAX];
+		size_t n = st_sockaddr_json(text, sizeof(text), res->ai_addr, res->ai_addrlen);
+		bool dup = false;
+
+		for (size_t i = 0; i < nseen && !dup; i++)
+			dup = strcmp(seen[i], text) == 0;
+		if (dup || n == 0)
+			continue;
+		memcpy(seen[nseen++], text, n + 1);
+		jw_elem(&r->w);
+		jw_str_trusted(&r->w, text, n);
+	}
+	jw_arr_end(&r->w);
+}
+
+static void rec_hints(struct st_rec *r, const struct addrinfo *hints)
+{
+	char text[128];
+	const char *family;
+
+	if (!hints)
+		return;
+	family = st_family_name(hints->ai_family);
+	if (hints->ai_family != AF_UNSPEC && family)
+		jw_kv_name(&r->w, "family", family);
+	if (hints->ai_socktype) {
+		st_socktype_str(text, sizeof(text), hints->ai_socktype);
+		jw_kv_name(&r->w, "type", text);
+	}
+	if (hints->ai_flags) {
+		st_aiflags_str(text, sizeof(text), hints->ai_flags);
+		jw_kv_name(&r->w, "flags", text);
+	}
+}
+
+static int st_getaddrinfo(const char *node, const char *service,
+			  const struct addrinfo *hints, struct addrinfo **res)
+{
+	uint64_t t0, t1;
+	int ret, err;
+	struct st_rec r;
+
+	if (!st_enter())
+		return real_getaddrinfo(node, service, hints, res);
+	t0 = st_now();
+	ret = real_getaddrinfo(node, service, hints, res);
+	err = errno;
+	t1 = st_now();
+	st_rec_begin_named(&r, ST_FN_getaddrinfo, -1, t0, t1, ret,
+			   ret != 0 ? st_eai_name(ret) : NULL);
+	if (ret == EAI_SYSTEM && st_errno_name(err))
+		jw_kv_name(&r.w, "sys_errno", st_errno_name(err));
+	if (node)
+		jw_kv_str(&r.w, "host", node);
+	if (service)
+		jw_kv_str(&r.w, "service", service);
+	rec_hints(&r, hints);
+	if (ret == 0 && res)
+		rec_results(&r, *res);
+	st_rec_emit(&r, -1);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int getaddrinfo(const char *node, const char *service,
+			  const struct addrinfo *hints, struct addrinfo **res)
+{
+	return st_getaddrinfo(node, service, hints, res);
+}

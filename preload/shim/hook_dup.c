@@ -1,0 +1,123 @@
+/* dup, dup2, dup3 and fcntl(F_DUPFD*): the new number must carry the same
+ * connection in the fd table, and a dup2 onto a known number replaces what
+ * it held. Traced as events only when the source is a socket. */
+#include "call.h"
+#include "fdtable.h"
+#include "names.h"
+#include "real.h"
+#include "writer.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+
+/* Records the duplication; src's kind decides whether it is an event. */
+static void after_dup(enum st_fn fn, int src, int dst_arg, int ret, int err,
+		      uint64_t t0, uint64_t t1, int cmd)
+{
+	struct st_rec r;
+
+	if (ret >= 0)
+		st_fd_copy(ret, src);
+	if (!st_enter() || st_fd_kind(src) != ST_FD_SOCKET)
+		return;
+	st_rec_begin(&r, fn, src, t0, t1, ret, err);
+	if (fn == ST_FN_fcntl)
+		jw_kv_name(&r.w, "cmd", st_fcntl_name(cmd));
+	else if (fn != ST_FN_dup)
+		jw_kv_i64(&r.w, "newfd", dst_arg);
+	st_rec_emit(&r, src);
+}
+
+static int st_dup(int fd)
+{
+	uint64_t t0, t1;
+	int ret, err;
+
+	st_ensure_init();
+	st_fd_is_socket(fd);
+	t0 = st_now();
+	ret = real_dup(fd);
+	err = errno;
+	t1 = st_now();
+	after_dup(ST_FN_dup, fd, -1, ret, err, t0, t1, 0);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int dup(int fd)
+{
+	return st_dup(fd);
+}
+
+static int st_dup23(enum st_fn fn, int fd, int fd2, int flags)
+{
+	uint64_t t0, t1;
+	int ret, err;
+
+	st_ensure_init();
+	st_fd_is_socket(fd);
+	/* The program may take any number, ours included: move ours away. */
+	if (fd2 >= 0 && fd2 == st_writer_fd() && fd != fd2)
+		st_writer_evict_fd(fd2);
+	t0 = st_now();
+	ret = fn == ST_FN_dup2 ? real_dup2(fd, fd2) : real_dup3(fd, fd2, flags);
+	err = errno;
+	t1 = st_now();
+	after_dup(fn, fd, fd2, ret, err, t0, t1, 0);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int dup2(int fd, int fd2)
+{
+	return st_dup23(ST_FN_dup2, fd, fd2, 0);
+}
+
+ST_EXPORT int dup3(int fd, int fd2, int flags)
+{
+	return st_dup23(ST_FN_dup3, fd, fd2, flags);
+}
+
+/* fcntl's third argument is an int or a pointer depending on cmd; like
+ * glibc itself we carry it as a pointer-sized value. */
+static int st_fcntl(int (*real)(int, int, void *), int fd, int cmd, void *arg)
+{
+	uint64_t t0, t1;
+	int ret, err;
+
+	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
+		return real(fd, cmd, arg);
+	st_ensure_init();
+	st_fd_is_socket(fd);
+	t0 = st_now();
+	ret = real(fd, cmd, arg);
+	err = errno;
+	t1 = st_now();
+	after_dup(ST_FN_fcntl, fd, -1, ret, err, t0, t1, cmd);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	st_ensure_init();
+	return st_fcntl(real_fcntl, fd, cmd, arg);
+}
+
+ST_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	st_ensure_init();
+	return st_fcntl(real_fcntl64 ? real_fcntl64 : real_fcntl, fd, cmd, arg);
+}

@@ -1,0 +1,146 @@
+/* Socket options and names: traced for what they reveal (SO_ERROR after a
+ * non-blocking connect says how it ended). */
+#include "call.h"
+#include "names.h"
+#include "real.h"
+
+#include <netinet/in.h>
+#include <sys/time.h>
+
+static void rec_level_name(struct st_rec *r, int level, int name)
+{
+	const char *lv = st_sol_name(level);
+	const char *opt = st_sockopt_name(level, name);
+
+	jw_key(&r->w, "level");
+	if (lv)
+		jw_str_trusted(&r->w, lv, strlen(lv));
+	else
+		jw_i64(&r->w, level);
+	jw_key(&r->w, "opt");
+	if (opt)
+		jw_str_trusted(&r->w, opt, strlen(opt));
+	else
+		jw_i64(&r->w, name);
+}
+
+/* The option's value, for the shapes that have an obvious reading. */
+static void rec_value(struct st_rec *r, int level, int name, const void *val,
+		      socklen_t len)
+{
+	if (!val)
+		return;
+	if (level == SOL_SOCKET && name == SO_ERROR && len >= (socklen_t)sizeof(int)) {
+		int e = *(const int *)val;
+		const char *en = st_errno_name(e);
+		jw_key(&r->w, "value");
+		if (e == 0 || !en)
+			jw_i64(&r->w, e);
+		else
+			jw_str_trusted(&r->w, en, strlen(en));
+	} else if (level == SOL_SOCKET && name == SO_LINGER &&
+		   len >= (socklen_t)sizeof(struct linger)) {
+		const struct linger *l = val;
+		jw_key(&r->w, "value");
+		jw_obj_begin(&r->w);
+		jw_kv_i64(&r->w, "onoff", l->l_onoff);
+		jw_kv_i64(&r->w, "linger", l->l_linger);
+		jw_obj_end(&r->w);
+	} else if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
+		   len >= (socklen_t)sizeof(struct timeval)) {
+		const struct timeval *tv = val;
+		jw_kv_i64(&r->w, "value_us", (int64_t)tv->tv_sec * 1000000 + tv->tv_usec);
+	} else if (len == (socklen_t)sizeof(int)) {
+		jw_kv_i64(&r->w, "value", *(const int *)val);
+	} else {
+		jw_kv_u64(&r->w, "optlen", len);
+	}
+}
+
+static int st_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	uint64_t t0, t1;
+	int ret, err;
+	struct st_rec r;
+
+	if (!st_enter())
+		return real_getsockopt(fd, level, name, val, len);
+	st_fd_is_socket(fd);
+	t0 = st_now();
+	ret = real_getsockopt(fd, level, name, val, len);
+	err = errno;
+	t1 = st_now();
+	st_rec_begin(&r, ST_FN_getsockopt, fd, t0, t1, ret, err);
+	rec_level_name(&r, level, name);
+	if (ret == 0 && len)
+		rec_value(&r, level, name, val, *len);
+	st_rec_emit(&r, fd);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	return st_getsockopt(fd, level, name, val, len);
+}
+
+static int st_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	uint64_t t0, t1;
+	int ret, err;
+	struct st_rec r;
+
+	if (!st_enter())
+		return real_setsockopt(fd, level, name, val, len);
+	st_fd_is_socket(fd);
+	t0 = st_now();
+	ret = real_setsockopt(fd, level, name, val, len);
+	err = errno;
+	t1 = st_now();
+	st_rec_begin(&r, ST_FN_setsockopt, fd, t0, t1, ret, err);
+	rec_level_name(&r, level, name);
+	rec_value(&r, level, name, val, len);
+	st_rec_emit(&r, fd);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	return st_setsockopt(fd, level, name, val, len);
+}
+
+static int st_getname(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *len)
+{
+	uint64_t t0, t1;
+	int ret, err;
+	socklen_t given = len ? *len : 0;
+	struct st_rec r;
+
+#define CALL_REAL() (fn == ST_FN_getsockname ? real_getsockname(fd, addr, len) \
+					     : real_getpeername(fd, addr, len))
+	if (!st_enter())
+		return CALL_REAL();
+	st_fd_is_socket(fd);
+	t0 = st_now();
+	ret = CALL_REAL();
+	err = errno;
+	t1 = st_now();
+#undef CALL_REAL
+	st_rec_begin(&r, fn, fd, t0, t1, ret, err);
+	if (ret == 0 && len && addr)
+		st_ev_sockaddr(&r.w, "addr", addr, *len < given ? *len : given);
+	st_rec_emit(&r, fd);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *len)
+{
+	return st_getname(ST_FN_getsockname, fd, ST_SA(addr), len);
+}
+
+ST_EXPORT int getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
+{
+	return st_getname(ST_FN_getpeername, fd, ST_SA(addr), len);
+}

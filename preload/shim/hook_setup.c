@@ -1,0 +1,237 @@
+/* Connection setup: socket, socketpair, bind, listen, accept, connect. */
+#include "call.h"
+#include "fdtable.h"
+#include "names.h"
+#include "real.h"
+
+static void rec_socket_args(struct st_rec *r, int domain, int type, int protocol)
+{
+	char text[96];
+	const char *name = st_family_name(domain);
+	const char *proto = st_proto_name(domain, protocol);
+
+	jw_key(&r->w, "family");
+	if (name)
+		jw_str_trusted(&r->w, name, strlen(name));
+	else
+		jw_i64(&r->w, domain);
+	st_socktype_str(text, sizeof(text), type);
+	jw_kv_name(&r->w, "type", text);
+	jw_key(&r->w, "protocol");
+	if (proto && protocol)
+		jw_str_trusted(&r->w, proto, strlen(proto));
+	else
+		jw_i64(&r->w, protocol);
+}
+
+static int st_socket(int domain, int type, int protocol)
+{
+	uint64_t t0, t1;
+	int fd, err;
+	struct st_rec r;
+
+	if (!st_enter())
+		return real_socket(domain, type, protocol);
+	t0 = st_now();
+	fd = real_socket(domain, type, protocol);
+	err = errno;
+	t1 = st_now();
+	if (fd >= 0)
+		st_fd_set_socket(fd, domain, type);
+	st_rec_begin(&r, ST_FN_socket, fd, t0, t1, fd, err);
+	rec_socket_args(&r, domain, type, protocol);
+	st_rec_emit(&r, -1);
+	errno = err;
+	return fd;
+}
+
+ST_EXPORT int socket(int domain, int type, int protocol)
+{
+	return st_socket(domain, type, protocol);
+}
+
+static int st_socketpair(int domain, int type, int protocol, int sv[2])
+{
+	uint64_t t0, t1;
+	int ret, err;
+	struct st_rec r;
+
+	if (!st_enter())
+		return real_socketpair(domain, type, protocol, sv);
+	t0 = st_now();
+	ret = real_socketpair(domain, type, protocol, sv);
+	err = errno;
+	t1 = st_now();
+	st_rec_begin(&r, ST_FN_socketpair, -1, t0, t1, ret, err);
+	rec_socket_args(&r, domain, type, protocol);
+	if (ret == 0) {
+		for (int i = 0; i < 2; i++) {
+			st_fd_set_socket(sv[i], domain, type);
+			st_learn_local(sv[i]);
+			st_learn_peer(sv[i]);
+		}
+		jw_key(&r.w, "fds");
+		jw_arr_begin(&r.w);
+		jw_elem(&r.w);
+		jw_i64(&r.w, sv[0]);
+		jw_elem(&r.w);
+		jw_i64(&r.w, sv[1]);
+		jw_arr_end(&r.w);
+	}
+	st_rec_emit(&r, -1);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+	return st_socketpair(domain, type, protocol, sv);
+}
+
+static int st_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	uint64_t t0, t1;
+	int ret, err;
+	struct st_rec r;
+
+	if (!st_enter())
+		return real_bind(fd, addr, len);
+	st_fd_is_socket(fd);
+	t0 = st_now();
+	ret = real_bind(fd, addr, len);
+	err = errno;
+	t1 = st_now();
+	/* Ask the kernel: port 0 becomes the port it chose. */
+	if (ret == 0)
+		st_learn_local(fd);
+	st_rec_begin(&r, ST_FN_bind, fd, t0, t1, ret, err);
+	st_ev_sockaddr(&r.w, "addr", addr, len);
+	st_rec_emit(&r, fd);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	return st_bind(fd, ST_SA(addr), len);
+}
+
+static int st_listen(int fd, int backlog)
+{
+	uint64_t t0, t1;
+	int ret, err;
+	struct st_rec r;
+
+	if (!st_enter())
+		return real_listen(fd, backlog);
+	st_fd_is_socket(fd);
+	t0 = st_now();
+	ret = real_listen(fd, backlog);
+	err = errno;
+	t1 = st_now();
+	/* listen without bind picks an ephemeral port. */
+	if (ret == 0 && !st_fd_has_local(fd))
+		st_learn_local(fd);
+	st_rec_begin(&r, ST_FN_listen, fd, t0, t1, ret, err);
+	jw_kv_i64(&r.w, "backlog", backlog);
+	st_rec_emit(&r, fd);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int listen(int fd, int backlog)
+{
+	return st_listen(fd, backlog);
+}
+
+/* The accepted socket inherits the listener's family and type; its peer
+ * comes from the address the kernel returned when the caller's buffer held
+ * it whole, otherwise from the kernel. */
+static void learn_accepted(int listener, int fd, const struct sockaddr *addr,
+			   socklen_t given, const socklen_t *lenp)
+{
+	struct st_fdsnap snap;
+
+	st_fd_snapshot(listener, &snap);
+	st_fd_set_socket(fd, snap.family, snap.socktype);
+	st_learn_local(fd);
+	if (addr && lenp && *lenp <= given && *lenp > 0)
+		st_fd_set_peer(fd, addr, *lenp);
+	else
+		st_learn_peer(fd);
+}
+
+static int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *lenp,
+		     int flags)
+{
+	uint64_t t0, t1;
+	int ret, err;
+	socklen_t given = lenp ? *lenp : 0;
+	struct st_rec r;
+
+	if (!st_enter())
+		return fn == ST_FN_accept ? real_accept(fd, addr, lenp)
+					  : real_accept4(fd, addr, lenp, flags);
+	st_fd_is_socket(fd);
+	t0 = st_now();
+	ret = fn == ST_FN_accept ? real_accept(fd, addr, lenp)
+				 : real_accept4(fd, addr, lenp, flags);
+	err = errno;
+	t1 = st_now();
+	if (ret >= 0)
+		learn_accepted(fd, ret, addr, given, lenp);
+	st_rec_begin(&r, fn, fd, t0, t1, ret, err);
+	if (fn == ST_FN_accept4 && flags) {
+		char text[64];
+		st_sockflags_str(text, sizeof(text), flags);
+		jw_kv_name(&r.w, "flags", text);
+	}
+	/* The endpoints of the new connection, not of the listener. */
+	st_rec_emit(&r, ret >= 0 ? ret : fd);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *lenp)
+{
+	return st_accept(ST_FN_accept, fd, ST_SA(addr), lenp, 0);
+}
+
+ST_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *lenp, int flags)
+{
+	return st_accept(ST_FN_accept4, fd, ST_SA(addr), lenp, flags);
+}
+
+static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	uint64_t t0, t1;
+	int ret, err;
+	struct st_rec r;
+
+	if (!st_enter())
+		return real_connect(fd, addr, len);
+	st_fd_is_socket(fd);
+	t0 = st_now();
+	ret = real_connect(fd, addr, len);
+	err = errno;
+	t1 = st_now();
+	if (addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
+		/* Dissolves a datagram socket's association. */
+		if (ret == 0)
+			st_fd_set_peer(fd, NULL, 0);
+	} else if (ret == 0 || err == EINPROGRESS) {
+		/* A non-blocking connect already has its local address. */
+		st_fd_set_peer(fd, addr, len);
+		st_learn_local(fd);
+	}
+	st_rec_begin(&r, ST_FN_connect, fd, t0, t1, ret, err);
+	st_ev_sockaddr(&r.w, "addr", addr, len);
+	st_rec_emit(&r, fd);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	return st_connect(fd, ST_SA(addr), len);
+}

@@ -1,0 +1,175 @@
+/* Start-up: bind the real symbols, read the configuration, and keep the
+ * shim right across fork and exit. */
+#include "shim.h"
+
+#include "log.h"
+#include "real.h"
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct st_shim st_shim;
+_Atomic int st_init_state;
+_Atomic bool st_tracing;
+ST_TLS int st_busy;
+static ST_TLS int tls_tid;
+
+int st_tid(void)
+{
+	if (st_unlikely(!tls_tid))
+		tls_tid = (int)syscall(SYS_gettid);
+	return tls_tid;
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void keep_argv(int argc, char **argv)
+{
+	size_t o = 0;
+
+	st_shim.argc = 0;
+	for (int i = 0; i < argc && argv[i]; i++) {
+		size_t n = strlen(argv[i]) + 1;
+		if (o + n > sizeof(st_shim.argv))
+			break;
+		memcpy(st_shim.argv + o, argv[i], n);
+		o += n;
+		st_shim.argc++;
+	}
+	st_shim.argv_len = o;
+}
+
+/* For a hook that runs before our constructor (from another library's
+ * constructor) we have no argv yet: the kernel's copy is still intact at
+ * that point, since the program has not started to run. */
+static void argv_from_proc(void)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/cmdline",
+			      O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	st_shim.argc = 0;
+	st_shim.argv_len = 0;
+	if (fd < 0)
+		return;
+	n = (ssize_t)syscall(SYS_read, fd, st_shim.argv, sizeof(st_shim.argv));
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return;
+	/* Drop a cut last argument: keep only whole, NUL-terminated ones. */
+	while (n > 0 && st_shim.argv[n - 1] != '\0')
+		n--;
+	st_shim.argv_len = (size_t)n;
+	for (ssize_t i = 0; i < n; i++)
+		if (st_shim.argv[i] == '\0')
+			st_shim.argc++;
+}
+
+static void keep_identity(int argc, char **argv)
+{
+	ssize_t n;
+
+	st_shim.pid = getpid();
+	st_shim.ppid = getppid();
+	st_shim.start_mono = st_now();
+	copy_str(st_shim.prog, sizeof(st_shim.prog), program_invocation_short_name);
+	n = readlink("/proc/self/exe", st_shim.exe, sizeof(st_shim.exe) - 1);
+	st_shim.exe[n > 0 ? n : 0] = '\0';
+	if (argv)
+		keep_argv(argc, argv);
+	else
+		argv_from_proc();
+}
+
+static const char *get_setting(const char *name)
+{
+	/* secure_getenv: a setuid program ignores our variables, so nobody
+	 * can make it write traces where they choose. */
+	return secure_getenv(name);
+}
+
+static void report_setting(void *ctx, const char *message)
+{
+	(void)ctx;
+	st_log("%s", message);
+}
+
+static void atfork_child(void)
+{
+	/* Only the forking thread exists in the child: its cached tid is
+	 * the parent's and must go; the trace is the parent's and must not
+	 * be written by the child. */
+	tls_tid = 0;
+	st_shim.pid = getpid();
+	st_shim.ppid = getppid();
+	st_writer_after_fork();
+}
+
+static void do_init(int argc, char **argv)
+{
+	char cwd[PATH_MAX];
+
+	st_real_bind_all();
+	keep_identity(argc, argv);
+	st_config_load(&st_shim.cfg, get_setting, environ,
+		       getcwd(cwd, sizeof(cwd)) ? cwd : NULL, report_setting, NULL);
+	st_shim.config_loaded = true;
+	st_log_flush_pending();
+	pthread_atfork(NULL, NULL, atfork_child);
+	atomic_store(&st_tracing, st_shim.cfg.trace);
+}
+
+static void init_once(int argc, char **argv)
+{
+	int expected = ST_UNINIT;
+
+	if (atomic_compare_exchange_strong(&st_init_state, &expected, ST_INITIALIZING)) {
+		int saved = errno;
+		st_busy++;
+		do_init(argc, argv);
+		st_busy--;
+		atomic_store_explicit(&st_init_state, ST_READY, memory_order_release);
+		errno = saved;
+		return;
+	}
+	/* Our own thread re-entering (a signal handler, or libc calling back
+	 * during binding): it must not wait for itself. st_busy makes the
+	 * hook pass the call straight through. */
+	if (expected == ST_READY || st_busy)
+		return;
+	while (atomic_load_explicit(&st_init_state, memory_order_acquire) != ST_READY)
+		sched_yield();
+}
+
+void st_init_slow(void)
+{
+	init_once(0, NULL);
+}
+
+/* glibc passes argc/argv to constructors of preloaded libraries: the only
+ * moment the arguments are certainly unmodified. */
+__attribute__((constructor)) static void st_constructor(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	init_once(argc, argv);
+}
+
+__attribute__((destructor)) static void st_destructor(void)
+{
+	st_writer_finish("exit");
+}

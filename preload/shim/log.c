@@ -1,0 +1,95 @@
+#include "log.h"
+
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Messages produced while reading the configuration, before we know
+ * where they go. */
+static char pending[2048];
+static size_t pending_len;
+
+static void raw_write_all(int fd, const char *s, size_t n)
+{
+	while (n) {
+		long w = syscall(SYS_write, fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void deliver(const char *msg, size_t n)
+{
+	int fd;
+
+	switch (st_shim.cfg.log) {
+	case ST_LOG_OFF:
+		return;
+	case ST_LOG_STDERR:
+		raw_write_all(STDERR_FILENO, msg, n);
+		return;
+	case ST_LOG_FILE:
+		fd = (int)syscall(SYS_openat, AT_FDCWD, st_shim.cfg.log_path,
+				  O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+				  0600);
+		if (fd < 0)
+			return;
+		raw_write_all(fd, msg, n);
+		syscall(SYS_close, fd);
+		return;
+	}
+}
+
+void st_log(const char *fmt, ...)
+{
+	char msg[1024];
+	int saved = errno;
+	int n = snprintf(msg, sizeof(msg), "socktrace[%d]: ", st_shim.pid);
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof(msg))
+		n += vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(msg) - 1)
+		n = sizeof(msg) - 2;
+	msg[n++] = '\n';
+	if (!st_shim.config_loaded) {
+		if (pending_len + (size_t)n <= sizeof(pending)) {
+			memcpy(pending + pending_len, msg, (size_t)n);
+			pending_len += (size_t)n;
+		}
+	} else {
+		deliver(msg, (size_t)n);
+	}
+	errno = saved;
+}
+
+void st_log_flush_pending(void)
+{
+	if (pending_len)
+		deliver(pending, pending_len);
+	pending_len = 0;
+}
+
+void st_log_fatal_symbol(const char *name)
+{
+	static const char a[] = "socktrace: fatal: the real '";
+	static const char b[] = "' resolves to libsocktrace itself; is the shim preloaded twice?\n";
+
+	raw_write_all(STDERR_FILENO, a, sizeof(a) - 1);
+	raw_write_all(STDERR_FILENO, name, strlen(name));
+	raw_write_all(STDERR_FILENO, b, sizeof(b) - 1);
+}

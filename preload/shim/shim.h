@@ -1,0 +1,78 @@
+/* Process-wide state of the shim and the entry check every hook makes. */
+#ifndef SOCKTRACE_SHIM_H
+#define SOCKTRACE_SHIM_H
+
+#include "config.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define ST_EXPORT __attribute__((visibility("default")))
+#define ST_TLS __thread __attribute__((tls_model("initial-exec")))
+/* Under _GNU_SOURCE glibc declares socket address parameters as
+ * transparent unions; our definitions must use the same types. */
+#define ST_SA(arg) ((arg).__sockaddr__)
+#define st_likely(x) __builtin_expect(!!(x), 1)
+#define st_unlikely(x) __builtin_expect(!!(x), 0)
+
+enum st_init_state {
+	ST_UNINIT,
+	ST_INITIALIZING,
+	ST_READY,
+};
+
+#define ST_ARGV_MAX 4096
+
+struct st_shim {
+	struct st_config cfg;   /* immutable once config_loaded */
+	bool config_loaded;
+	int pid;                /* refreshed in the fork child */
+	int ppid;
+	uint64_t start_mono;    /* when the shim started in this image */
+	char prog[64];
+	char exe[512];
+	char argv[ST_ARGV_MAX]; /* NUL-separated copy, taken before the
+				 * program can rewrite its own argv */
+	size_t argv_len;
+	int argc;
+};
+
+extern struct st_shim st_shim;
+extern _Atomic int st_init_state;
+/* True when events are recorded: initialised, SOCKTRACE_OUT not off and
+ * the trace still writable. */
+extern _Atomic bool st_tracing;
+/* Non-zero while this thread runs the shim's own code that may call into
+ * libc functions we interpose: such nested calls go straight through. */
+extern ST_TLS int st_busy;
+
+void st_init_slow(void);
+
+static inline void st_ensure_init(void)
+{
+	if (st_unlikely(atomic_load_explicit(&st_init_state, memory_order_acquire) != ST_READY))
+		st_init_slow();
+}
+
+/* The check at the top of every hook: false means "call the real function
+ * and do nothing else". */
+static inline bool st_enter(void)
+{
+	st_ensure_init();
+	return atomic_load_explicit(&st_tracing, memory_order_relaxed) && !st_busy;
+}
+
+static inline uint64_t st_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The calling thread's id, cached per thread (reset in the fork child). */
+int st_tid(void);
+
+#endif

@@ -1,0 +1,430 @@
+#include "writer.h"
+
+#include "header.h"
+#include "log.h"
+#include "real.h"
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Segments grow from 64 KiB to 8 MiB, so a short-lived process leaves a
+ * small file and a long one maps rarely. */
+#define SEG_MIN_SHIFT 16
+#define SEG_DOUBLINGS 7
+#define SEG_MAX ((uint64_t)1 << (SEG_MIN_SHIFT + SEG_DOUBLINGS))
+#define SEG_GROWN_END (((uint64_t)1 << SEG_MIN_SHIFT) * ((1u << SEG_DOUBLINGS) - 1))
+#define SEG_COUNT 8192 /* 64 GiB of trace per process */
+#define TAIL_CLOSED ((uint64_t)1 << 62)
+
+enum writer_state {
+	W_NONE,    /* no file yet: created by the first record */
+	W_OPENING, /* one thread is creating it */
+	W_MAPPED,  /* records go into the shared mapping */
+	W_APPEND,  /* records go through write(2): after finish, or where the
+		    * file system cannot preallocate */
+	W_FAILED,  /* tracing stopped; the reason was logged */
+};
+
+/* Lives in a MAP_SHARED anonymous page: a child made by a raw clone,
+ * which skips our fork handler, still shares it and cannot overwrite the
+ * parent's records. */
+struct writer_ctl {
+	_Atomic uint64_t tail;
+	_Atomic uint64_t dropped;
+};
+
+static struct {
+	_Atomic int state;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	struct writer_ctl *ctl;
+	_Atomic unsigned generation;
+	char path[PATH_MAX];
+	_Atomic(char *) seg[SEG_COUNT];
+} w = { .fd = -1 };
+
+/* The segment this thread wrote last, to skip the lookup next time. */
+static ST_TLS struct {
+	unsigned generation;
+	uint64_t start;
+	uint64_t end;
+	char *base;
+} cache;
+
+static ST_TLS bool opening_here;
+
+static void seg_geometry(unsigned k, uint64_t *start, uint64_t *size)
+{
+	if (k < SEG_DOUBLINGS) {
+		*size = (uint64_t)1 << (SEG_MIN_SHIFT + k);
+		*start = ((uint64_t)1 << SEG_MIN_SHIFT) * ((1u << k) - 1);
+	} else {
+		*size = SEG_MAX;
+		*start = SEG_GROWN_END + (uint64_t)(k - SEG_DOUBLINGS) * SEG_MAX;
+	}
+}
+
+static unsigned seg_index(uint64_t off)
+{
+	if (off < SEG_GROWN_END)
+		return 63u - (unsigned)__builtin_clzll((off >> SEG_MIN_SHIFT) + 1);
+	return SEG_DOUBLINGS + (unsigned)((off - SEG_GROWN_END) / SEG_MAX);
+}
+
+static void stop_tracing(const char *what, int err)
+{
+	int expected = atomic_load(&w.state);
+
+	while (expected != W_FAILED &&
+	       !atomic_compare_exchange_weak(&w.state, &expected, W_FAILED))
+		;
+	if (expected != W_FAILED) {
+		atomic_store(&st_tracing, false);
+		st_log("tracing stopped: %s %s: %s", what, w.path, strerror(err));
+	}
+}
+
+/* Our descriptor may have been closed, or replaced by one of the
+ * program's files, by code we cannot see (a raw close_range, a daemon's
+ * fd sweep): check it is still our file before using it, reopen if not. */
+static bool fd_is_ours(void)
+{
+	struct stat st;
+
+	if (w.fd >= 0 && fstat(w.fd, &st) == 0 && st.st_dev == w.dev && st.st_ino == w.ino)
+		return true;
+	return false;
+}
+
+static int high_fd_floor(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 1000;
+	if (rl.rlim_cur > 1 << 20)
+		return (1 << 20) - 64;
+	return rl.rlim_cur > 128 ? (int)rl.rlim_cur - 64 : (int)rl.rlim_cur / 2;
+}
+
+/* Moves fd above the program's usual range; closes the low copy. */
+static int move_high(int fd)
+{
+	int high = real_fcntl(fd, F_DUPFD_CLOEXEC, (void *)(long)high_fd_floor());
+
+	if (high < 0)
+		return fd;
+	real_close(fd);
+	return high;
+}
+
+static bool ensure_fd(void)
+{
+	int fd;
+
+	if (fd_is_ours())
+		return true;
+	fd = real_open(w.path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	w.fd = move_high(fd);
+	return fd_is_ours();
+}
+
+static char *map_segment(unsigned k)
+{
+	uint64_t start, size;
+	char *fresh;
+	char *expected = NULL;
+	int err;
+
+	if (k >= SEG_COUNT) {
+		stop_tracing("trace larger than 64 GiB:", EFBIG);
+		return NULL;
+	}
+	char *have = atomic_load_explicit(&w.seg[k], memory_order_acquire);
+	if (have)
+		return have;
+	seg_geometry(k, &start, &size);
+	if (!ensure_fd()) {
+		stop_tracing("cannot reopen", errno);
+		return NULL;
+	}
+	/* fallocate never shrinks the file, so threads racing to grow it
+	 * cannot undo each other, and the blocks are really allocated: a full
+	 * disk fails here instead of as SIGBUS in the program. */
+	while ((err = fallocate(w.fd, 0, (off_t)start, (off_t)size)) != 0 && errno == EINTR)
+		;
+	if (err != 0) {
+		stop_tracing("cannot grow", errno);
+		return NULL;
+	}
+	fresh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, w.fd, (off_t)start);
+	if (fresh == MAP_FAILED) {
+		stop_tracing("cannot map", errno);
+		return NULL;
+	}
+	if (!atomic_compare_exchange_strong_explicit(&w.seg[k], &expected, fresh,
+						     memory_order_acq_rel,
+						     memory_order_acquire)) {
+		munmap(fresh, size);
+		return expected;
+	}
+	return fresh;
+}
+
+static void copy_out(uint64_t off, const char *rec, size_t len)
+{
+	unsigned gen = atomic_load_explicit(&w.generation, memory_order_relaxed);
+
+	while (len) {
+		size_t n;
+
+		if (cache.generation != gen || off < cache.start || off >= cache.end) {
+			unsigned k = seg_index(off);
+			uint64_t start, size;
+			char *base = map_segment(k);
+
+			if (!base) {
+				atomic_fetch_add(&w.ctl->dropped, 1);
+				return;
+			}
+			seg_geometry(k, &start, &size);
+			cache.generation = gen;
+			cache.start = start;
+			cache.end = start + size;
+			cache.base = base;
+		}
+		/* A record may straddle two segments: copy it in two pieces so
+		 * the file stays one unbroken stream of lines. */
+		n = cache.end - off < len ? (size_t)(cache.end - off) : len;
+		memcpy(cache.base + (off - cache.start), rec, n);
+		off += n;
+		rec += n;
+		len -= n;
+	}
+}
+
+static void append_record(const char *rec, size_t len)
+{
+	/* O_APPEND makes each write(2) land whole at the end of a regular
+	 * file, so records from several threads never interleave. */
+	while (len) {
+		ssize_t n = real_write(w.fd, rec, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		rec += n;
+		len -= (size_t)n;
+	}
+}
+
+static void write_mapped_or_appended(const char *rec, size_t len)
+{
+	uint64_t off = atomic_fetch_add_explicit(&w.ctl->tail, len, memory_order_relaxed);
+
+	if (st_likely(!(off & TAIL_CLOSED)))
+		copy_out(off, rec, len);
+	else if (ensure_fd())
+		append_record(rec, len);
+}
+
+static int create_file(void)
+{
+	char name[sizeof(st_shim.prog) + 48];
+	char prog[sizeof(st_shim.prog)];
+	size_t i;
+	int fd = -1;
+
+	/* The program name goes into a file name: keep it to a safe set. */
+	for (i = 0; st_shim.prog[i] && i < sizeof(prog) - 1; i++) {
+		char c = st_shim.prog[i];
+		prog[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.') ? c : '_';
+	}
+	prog[i] = '\0';
+	if (i == 0)
+		strcpy(prog, "unknown");
+
+	if (mkdir(st_shim.cfg.out_dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(w.path, sizeof(w.path), "%s", st_shim.cfg.out_dir);
+		return -1;
+	}
+	/* The same pid may already have a file: an earlier image of this
+	 * process before exec, or an old run with a reused pid. */
+	for (unsigned seq = 1; seq < 1000; seq++) {
+		if (seq == 1)
+			snprintf(name, sizeof(name), "%s.%d.jsonl", prog, st_shim.pid);
+		else
+			snprintf(name, sizeof(name), "%s.%d.%u.jsonl", prog, st_shim.pid, seq);
+		if (snprintf(w.path, sizeof(w.path), "%s/%s", st_shim.cfg.out_dir, name) >=
+		    (int)sizeof(w.path)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		/* O_NOFOLLOW|O_EXCL: never write through a link someone planted. */
+		fd = real_open(w.path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			       0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	return fd;
+}
+
+/* Creates the file, writes the header; returns the new state. */
+static int open_trace(void)
+{
+	struct stat st;
+	char *header;
+	size_t header_len;
+	int fd;
+
+	w.ctl = mmap(NULL, sizeof(*w.ctl), PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (w.ctl == MAP_FAILED) {
+		w.ctl = NULL;
+		stop_tracing("cannot map the control page for", errno);
+		return W_FAILED;
+	}
+	fd = create_file();
+	if (fd < 0) {
+		stop_tracing("cannot create", errno);
+		return W_FAILED;
+	}
+	w.fd = move_high(fd);
+	if (fstat(w.fd, &st) != 0) {
+		stop_tracing("cannot stat", errno);
+		return W_FAILED;
+	}
+	w.dev = st.st_dev;
+	w.ino = st.st_ino;
+	header = st_header_build(&header_len);
+	atomic_store(&w.ctl->tail, header_len);
+	if (fallocate(w.fd, 0, 0, (off_t)1 << SEG_MIN_SHIFT) != 0 &&
+	    (errno == EOPNOTSUPP || errno == ENOSYS)) {
+		/* No preallocation here (some network and FUSE file systems):
+		 * a mapping could SIGBUS on a full disk, so write(2) instead. */
+		atomic_store(&w.ctl->tail, TAIL_CLOSED);
+		append_record(header, header_len);
+		return W_APPEND;
+	}
+	copy_out(0, header, header_len);
+	return W_MAPPED;
+}
+
+static void wait_for_open(void)
+{
+	int state;
+
+	if (opening_here)
+		return; /* a signal handler inside our own open: drop the record */
+	while ((state = atomic_load(&w.state)) == W_OPENING)
+		sched_yield();
+}
+
+void st_writer_write(const char *rec, size_t len)
+{
+	int state = atomic_load_explicit(&w.state, memory_order_acquire);
+
+	if (st_likely(state == W_MAPPED || state == W_APPEND)) {
+		write_mapped_or_appended(rec, len);
+		return;
+	}
+	if (state == W_NONE) {
+		int expected = W_NONE;
+		if (atomic_compare_exchange_strong(&w.state, &expected, W_OPENING)) {
+			int saved = errno;
+			opening_here = true;
+			st_busy++;
+			int next = open_trace();
+			st_busy--;
+			opening_here = false;
+			if (next != W_FAILED)
+				atomic_store(&w.state, next);
+			errno = saved;
+		}
+	}
+	wait_for_open();
+	state = atomic_load_explicit(&w.state, memory_order_acquire);
+	if (state == W_MAPPED || state == W_APPEND)
+		write_mapped_or_appended(rec, len);
+}
+
+void st_writer_finish(const char *reason)
+{
+	char rec[256];
+	int n;
+	uint64_t tail;
+	int saved = errno;
+
+	int state = atomic_load(&w.state);
+
+	if (state != W_MAPPED && state != W_APPEND)
+		goto out;
+	n = snprintf(rec, sizeof(rec),
+		     "{\"rec\":\"end\",\"ts\":%llu,\"pid\":%d,\"reason\":\"%s\",\"dropped\":%llu}\n",
+		     (unsigned long long)st_now(), st_shim.pid, reason,
+		     (unsigned long long)atomic_load(&w.ctl->dropped));
+	if (n > 0 && (size_t)n < sizeof(rec))
+		write_mapped_or_appended(rec, (size_t)n);
+	if (state != W_MAPPED)
+		goto out;
+	tail = atomic_fetch_or(&w.ctl->tail, TAIL_CLOSED);
+	if (tail & TAIL_CLOSED)
+		goto out; /* a clone sharing our control page finished first */
+	/* Trim the preallocated zeros so the file is plain JSON Lines. Late
+	 * records (atexit handlers that run after us) are appended. */
+	if (ensure_fd() && ftruncate(w.fd, (off_t)tail) == 0)
+		atomic_store(&w.state, W_APPEND);
+out:
+	errno = saved;
+}
+
+void st_writer_after_fork(void)
+{
+	for (unsigned k = 0; k < SEG_COUNT; k++) {
+		char *base = atomic_exchange(&w.seg[k], NULL);
+		if (base) {
+			uint64_t start, size;
+			seg_geometry(k, &start, &size);
+			munmap(base, size);
+		}
+	}
+	if (w.ctl)
+		munmap(w.ctl, sizeof(*w.ctl));
+	w.ctl = NULL;
+	if (w.fd >= 0)
+		real_close(w.fd);
+	w.fd = -1;
+	atomic_fetch_add(&w.generation, 1);
+	cache.generation = (unsigned)-1;
+	opening_here = false;
+	/* A failed parent leaves the child failed too: the cause (directory
+	 * gone, disk full) is the same. */
+	if (atomic_load(&w.state) != W_FAILED)
+		atomic_store(&w.state, W_NONE);
+}
+
+int st_writer_fd(void)
+{
+	return w.fd;
+}
+
+void st_writer_evict_fd(int fd)
+{
+	if (fd < 0 || fd != w.fd)
+		return;
+	int moved = real_fcntl(w.fd, F_DUPFD_CLOEXEC, (void *)(long)high_fd_floor());
+	if (moved >= 0)
+		w.fd = moved; /* the old number is about to be replaced */
+}

@@ -1,0 +1,28 @@
+/* The trace file of this process.
+ *
+ * Records go into a MAP_SHARED mapping of the file: a record is in the page
+ * cache, and so in the file, the moment it is copied, even if the process
+ * is then killed with SIGKILL. Space is reserved with one atomic add on a
+ * shared tail offset, so threads (and children made by raw clone) never
+ * interleave or overwrite records, and the hot path takes no lock and
+ * makes no system call. docs/design.md tells the whole story. */
+#ifndef SOCKTRACE_WRITER_H
+#define SOCKTRACE_WRITER_H
+
+#include <stddef.h>
+
+/* Appends one whole record (ending in '\n'). Creates the file on first use. */
+void st_writer_write(const char *rec, size_t len);
+/* Writes the end record and trims the file to its records. After this,
+ * late records are appended with write(2). reason: "exit", "_exit", "exec". */
+void st_writer_finish(const char *reason);
+/* In the fork child: forget the parent's file; the child's own is created
+ * on its first record. */
+void st_writer_after_fork(void);
+/* True when fd is the shim's own trace descriptor: hooks hide it from the
+ * program (close gives EBADF, dup2 onto it moves ours away first). */
+int st_writer_fd(void);
+/* Moves our descriptor out of the way of a dup2/dup3 onto it. */
+void st_writer_evict_fd(int fd);
+
+#endif
