@@ -16,7 +16,7 @@
 #define SOCKTRACE_REC_EXEC "exec"
 #define SOCKTRACE_REC_END "end"
 
-/* Trace files are named PROG.PID.jsonl (PROG.PID.N.jsonl when taken). */
+/* Trace files are named PROG.PID.jsonl (PROG.PID-N.jsonl when taken). */
 #define SOCKTRACE_FILE_SUFFIX ".jsonl"
 
 #endif

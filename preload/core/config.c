@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* SOCKTRACE_LIB is read by the socktrace tool, not the shim, but it is
+ * inherited by every traced program and must not be called unknown. */
 const char *const st_config_vars[] = {
 	"SOCKTRACE_OUT",
 	"SOCKTRACE_LOG",
 	"SOCKTRACE_PAYLOAD",
+	"SOCKTRACE_LIB",
 	NULL,
 };
 

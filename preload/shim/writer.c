@@ -266,7 +266,7 @@ static int create_file(void)
 		if (seq == 1)
 			snprintf(name, sizeof(name), "%s.%d.jsonl", prog, st_shim.pid);
 		else
-			snprintf(name, sizeof(name), "%s.%d.%u.jsonl", prog, st_shim.pid, seq);
+			snprintf(name, sizeof(name), "%s.%d-%u.jsonl", prog, st_shim.pid, seq);
 		if (snprintf(w.path, sizeof(w.path), "%s/%s", st_shim.cfg.out_dir, name) >=
 		    (int)sizeof(w.path)) {
 			errno = ENAMETOOLONG;

@@ -1,0 +1,13 @@
+/* The subcommands of the socktrace tool. Each returns the process exit
+ * status. */
+#ifndef SOCKTRACE_COMMANDS_H
+#define SOCKTRACE_COMMANDS_H
+
+int cmd_run(int argc, char **argv);
+
+/* Exit statuses of the tool itself (a traced command's own status is
+ * passed through unchanged by `run`). */
+#define ST_EXIT_USAGE 2
+#define ST_EXIT_CANNOT_RUN 127
+
+#endif
