@@ -1,0 +1,98 @@
+#!/bin/sh
+# Runs the TCP and the UDP sample pairs under the shim and prints what it
+# recorded, one line per call.
+#
+# Usage: samples/run-demo.sh [BUILD_DIR]    (default ./build; builds nothing)
+#
+# The trace is left in a fresh directory (printed at the end) for a closer
+# look. Exits non-zero if any step fails.
+set -eu
+
+build=${1:-./build}
+if [ ! -d "$build" ]; then
+	echo "run-demo: no build directory $build (run: meson setup build && ninja -C build)" >&2
+	exit 1
+fi
+# Absolute: the programs must find the shim whatever their working directory.
+build=$(cd "$build" && pwd)
+shim=$build/preload/libsocktrace.so
+for f in "$shim" "$build/samples/tcp_server" "$build/samples/tcp_client" \
+	"$build/samples/udp_server" "$build/samples/udp_client"; do
+	if [ ! -e "$f" ]; then
+		echo "run-demo: missing $f (run: ninja -C $build)" >&2
+		exit 1
+	fi
+done
+
+trace=$(mktemp -d "${TMPDIR:-/tmp}/socktrace-demo.XXXXXX")
+work=$(mktemp -d "${TMPDIR:-/tmp}/socktrace-demo-work.XXXXXX")
+server_pid=
+cleanup() {
+	if [ -n "$server_pid" ]; then
+		kill "$server_pid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+traced() {
+	LD_PRELOAD=$shim SOCKTRACE_OUT=$trace "$@"
+}
+
+# Starts a server with port 0 in the background; sets server_pid, and port
+# to the port it reports on its "listening on PORT" line. (Not run in a
+# $(...) subshell: the server must be this shell's child to be waited for.)
+start_server() {
+	out=$work/$1.out
+	: >"$out"
+	traced "$build/samples/$1" 0 1 >"$out" &
+	server_pid=$!
+	i=0
+	while ! grep -q '^listening on ' "$out"; do
+		if ! kill -0 "$server_pid" 2>/dev/null || [ "$i" -ge 100 ]; then
+			echo "run-demo: $1 did not start" >&2
+			exit 1
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	port=$(sed -n 's/^listening on \([0-9]*\)$/\1/p' "$out")
+}
+
+wait_server() {
+	if ! wait "$server_pid"; then
+		server_pid=
+		echo "run-demo: $1 failed" >&2
+		exit 1
+	fi
+	server_pid=
+}
+
+for proto in tcp udp; do
+	start_server "${proto}_server"
+	echo "== $proto: ${proto}_client 127.0.0.1 $port 'hello from the demo'"
+	traced "$build/samples/${proto}_client" 127.0.0.1 "$port" 'hello from the demo'
+	wait_server "${proto}_server"
+done
+
+echo
+echo "== trace: pid fn fd ret errno local->peer bytes"
+python3 - "$trace" <<'EOF'
+import glob, json, os, sys
+
+events = []
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.jsonl"))):
+    with open(path, "rb") as f:
+        # A killed process may leave NUL padding: skip it.
+        for line in f.read().replace(b"\0", b"").splitlines():
+            rec = json.loads(line)
+            if rec.get("rec") == "call":
+                events.append(rec)
+for e in sorted(events, key=lambda e: e["ts"]):
+    print(e["pid"], e["fn"], e.get("fd", "-"), e["ret"], e.get("errno", "-"),
+          "%s->%s" % (e.get("local", "?"), e.get("peer", "?")),
+          e.get("bytes", "-"))
+EOF
+echo
+echo "trace kept in $trace"
