@@ -53,7 +53,8 @@ void st_ev_sockaddr(struct jw *w, const char *key, const void *sa, unsigned len)
 	}
 }
 
-void st_ev_payload(struct jw *w, const void *data, size_t n, size_t max)
+void st_ev_payload(struct jw *w, const void *data, size_t n, size_t total,
+		   size_t max)
 {
 	/* Worst case escaping is six bytes per byte; keep room to close the
 	 * record with its addresses. */
@@ -67,8 +68,8 @@ void st_ev_payload(struct jw *w, const void *data, size_t n, size_t max)
 		return;
 	jw_key(w, "data");
 	jw_bytes(w, data, take);
-	if (take < n)
-		jw_kv_u64(w, "data_cut", n - take);
+	if (take < total)
+		jw_kv_u64(w, "data_cut", total - take);
 }
 
 size_t st_ev_end(struct jw *w, char *buf, size_t cap, const struct st_ev_head *h)

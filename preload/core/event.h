@@ -32,9 +32,10 @@ void st_ev_begin(struct jw *w, char *buf, size_t cap, const struct st_ev_head *h
 void st_ev_addrs(struct jw *w, const struct st_fdsnap *snap);
 /* A socket address argument (connect, bind, sendto, ...), as "addr". */
 void st_ev_sockaddr(struct jw *w, const char *key, const void *sa, unsigned len);
-/* Up to max bytes of data, escaped, as "data"; "data_cut" marks a preview
- * shorter than the bytes transferred. */
-void st_ev_payload(struct jw *w, const void *data, size_t n, size_t max);
+/* Up to max of the n bytes at data, escaped, as "data"; "data_cut" counts
+ * the bytes of the total transferred that the preview does not show. */
+void st_ev_payload(struct jw *w, const void *data, size_t n, size_t total,
+		   size_t max);
 /* Closes the record and returns its length including the newline. A record
  * that did not fit is rewritten as its head alone with "cut":true, so the
  * trace keeps a valid line for every call. */

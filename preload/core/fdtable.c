@@ -1,5 +1,6 @@
 #include "fdtable.h"
 
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -41,10 +42,26 @@ static struct st_fdent *lookup_or_map(int fd)
 	return lookup(fd);
 }
 
-static void write_begin(struct st_fdent *e)
+/* Writers exclude each other by taking seq from even to odd. Two threads
+ * updating the same fd at once is a race in the program itself, so the
+ * wait is short; it is bounded because a signal handler may interrupt the
+ * writer of the very entry it wants to update, and then waiting would
+ * never end: such an update is skipped (false) rather than deadlock. */
+static bool write_begin(struct st_fdent *e)
 {
-	atomic_fetch_add_explicit(&e->seq, 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
+	for (unsigned spins = 0; spins < 100000; spins++) {
+		uint32_t seq = atomic_load_explicit(&e->seq, memory_order_relaxed);
+		if (!(seq & 1) &&
+		    atomic_compare_exchange_weak_explicit(&e->seq, &seq, seq + 1,
+							  memory_order_acquire,
+							  memory_order_relaxed)) {
+			atomic_thread_fence(memory_order_release);
+			return true;
+		}
+		if (spins > 64)
+			sched_yield();
+	}
+	return false;
 }
 
 static void write_end(struct st_fdent *e)
@@ -64,9 +81,8 @@ static void set_kind(int fd, enum st_fd_kind kind, int family, int socktype)
 {
 	struct st_fdent *e = lookup_or_map(fd);
 
-	if (!e)
+	if (!e || !write_begin(e))
 		return;
-	write_begin(e);
 	atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_relaxed);
 	e->family = (uint8_t)family;
 	e->socktype = (uint8_t)socktype;
@@ -105,7 +121,8 @@ static void set_addr(int fd, bool peer, const struct sockaddr *sa, socklen_t len
 		return;
 	if (sa && len > 0)
 		n = st_sockaddr_json(text, sizeof(text), sa, len);
-	write_begin(e);
+	if (!write_begin(e))
+		return;
 	if (peer) {
 		memcpy(e->peer, text, n);
 		e->peer_len = (uint16_t)n;
@@ -139,9 +156,8 @@ void st_fd_copy(int dst, int src)
 		return;
 	}
 	e = lookup_or_map(dst);
-	if (!e)
+	if (!e || !write_begin(e))
 		return;
-	write_begin(e);
 	atomic_store_explicit(&e->kind, s.kind, memory_order_relaxed);
 	e->family = s.family;
 	e->socktype = s.socktype;

@@ -107,8 +107,9 @@ static inline void jw_cstr(struct jw *w, const char *s)
 {
 	jw_str(w, s, strlen(s));
 }
-/* Bytes: printable ASCII kept, every other byte written as \u00XX, so the
- * string's code points U+0000..U+00FF are exactly the bytes. */
+/* Bytes: printable ASCII kept, every other byte escaped (\n, \r, \t, \",
+ * \\ or \u00XX), so the string's code points U+0000..U+00FF are exactly
+ * the bytes. */
 void jw_bytes(struct jw *w, const void *data, size_t n);
 
 /* Escapes text into dst as JSON string content (no quotes), never cutting

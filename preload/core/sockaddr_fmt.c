@@ -66,7 +66,11 @@ static size_t fmt_unix(char *dst, size_t cap, const struct sockaddr_un *un,
 	}
 	if (cap > o + 4) {
 		size_t consumed;
-		o += json_escape_text(dst + o, cap - o - 4, path, plen, &consumed);
+		size_t n = json_escape_text(dst + o, cap - o - 1, path, plen, &consumed);
+		/* Only a name that does not fit loses its end, to "...". */
+		if (consumed < plen)
+			n = json_escape_text(dst + o, cap - o - 4, path, plen, &consumed);
+		o += n;
 		if (consumed < plen)
 			o = put_str(dst, cap, o, "...");
 	}

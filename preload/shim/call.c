@@ -73,7 +73,7 @@ void st_rec_msgflags(struct st_rec *r, const char *key, int flags)
 void st_rec_payload(struct st_rec *r, const void *buf, ssize_t n)
 {
 	if (st_shim.cfg.payload && n > 0)
-		st_ev_payload(&r->w, buf, (size_t)n, st_shim.cfg.payload);
+		st_ev_payload(&r->w, buf, (size_t)n, (size_t)n, st_shim.cfg.payload);
 }
 
 void st_rec_payload_iov(struct st_rec *r, const struct iovec *iov, size_t iovcnt,
@@ -92,9 +92,7 @@ void st_rec_payload_iov(struct st_rec *r, const struct iovec *iov, size_t iovcnt
 	}
 	if (got == 0)
 		return;
-	st_ev_payload(&r->w, flat, got, got);
-	if ((size_t)n > got)
-		jw_kv_u64(&r->w, "data_cut", (size_t)n - got);
+	st_ev_payload(&r->w, flat, got, (size_t)n, got);
 }
 
 size_t st_iov_total(const struct iovec *iov, size_t n)

@@ -57,13 +57,16 @@ static int st_dup23(enum st_fn fn, int fd, int fd2, int flags)
 	st_ensure_init();
 	st_fd_is_socket(fd);
 	/* The program may take any number, ours included: move ours away. */
-	if (fd2 >= 0 && fd2 == st_writer_fd() && fd != fd2)
+	if (fd2 >= 0 && fd2 == st_writer_fd() && fd != fd2 && !st_in_borrowed_memory())
 		st_writer_evict_fd(fd2);
 	t0 = st_now();
 	ret = fn == ST_FN_dup2 ? real_dup2(fd, fd2) : real_dup3(fd, fd2, flags);
 	err = errno;
 	t1 = st_now();
-	after_dup(fn, fd, fd2, ret, err, t0, t1, 0);
+	/* dup2 onto stdout between vfork and exec is the classic case: the
+	 * parent's table must not learn that its fd 1 became a socket. */
+	if (!st_in_borrowed_memory())
+		after_dup(fn, fd, fd2, ret, err, t0, t1, 0);
 	errno = err;
 	return ret;
 }

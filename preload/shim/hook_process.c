@@ -37,7 +37,9 @@ static void rec_exec(const char *path, int fd, int ret, int err)
 
 static void before_exec(const char *path, int fd)
 {
-	if (!st_enter())
+	/* A vfork child about to exec shares the parent's memory, trace
+	 * writer included: finishing it would end the parent's trace. */
+	if (!st_enter() || st_in_borrowed_memory())
 		return;
 	rec_exec(path, fd, 0, 0);
 	st_writer_finish("exec");
@@ -47,7 +49,7 @@ static int after_failed_exec(const char *path, int fd, int ret)
 {
 	int err = errno;
 
-	if (st_enter())
+	if (st_enter() && !st_in_borrowed_memory())
 		rec_exec(path, fd, ret, err);
 	errno = err;
 	return ret;
@@ -86,7 +88,8 @@ ST_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 ST_EXPORT void _exit(int status)
 {
 	st_ensure_init();
-	st_writer_finish("_exit");
+	if (!st_in_borrowed_memory())
+		st_writer_finish("_exit");
 	real__exit(status);
 	__builtin_unreachable();
 }
@@ -94,7 +97,8 @@ ST_EXPORT void _exit(int status)
 ST_EXPORT void _Exit(int status)
 {
 	st_ensure_init();
-	st_writer_finish("_exit");
+	if (!st_in_borrowed_memory())
+		st_writer_finish("_exit");
 	real__Exit(status);
 	__builtin_unreachable();
 }

@@ -7,7 +7,7 @@
 static void rec_recv(struct st_rec *r, size_t len, int flags, ssize_t ret,
 		     const void *buf)
 {
-	jw_kv_u64(&r->w, "len", len);
+	jw_kv_i64(&r->w, "len", (int64_t)(len));
 	st_rec_msgflags(r, "flags", flags);
 	if (ret >= 0)
 		jw_kv_i64(&r->w, "bytes", ret);
@@ -114,7 +114,7 @@ static ssize_t st_recvmsg(int fd, struct msghdr *msg, int flags)
 	t1 = st_now();
 	st_rec_begin(&r, ST_FN_recvmsg, fd, t0, t1, ret, err);
 	if (msg) {
-		jw_kv_u64(&r.w, "len", st_iov_total(msg->msg_iov, msg->msg_iovlen));
+		jw_kv_i64(&r.w, "len", (int64_t)(st_iov_total(msg->msg_iov, msg->msg_iovlen)));
 		st_rec_msgflags(&r, "flags", flags);
 		if (ret >= 0) {
 			jw_kv_i64(&r.w, "bytes", ret);

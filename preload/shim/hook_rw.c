@@ -21,7 +21,7 @@ static ssize_t st_read(enum st_fn fn, int fd, void *buf, size_t len, size_t bufl
 	t1 = st_now();
 #undef CALL_REAL
 	st_rec_begin(&r, fn, fd, t0, t1, ret, err);
-	jw_kv_u64(&r.w, "len", len);
+	jw_kv_i64(&r.w, "len", (int64_t)(len));
 	if (ret >= 0)
 		jw_kv_i64(&r.w, "bytes", ret);
 	st_rec_payload(&r, buf, ret);
@@ -54,7 +54,7 @@ static ssize_t st_write(int fd, const void *buf, size_t len)
 	err = errno;
 	t1 = st_now();
 	st_rec_begin(&r, ST_FN_write, fd, t0, t1, ret, err);
-	jw_kv_u64(&r.w, "len", len);
+	jw_kv_i64(&r.w, "len", (int64_t)(len));
 	if (ret >= 0)
 		jw_kv_i64(&r.w, "bytes", ret);
 	st_rec_payload(&r, buf, ret);
@@ -84,7 +84,7 @@ static ssize_t st_rwv(enum st_fn fn, int fd, const struct iovec *iov, int n)
 	t1 = st_now();
 #undef CALL_REAL
 	st_rec_begin(&r, fn, fd, t0, t1, ret, err);
-	jw_kv_u64(&r.w, "len", n > 0 ? st_iov_total(iov, (size_t)n) : 0);
+	jw_kv_i64(&r.w, "len", (int64_t)(n > 0 ? st_iov_total(iov, (size_t)n) : 0));
 	jw_kv_i64(&r.w, "iovcnt", n);
 	if (ret >= 0)
 		jw_kv_i64(&r.w, "bytes", ret);

@@ -30,7 +30,7 @@ static ssize_t st_send(int fd, const void *buf, size_t len, int flags)
 	err = errno;
 	t1 = st_now();
 	st_rec_begin(&r, ST_FN_send, fd, t0, t1, ret, err);
-	jw_kv_u64(&r.w, "len", len);
+	jw_kv_i64(&r.w, "len", (int64_t)(len));
 	st_rec_msgflags(&r, "flags", flags);
 	if (ret >= 0)
 		jw_kv_i64(&r.w, "bytes", ret);
@@ -62,7 +62,7 @@ static ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
 	t1 = st_now();
 	learn_after_send(fd, ret, err, flags, to, tolen);
 	st_rec_begin(&r, ST_FN_sendto, fd, t0, t1, ret, err);
-	jw_kv_u64(&r.w, "len", len);
+	jw_kv_i64(&r.w, "len", (int64_t)(len));
 	st_rec_msgflags(&r, "flags", flags);
 	if (to)
 		st_ev_sockaddr(&r.w, "addr", to, tolen);
@@ -98,7 +98,7 @@ static ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
 		learn_after_send(fd, ret, err, flags, msg->msg_name, msg->msg_namelen);
 	st_rec_begin(&r, ST_FN_sendmsg, fd, t0, t1, ret, err);
 	if (msg) {
-		jw_kv_u64(&r.w, "len", st_iov_total(msg->msg_iov, msg->msg_iovlen));
+		jw_kv_i64(&r.w, "len", (int64_t)(st_iov_total(msg->msg_iov, msg->msg_iovlen)));
 		st_rec_msgflags(&r, "flags", flags);
 		if (msg->msg_name)
 			st_ev_sockaddr(&r.w, "addr", msg->msg_name, msg->msg_namelen);

@@ -30,6 +30,11 @@ int st_tid(void)
 	return tls_tid;
 }
 
+bool st_in_borrowed_memory(void)
+{
+	return (int)syscall(SYS_getpid) != st_shim.pid;
+}
+
 static void copy_str(char *dst, size_t cap, const char *src)
 {
 	size_t n = strnlen(src, cap - 1);

@@ -75,4 +75,9 @@ static inline uint64_t st_now(void)
 /* The calling thread's id, cached per thread (reset in the fork child). */
 int st_tid(void);
 
+/* True in a child made by vfork (or a raw clone) that still shares our
+ * memory: it must not finish the parent's trace or rewrite its fd table.
+ * Costs a system call: only for exec, _exit and dup2/dup3. */
+bool st_in_borrowed_memory(void);
+
 #endif
