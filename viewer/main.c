@@ -4,47 +4,79 @@
 #include <stdio.h>
 #include <string.h>
 
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *synopsis;
+	const char *summary;
+};
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("socktrace %s\n", SOCKTRACE_VERSION);
+	return 0;
+}
+
+/* One line per command: main dispatches on it and `help` lists it. */
+static const struct command commands[] = {
+	{ "run", cmd_run, "run [-o DIR] [-p N] [-q] [--] CMD [ARGS...]",
+	  "run CMD with the shim preloaded; trace CMD and every process it starts" },
+	{ "version", cmd_version, "version", "print the version" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 static void usage(FILE *out)
 {
 	fputs("usage: socktrace COMMAND [OPTIONS] [ARGS]\n"
 	      "\n"
 	      "Trace the socket calls of programs, with no proxy and no ptrace.\n"
 	      "\n"
-	      "commands:\n"
-	      "  run [-o DIR] [-q] -- CMD [ARGS...]\n"
-	      "        run CMD with libsocktrace.so preloaded; the trace of CMD and of\n"
-	      "        every process it starts goes to DIR (one file per process)\n"
-	      "  help [COMMAND]   this text, or a command's own help\n"
-	      "  version          print the version\n"
+	      "commands:\n",
+	      out);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %s\n        %s\n", commands[i].synopsis, commands[i].summary);
+	fputs("  help [COMMAND]\n        this text, or a command's own help (COMMAND --help)\n"
 	      "\n"
 	      "Without `socktrace run`: LD_PRELOAD=/path/to/libsocktrace.so CMD,\n"
 	      "configured by SOCKTRACE_* variables (see README.md).\n",
 	      out);
 }
 
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	const struct command *cmd;
+
 	if (argc < 2) {
 		usage(stderr);
 		return ST_EXIT_USAGE;
 	}
-	const char *cmd = argv[1];
-
-	if (strcmp(cmd, "run") == 0)
-		return cmd_run(argc - 1, argv + 1);
-	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-		printf("socktrace %s\n", SOCKTRACE_VERSION);
-		return 0;
-	}
-	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-		if (argc > 2 && strcmp(argv[2], "run") == 0) {
-			char *help_argv[] = { "run", "--help", NULL };
-			return cmd_run(2, help_argv);
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(0, NULL);
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		if (argc > 2 && (cmd = find(argv[2])) != NULL) {
+			char *help_argv[] = { argv[2], "--help", NULL };
+			return cmd->run(2, help_argv);
 		}
 		usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "socktrace: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return ST_EXIT_USAGE;
+	cmd = find(argv[1]);
+	if (!cmd) {
+		fprintf(stderr, "socktrace: unknown command '%s'\n\n", argv[1]);
+		usage(stderr);
+		return ST_EXIT_USAGE;
+	}
+	return cmd->run(argc - 1, argv + 1);
 }
