@@ -148,7 +148,7 @@ bool st_fd_is_socket(int fd)
 
 	if (st_likely(kind != ST_FD_UNKNOWN))
 		return kind == ST_FD_SOCKET;
-	if (fd < 0 || fd >= ST_FD_LIMIT || fd == st_writer_fd())
+	if (fd < 0 || fd >= ST_FD_LIMIT || st_writer_owns_fd(fd))
 		return false;
 	int saved = errno;
 	discover(fd);

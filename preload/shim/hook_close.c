@@ -19,7 +19,7 @@ static int st_close(int fd)
 	bool is_socket;
 	struct st_rec r;
 
-	if (fd >= 0 && fd == st_writer_fd()) {
+	if (st_writer_owns_fd(fd)) {
 		errno = EBADF;
 		return -1;
 	}

@@ -57,7 +57,7 @@ static int st_dup23(enum st_fn fn, int fd, int fd2, int flags)
 	st_ensure_init();
 	st_fd_is_socket(fd);
 	/* The program may take any number, ours included: move ours away. */
-	if (fd2 >= 0 && fd2 == st_writer_fd() && fd != fd2 && !st_in_borrowed_memory())
+	if (fd != fd2 && st_writer_owns_fd(fd2) && !st_in_borrowed_memory())
 		st_writer_evict_fd(fd2);
 	t0 = st_now();
 	ret = fn == ST_FN_dup2 ? real_dup2(fd, fd2) : real_dup3(fd, fd2, flags);

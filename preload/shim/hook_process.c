@@ -7,6 +7,8 @@
 #include "real.h"
 #include "writer.h"
 
+#include <stdarg.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static void rec_exec(const char *path, int fd, int ret, int err)
@@ -38,8 +40,9 @@ static void rec_exec(const char *path, int fd, int ret, int err)
 static void before_exec(const char *path, int fd)
 {
 	/* A vfork child about to exec shares the parent's memory, trace
-	 * writer included: finishing it would end the parent's trace. */
-	if (!st_enter() || st_in_borrowed_memory())
+	 * writer included: finishing it would end the parent's trace. A
+	 * process that never used a socket has no file and gets none. */
+	if (!st_enter() || !st_writer_has_file() || st_in_borrowed_memory())
 		return;
 	rec_exec(path, fd, 0, 0);
 	st_writer_finish("exec");
@@ -49,7 +52,7 @@ static int after_failed_exec(const char *path, int fd, int ret)
 {
 	int err = errno;
 
-	if (st_enter() && !st_in_borrowed_memory())
+	if (st_enter() && st_writer_has_file() && !st_in_borrowed_memory())
 		rec_exec(path, fd, ret, err);
 	errno = err;
 	return ret;
@@ -83,6 +86,111 @@ ST_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	before_exec(NULL, fd);
 	return after_failed_exec(NULL, fd, real_fexecve(fd, argv, envp));
+}
+
+/* glibc's execl family calls execve inside libc, out of our reach: take
+ * them here, gather the arguments, and go through our execv hooks. */
+#define ARGV_ON_STACK 512
+
+static char **gather_args(const char *arg0, va_list ap, char **stack_argv, char ***envp_out)
+{
+	va_list count;
+	size_t n = 1;
+	char **argv;
+
+	va_copy(count, ap);
+	while (va_arg(count, char *))
+		n++;
+	va_end(count);
+	if (n + 1 <= ARGV_ON_STACK) {
+		argv = stack_argv;
+	} else {
+		argv = mmap(NULL, (n + 1) * sizeof(char *), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (argv == MAP_FAILED)
+			return NULL;
+	}
+	argv[0] = (char *)arg0;
+	for (size_t i = 1; i <= n; i++)
+		argv[i] = va_arg(ap, char *);
+	if (envp_out)
+		*envp_out = va_arg(ap, char **);
+	return argv;
+}
+
+static void drop_args(char **argv, char **stack_argv)
+{
+	size_t n = 0;
+
+	if (!argv || argv == stack_argv)
+		return;
+	while (argv[n])
+		n++;
+	munmap(argv, (n + 1) * sizeof(char *));
+}
+
+ST_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	char *stack_argv[ARGV_ON_STACK];
+	va_list ap;
+	char **argv;
+	int ret, err;
+
+	va_start(ap, arg);
+	argv = gather_args(arg, ap, stack_argv, NULL);
+	va_end(ap);
+	if (!argv) {
+		errno = ENOMEM;
+		return -1;
+	}
+	ret = execv(path, argv);
+	err = errno;
+	drop_args(argv, stack_argv);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	char *stack_argv[ARGV_ON_STACK];
+	va_list ap;
+	char **argv;
+	int ret, err;
+
+	va_start(ap, arg);
+	argv = gather_args(arg, ap, stack_argv, NULL);
+	va_end(ap);
+	if (!argv) {
+		errno = ENOMEM;
+		return -1;
+	}
+	ret = execvp(file, argv);
+	err = errno;
+	drop_args(argv, stack_argv);
+	errno = err;
+	return ret;
+}
+
+ST_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char *stack_argv[ARGV_ON_STACK];
+	char **envp = NULL;
+	va_list ap;
+	char **argv;
+	int ret, err;
+
+	va_start(ap, arg);
+	argv = gather_args(arg, ap, stack_argv, &envp);
+	va_end(ap);
+	if (!argv) {
+		errno = ENOMEM;
+		return -1;
+	}
+	ret = execve(path, argv, envp);
+	err = errno;
+	drop_args(argv, stack_argv);
+	errno = err;
+	return ret;
 }
 
 ST_EXPORT void _exit(int status)

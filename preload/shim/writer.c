@@ -113,7 +113,7 @@ static int high_fd_floor(void)
 		return 1000;
 	if (rl.rlim_cur > 1 << 20)
 		return (1 << 20) - 64;
-	return rl.rlim_cur > 128 ? (int)rl.rlim_cur - 64 : (int)rl.rlim_cur / 2;
+	return rl.rlim_cur > 256 ? (int)rl.rlim_cur - 64 : (int)rl.rlim_cur * 3 / 4;
 }
 
 /* Moves fd above the program's usual range; closes the low copy. */
@@ -138,6 +138,17 @@ static bool ensure_fd(void)
 		return false;
 	w.fd = move_high(fd);
 	return fd_is_ours();
+}
+
+/* When every high number is taken, a reopened descriptor sits in the
+ * program's range: give it back as soon as the work is done (mapped
+ * segments need no descriptor) and reopen when next needed. */
+static void release_low_fd(void)
+{
+	if (w.fd >= 0 && w.fd < high_fd_floor()) {
+		real_close(w.fd);
+		w.fd = -1;
+	}
 }
 
 static char *map_segment(unsigned k)
@@ -169,6 +180,7 @@ static char *map_segment(unsigned k)
 		return NULL;
 	}
 	fresh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, w.fd, (off_t)start);
+	release_low_fd();
 	if (fresh == MAP_FAILED) {
 		stop_tracing("cannot map", errno);
 		return NULL;
@@ -233,10 +245,12 @@ static void write_mapped_or_appended(const char *rec, size_t len)
 {
 	uint64_t off = atomic_fetch_add_explicit(&w.ctl->tail, len, memory_order_relaxed);
 
-	if (st_likely(!(off & TAIL_CLOSED)))
+	if (st_likely(!(off & TAIL_CLOSED))) {
 		copy_out(off, rec, len);
-	else if (ensure_fd())
+	} else if (ensure_fd()) {
 		append_record(rec, len);
+		release_low_fd();
+	}
 }
 
 static int create_file(void)
@@ -415,16 +429,31 @@ void st_writer_after_fork(void)
 		atomic_store(&w.state, W_NONE);
 }
 
+bool st_writer_owns_fd(int fd)
+{
+	/* The number first: the fstat only for the one number that may be ours. */
+	return fd >= 0 && fd == w.fd && fd_is_ours();
+}
+
 int st_writer_fd(void)
 {
-	return w.fd;
+	return fd_is_ours() ? w.fd : -1;
 }
 
 void st_writer_evict_fd(int fd)
 {
-	if (fd < 0 || fd != w.fd)
+	if (!st_writer_owns_fd(fd))
 		return;
 	int moved = real_fcntl(w.fd, F_DUPFD_CLOEXEC, (void *)(long)high_fd_floor());
-	if (moved >= 0)
-		w.fd = moved; /* the old number is about to be replaced */
+	/* No free number left: let the program have this one; the mapped
+	 * segments need no descriptor and a later one is reopened. The old
+	 * number is about to be replaced by the program's dup2 either way. */
+	w.fd = moved >= 0 ? moved : -1;
+}
+
+bool st_writer_has_file(void)
+{
+	int state = atomic_load(&w.state);
+
+	return state == W_MAPPED || state == W_APPEND;
 }

@@ -9,6 +9,7 @@
 #ifndef SOCKTRACE_WRITER_H
 #define SOCKTRACE_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Appends one whole record (ending in '\n'). Creates the file on first use. */
@@ -19,9 +20,14 @@ void st_writer_finish(const char *reason);
 /* In the fork child: forget the parent's file; the child's own is created
  * on its first record. */
 void st_writer_after_fork(void);
-/* True when fd is the shim's own trace descriptor: hooks hide it from the
- * program (close gives EBADF, dup2 onto it moves ours away first). */
+/* True when fd is the shim's own trace descriptor (checked against the
+ * file, not just the number): hooks hide it from the program (close gives
+ * EBADF, dup2 onto it moves ours away first). */
+bool st_writer_owns_fd(int fd);
+/* Our descriptor, verified, or -1 (costs an fstat: not for hot paths). */
 int st_writer_fd(void);
+/* True once this process has its trace file. */
+bool st_writer_has_file(void);
 /* Moves our descriptor out of the way of a dup2/dup3 onto it. */
 void st_writer_evict_fd(int fd);
 
