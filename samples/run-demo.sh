@@ -89,10 +89,14 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.jsonl"))):
             rec = json.loads(line)
             if rec.get("rec") == "call":
                 events.append(rec)
+# A datagram's peer is the address it went to or came from.
+DGRAM = ("sendto", "recvfrom", "sendmsg", "recvmsg", "__recvfrom_chk")
 for e in sorted(events, key=lambda e: e["ts"]):
-    print(e["pid"], e["fn"], e.get("fd", "-"), e["ret"], e.get("errno", "-"),
-          "%s->%s" % (e.get("local", "?"), e.get("peer", "?")),
-          e.get("bytes", "-"))
+    peer = e.get("peer") or (e.get("addr") if e["fn"] in DGRAM else None)
+    ends = "%s->%s" % (e.get("local", "?"), peer or "?") if "local" in e or peer else "-"
+    print("%-6s %-12s %3s %4s %-12s %-43s %s" % (
+        e["pid"], e["fn"], e.get("fd", "-"), e["ret"], e.get("errno", "-"),
+        ends, e.get("bytes", "-")))
 EOF
 echo
 echo "trace kept in $trace"
