@@ -1,6 +1,7 @@
 /* socktrace run: the command under the shim, its status passed through. */
 #include "commands.h"
 #include "execcheck.h"
+#include "scenario.h"
 #include "shimpath.h"
 #include "tracedir.h"
 
@@ -30,12 +31,81 @@ static void usage(FILE *out)
 	      "  -p, --payload N    record the first N bytes (at most 1024) of every\n"
 	      "                     send and receive (off by default: data may hold\n"
 	      "                     secrets)\n"
+	      "  -f, --fault RULE   inject faults by RULE (repeatable), e.g.\n"
+	      "                     -f 'connect port=5432 error=ECONNREFUSED when=1..3'\n"
+	      "  -s, --scenario FILE  rules from FILE, one per line (repeatable)\n"
+	      "      --seed N       seed for prob= and jitter= (default: random, written\n"
+	      "                     in the trace header so a run can be replayed)\n"
 	      "  -q, --quiet        do not print where the trace went\n"
 	      "  -h, --help         this text\n"
 	      "\n"
 	      "environment: SOCKTRACE_LIB overrides where the shim is found; every\n"
 	      "other SOCKTRACE_* variable is passed to the shim (see README.md).\n",
 	      out);
+}
+
+struct rules_args {
+	char faults[16384];    /* -f rules, newline-separated */
+	char scenarios[4096];  /* -s files, ':'-separated */
+};
+
+/* Appends arg to dst after sep (none when sep is 0 or dst is empty). */
+static int append_arg(char *dst, size_t cap, const char *arg, char sep)
+{
+	size_t used = strlen(dst), n = strlen(arg);
+
+	if (used + n + 2 > cap) {
+		fprintf(stderr, "socktrace run: too many rules (at most %zu bytes in all)\n", cap - 1);
+		return -1;
+	}
+	if (used && sep)
+		dst[used++] = sep;
+	memcpy(dst + used, arg, n + 1);
+	return 0;
+}
+
+/* Merges -f/-s with any SOCKTRACE_FAULTS/SCENARIO already set, and checks
+ * every rule with the shim's own parser before anything runs: a bad rule
+ * stops here with FILE:LINE:COL instead of inside the program. -f rules
+ * are lines of SOCKTRACE_FAULTS, numbered in the order given. */
+static int setup_rules(const struct rules_args *rules)
+{
+	const char *env_faults = getenv("SOCKTRACE_FAULTS");
+	const char *env_scenario = getenv("SOCKTRACE_SCENARIO");
+	char faults[sizeof(rules->faults)] = "";
+	char scenarios[sizeof(rules->scenarios)] = "";
+	char walk[sizeof(scenarios)];
+	struct st_scenario sc;
+	bool bad = false;
+
+	if (env_scenario && *env_scenario &&
+	    append_arg(scenarios, sizeof(scenarios), env_scenario, 0) != 0)
+		return -1;
+	if (rules->scenarios[0] && append_arg(scenarios, sizeof(scenarios), rules->scenarios, ':'))
+		return -1;
+	if (env_faults && *env_faults && append_arg(faults, sizeof(faults), env_faults, 0) != 0)
+		return -1;
+	if (rules->faults[0] && append_arg(faults, sizeof(faults), rules->faults, '\n'))
+		return -1;
+
+	memcpy(walk, scenarios, sizeof(walk));
+	for (char *path = strtok(walk, ":"); path; path = strtok(NULL, ":")) {
+		bad |= st_scenario_load_file(&sc, path) != 0;
+		st_scenario_free(&sc);
+	}
+	if (faults[0]) {
+		memset(&sc, 0, sizeof(sc));
+		bad |= st_scenario_load_text(&sc, "SOCKTRACE_FAULTS", faults) != 0;
+		st_scenario_free(&sc);
+	}
+	if (bad) {
+		fprintf(stderr, "socktrace run: fix the rules above; nothing was run\n");
+		return -1;
+	}
+	if ((scenarios[0] && setenv("SOCKTRACE_SCENARIO", scenarios, 1) != 0) ||
+	    (faults[0] && setenv("SOCKTRACE_FAULTS", faults, 1) != 0))
+		return -1;
+	return 0;
 }
 
 static pid_t child_pid;
@@ -110,10 +180,14 @@ int cmd_run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "out", required_argument, NULL, 'o' },
 		{ "payload", required_argument, NULL, 'p' },
+		{ "fault", required_argument, NULL, 'f' },
+		{ "scenario", required_argument, NULL, 's' },
+		{ "seed", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct rules_args rules = { { 0 }, { 0 } };
 	char out[PATH_MAX] = "";
 	char out_abs[PATH_MAX];
 	char shim[PATH_MAX];
@@ -123,8 +197,24 @@ int cmd_run(int argc, char **argv)
 
 	optind = 1;
 	/* "+": options stop at the command, whose own options are its own. */
-	while ((opt = getopt_long(argc, argv, "+o:p:qh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+o:p:f:s:qh", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'f':
+			if (append_arg(rules.faults, sizeof(rules.faults), optarg, '\n') != 0)
+				return ST_EXIT_USAGE;
+			break;
+		case 's':
+			if (strchr(optarg, ':')) {
+				fprintf(stderr, "socktrace run: scenario path '%s' contains ':', which separates paths in SOCKTRACE_SCENARIO\n",
+					optarg);
+				return ST_EXIT_USAGE;
+			}
+			if (append_arg(rules.scenarios, sizeof(rules.scenarios), optarg, ':') != 0)
+				return ST_EXIT_USAGE;
+			break;
+		case 'S':
+			setenv("SOCKTRACE_SEED", optarg, 1);
+			break;
 		case 'o':
 			snprintf(out, sizeof(out), "%s", optarg);
 			break;
@@ -155,6 +245,8 @@ int cmd_run(int argc, char **argv)
 		usage(stderr);
 		return ST_EXIT_USAGE;
 	}
+	if (setup_rules(&rules) != 0)
+		return ST_EXIT_USAGE;
 	if (st_find_shim(shim, sizeof(shim)) != 0)
 		return ST_EXIT_CANNOT_RUN;
 	if (out[0]) {

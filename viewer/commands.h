@@ -4,6 +4,7 @@
 #define SOCKTRACE_COMMANDS_H
 
 int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Exit statuses of the tool itself (a traced command's own status is
  * passed through unchanged by `run`). */

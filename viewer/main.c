@@ -23,6 +23,8 @@ static int cmd_version(int argc, char **argv)
 static const struct command commands[] = {
 	{ "run", cmd_run, "run [-o DIR] [-p N] [-q] [--] CMD [ARGS...]",
 	  "run CMD with the shim preloaded; trace CMD and every process it starts" },
+	{ "check", cmd_check, "check [-q] FILE...",
+	  "validate scenario (fault rule) files without running anything" },
 	{ "version", cmd_version, "version", "print the version" },
 };
 

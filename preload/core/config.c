@@ -2,7 +2,9 @@
 
 #include "suggest.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,9 @@ const char *const st_config_vars[] = {
 	"SOCKTRACE_OUT",
 	"SOCKTRACE_LOG",
 	"SOCKTRACE_PAYLOAD",
+	"SOCKTRACE_FAULTS",
+	"SOCKTRACE_SCENARIO",
+	"SOCKTRACE_SEED",
 	"SOCKTRACE_LIB",
 	NULL,
 };
@@ -113,6 +118,45 @@ static void load_payload(struct st_config *cfg, const char *v,
 	cfg->payload = (unsigned)n;
 }
 
+/* Copies a value whole or not at all: a cut rule list would silently
+ * drop rules. */
+static bool copy_whole(char *dst, size_t cap, const char *name, const char *v,
+		       st_config_report report, void *ctx)
+{
+	size_t n = strlen(v);
+
+	if (n >= cap) {
+		reportf(report, ctx, "%s is longer than %zu bytes; it is ignored", name, cap - 1);
+		return false;
+	}
+	memcpy(dst, v, n + 1);
+	return true;
+}
+
+static void load_faults(struct st_config *cfg, const char *faults, const char *scenario,
+			const char *seed, st_config_report report, void *ctx)
+{
+	if (faults)
+		copy_whole(cfg->faults, sizeof(cfg->faults), "SOCKTRACE_FAULTS", faults, report, ctx);
+	if (scenario)
+		copy_whole(cfg->scenario, sizeof(cfg->scenario), "SOCKTRACE_SCENARIO", scenario,
+			   report, ctx);
+	if (seed) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(seed, &end, 0);
+		/* Kept below 2^63 so that every JSON reader takes it as an integer. */
+		if (seed[0] < '0' || seed[0] > '9' || *end != '\0' || errno || v > INT64_MAX) {
+			reportf(report, ctx,
+				"SOCKTRACE_SEED='%.40s' is not a number from 0 to 9223372036854775807; a random seed is used (it is written in the trace header)",
+				seed);
+		} else {
+			cfg->seed_set = true;
+			cfg->seed = v;
+		}
+	}
+}
+
 static void check_unknown(char *const *env, st_config_report report, void *ctx)
 {
 	static const char prefix[] = "SOCKTRACE_";
@@ -153,5 +197,7 @@ void st_config_load(struct st_config *cfg, const char *(*get)(const char *name),
 	load_log(cfg, get("SOCKTRACE_LOG"), cwd, report, ctx);
 	load_out(cfg, get("SOCKTRACE_OUT"), cwd, report, ctx);
 	load_payload(cfg, get("SOCKTRACE_PAYLOAD"), report, ctx);
+	load_faults(cfg, get("SOCKTRACE_FAULTS"), get("SOCKTRACE_SCENARIO"), get("SOCKTRACE_SEED"),
+		    report, ctx);
 	check_unknown(env, report, ctx);
 }

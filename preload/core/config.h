@@ -8,9 +8,11 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define ST_DEFAULT_OUT "socktrace-out"
 #define ST_PAYLOAD_MAX 1024
+#define ST_SCENARIO_SEPARATOR ':'
 
 enum st_log_target {
 	ST_LOG_STDERR, /* default: only problems the user must know about */
@@ -24,6 +26,10 @@ struct st_config {
 	enum st_log_target log;
 	char log_path[PATH_MAX];
 	unsigned payload;         /* bytes of data recorded per call */
+	char faults[16384];       /* SOCKTRACE_FAULTS, inline rules */
+	char scenario[4096];      /* SOCKTRACE_SCENARIO, ':'-separated files */
+	bool seed_set;
+	uint64_t seed;            /* SOCKTRACE_SEED */
 };
 
 /* Receives each problem found, already worded for the user. */

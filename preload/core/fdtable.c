@@ -1,6 +1,8 @@
 #include "fdtable.h"
 
 #include <sched.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -69,6 +71,31 @@ static void write_end(struct st_fdent *e)
 	atomic_fetch_add_explicit(&e->seq, 1, memory_order_release);
 }
 
+void st_ep_from_sockaddr(struct st_ep *ep, const struct sockaddr *sa, socklen_t len)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		ep->family = AF_INET;
+		ep->port = ntohs(in->sin_port);
+		memcpy(ep->addr, &in->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		ep->family = AF_INET6;
+		ep->port = ntohs(in6->sin6_port);
+		memcpy(ep->addr, &in6->sin6_addr, 16);
+	} else if (len >= (socklen_t)sizeof(sa_family_t)) {
+		ep->family = sa->sa_family;
+	}
+}
+
+struct st_fdent *st_fd_entry(int fd)
+{
+	return lookup(fd);
+}
+
 enum st_fd_kind st_fd_kind(int fd)
 {
 	struct st_fdent *e = lookup(fd);
@@ -88,6 +115,9 @@ static void set_kind(int fd, enum st_fd_kind kind, int family, int socktype)
 	e->socktype = (uint8_t)socktype;
 	e->local_len = 0;
 	e->peer_len = 0;
+	memset(&e->local_ep, 0, sizeof(e->local_ep));
+	memset(&e->peer_ep, 0, sizeof(e->peer_ep));
+	atomic_store_explicit(&e->paced_until, 0, memory_order_relaxed);
 	write_end(e);
 }
 
@@ -115,20 +145,24 @@ static void set_addr(int fd, bool peer, const struct sockaddr *sa, socklen_t len
 {
 	struct st_fdent *e = lookup(fd);
 	char text[ST_ADDR_MAX];
+	struct st_ep ep;
 	size_t n = 0;
 
 	if (!e)
 		return;
 	if (sa && len > 0)
 		n = st_sockaddr_json(text, sizeof(text), sa, len);
+	st_ep_from_sockaddr(&ep, n ? sa : NULL, len);
 	if (!write_begin(e))
 		return;
 	if (peer) {
 		memcpy(e->peer, text, n);
 		e->peer_len = (uint16_t)n;
+		e->peer_ep = ep;
 	} else {
 		memcpy(e->local, text, n);
 		e->local_len = (uint16_t)n;
+		e->local_ep = ep;
 	}
 	write_end(e);
 }
@@ -165,6 +199,8 @@ void st_fd_copy(int dst, int src)
 	e->local_len = s.local_len;
 	memcpy(e->peer, s.peer, s.peer_len);
 	e->peer_len = s.peer_len;
+	e->local_ep = s.local_ep;
+	e->peer_ep = s.peer_ep;
 	write_end(e);
 }
 
@@ -177,6 +213,8 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap)
 	snap->socktype = 0;
 	snap->local_len = 0;
 	snap->peer_len = 0;
+	memset(&snap->local_ep, 0, sizeof(snap->local_ep));
+	memset(&snap->peer_ep, 0, sizeof(snap->peer_ep));
 	if (!e)
 		return false;
 	/* Bounded retries: a signal handler that interrupted the writer of
@@ -194,6 +232,8 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap)
 		snap->peer_len = e->peer_len < ST_ADDR_MAX ? e->peer_len : 0;
 		memcpy(snap->local, e->local, snap->local_len);
 		memcpy(snap->peer, e->peer, snap->peer_len);
+		snap->local_ep = e->local_ep;
+		snap->peer_ep = e->peer_ep;
 		atomic_thread_fence(memory_order_acquire);
 		s2 = atomic_load_explicit(&e->seq, memory_order_relaxed);
 		if (s1 == s2)

@@ -29,6 +29,16 @@ enum st_fd_kind {
 	ST_FD_OTHER,       /* a file, pipe, ...: read/write are not traced */
 };
 
+/* An endpoint in a form rules can match without parsing text: inet
+ * families only (unix sockets match on their text). */
+struct st_ep {
+	uint16_t family; /* 0: unknown */
+	uint16_t port;   /* host order */
+	uint8_t addr[16];
+};
+
+void st_ep_from_sockaddr(struct st_ep *ep, const struct sockaddr *sa, socklen_t len);
+
 struct st_fdent {
 	_Atomic uint32_t seq;
 	_Atomic uint8_t kind;
@@ -36,6 +46,10 @@ struct st_fdent {
 	uint8_t socktype;
 	uint16_t local_len;
 	uint16_t peer_len;
+	struct st_ep local_ep;
+	struct st_ep peer_ep;
+	/* bandwidth= pacing: when the socket may move data again (ns). */
+	_Atomic uint64_t paced_until;
 	char local[ST_ADDR_MAX];
 	char peer[ST_ADDR_MAX];
 };
@@ -47,6 +61,8 @@ struct st_fdsnap {
 	uint8_t socktype;
 	uint16_t local_len;
 	uint16_t peer_len;
+	struct st_ep local_ep;
+	struct st_ep peer_ep;
 	char local[ST_ADDR_MAX];
 	char peer[ST_ADDR_MAX];
 };
@@ -75,6 +91,9 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap);
 bool st_fd_has_local(int fd);
 /* close_range: forget every tracked fd in [first, last]. */
 void st_fd_forget_range(unsigned first, unsigned last);
+
+/* The entry itself, for the pacing clock of bandwidth= (NULL if none). */
+struct st_fdent *st_fd_entry(int fd);
 
 /* Drops the whole table (unit tests). */
 void st_fd_reset_all(void);

@@ -5,6 +5,7 @@
 
 #include "calls.h"
 #include "event.h"
+#include "fault.h"
 #include "shim.h"
 
 #include <errno.h>
@@ -28,6 +29,13 @@ void st_rec_begin_named(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 void st_rec_emit(struct st_rec *r, int addr_fd);
 /* Same with endpoints taken earlier (close: the fd is gone by now). */
 void st_rec_emit_snap(struct st_rec *r, const struct st_fdsnap *snap);
+
+/* The "fault" object, when a rule acted on the call. */
+static inline void st_rec_fault(struct st_rec *r, const struct st_fault *f)
+{
+	if (f->rule)
+		st_fault_json(&r->w, f);
+}
 
 /* Common argument fields. */
 void st_rec_msgflags(struct st_rec *r, const char *key, int flags);

@@ -1,5 +1,6 @@
 #include "header.h"
 
+#include "fault.h"
 #include "jsonw.h"
 #include "shim.h"
 
@@ -9,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static char header_buf[ST_ARGV_MAX * 2 + 4096];
+static char header_buf[ST_ARGV_MAX * 2 + 4096 + ST_RULES_MAX * (ST_RULE_TEXT_MAX * 2 + ST_RULE_ORIGIN_MAX)];
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -59,6 +60,22 @@ char *st_header_build(size_t *len)
 	jw_obj_end(&w);
 	jw_kv_u64(&w, "start", st_shim.start_mono);
 	jw_kv_u64(&w, "payload", st_shim.cfg.payload);
+	if (st_faults_count()) {
+		/* Enough to replay the run: the same rules and seed give the
+		 * same faults on the same calls. */
+		jw_kv_u64(&w, "seed", st_faults_seed());
+		jw_key(&w, "rules");
+		jw_arr_begin(&w);
+		for (size_t i = 0; i < st_faults_count(); i++) {
+			const struct st_rule *r = st_fault_rule(i);
+			jw_elem(&w);
+			jw_obj_begin(&w);
+			jw_kv_str(&w, "rule", r->origin);
+			jw_kv_str(&w, "text", r->text);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+	}
 	jw_obj_end(&w);
 	jw_char(&w, '\n');
 	*len = w.overflow ? 0 : jw_len(&w, header_buf);

@@ -17,6 +17,7 @@ static int st_close(int fd)
 	int ret, err;
 	struct st_fdsnap snap;
 	bool is_socket;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (st_writer_owns_fd(fd)) {
@@ -25,7 +26,7 @@ static int st_close(int fd)
 	}
 	st_ensure_init();
 	is_socket = st_fd_snapshot(fd, &snap);
-	if (!st_enter() || !is_socket) {
+	if (!st_enter() || (!is_socket && !st_fault_may(ST_FN_close))) {
 		ret = real_close(fd);
 		err = errno;
 		/* Linux frees the number even when close fails with EINTR. */
@@ -35,13 +36,27 @@ static int st_close(int fd)
 		return ret;
 	}
 	t0 = st_now();
-	ret = real_close(fd);
-	err = errno;
+	f.rule = NULL;
+	/* An injected error still releases the descriptor, as Linux does
+	 * for every close that fails: a fault must not leak it. */
+	if (st_fault_may(ST_FN_close) && is_socket &&
+	    st_fault_begin(&f, ST_FN_close, fd, NULL, 0, false, NULL, 0, t0)) {
+		real_close(fd);
+		ret = (int)f.ret;
+		err = f.err;
+		f.replaced = false;
+	} else {
+		ret = real_close(fd);
+		err = errno;
+	}
 	t1 = st_now();
-	if (ret == 0 || err != EBADF)
+	if (ret == 0 || err != EBADF || f.rule)
 		st_fd_forget(fd);
-	st_rec_begin(&r, ST_FN_close, fd, t0, t1, ret, err);
-	st_rec_emit_snap(&r, &snap);
+	if (st_tracing_on() && is_socket) {
+		st_rec_begin(&r, ST_FN_close, fd, t0, t1, ret, err);
+		st_rec_fault(&r, &f);
+		st_rec_emit_snap(&r, &snap);
+	}
 	errno = err;
 	return ret;
 }
@@ -56,15 +71,18 @@ static int st_shutdown(int fd, int how)
 	uint64_t t0, t1;
 	int ret, err;
 	const char *name;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (!st_enter())
 		return real_shutdown(fd, how);
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = real_shutdown(fd, how);
-	err = errno;
+	ST_CALL_OR_FAULT(f, ST_FN_shutdown, fd, NULL, 0, false, 0, t0, ret, err,
+			 real_shutdown(fd, how));
 	t1 = st_now();
+	if (!st_tracing_on())
+		goto out;
 	st_rec_begin(&r, ST_FN_shutdown, fd, t0, t1, ret, err);
 	name = st_shutdown_name(how);
 	jw_key(&r.w, "how");
@@ -72,7 +90,9 @@ static int st_shutdown(int fd, int how)
 		jw_str_trusted(&r.w, name, strlen(name));
 	else
 		jw_i64(&r.w, how);
+	st_rec_fault(&r, &f);
 	st_rec_emit(&r, fd);
+out:
 	errno = err;
 	return ret;
 }

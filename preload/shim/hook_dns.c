@@ -58,14 +58,26 @@ static int st_getaddrinfo(const char *node, const char *service,
 {
 	uint64_t t0, t1;
 	int ret, err;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (!st_enter())
 		return real_getaddrinfo(node, service, hints, res);
 	t0 = st_now();
-	ret = real_getaddrinfo(node, service, hints, res);
-	err = errno;
+	f.rule = NULL;
+	if (st_fault_may(ST_FN_getaddrinfo) &&
+	    st_fault_begin(&f, ST_FN_getaddrinfo, -1, NULL, 0, false, node ? node : "", 0, t0)) {
+		ret = (int)f.ret;
+		err = errno;
+	} else {
+		ret = real_getaddrinfo(node, service, hints, res);
+		err = errno;
+	}
 	t1 = st_now();
+	if (ret == 0 && res && st_faults_use_host())
+		st_fault_note_resolved(node, *res);
+	if (!st_tracing_on())
+		goto out;
 	st_rec_begin_named(&r, ST_FN_getaddrinfo, -1, t0, t1, ret,
 			   ret != 0 ? st_eai_name(ret) : NULL);
 	if (ret == EAI_SYSTEM && st_errno_name(err))
@@ -77,7 +89,9 @@ static int st_getaddrinfo(const char *node, const char *service,
 	rec_hints(&r, hints);
 	if (ret == 0 && res)
 		rec_results(&r, *res);
+	st_rec_fault(&r, &f);
 	st_rec_emit(&r, -1);
+out:
 	errno = err;
 	return ret;
 }

@@ -12,19 +12,20 @@
 
 /* Records the duplication; src's kind decides whether it is an event. */
 static void after_dup(enum st_fn fn, int src, int dst_arg, int ret, int err,
-		      uint64_t t0, uint64_t t1, int cmd)
+		      uint64_t t0, uint64_t t1, int cmd, const struct st_fault *f)
 {
 	struct st_rec r;
 
 	if (ret >= 0)
 		st_fd_copy(ret, src);
-	if (!st_enter() || st_fd_kind(src) != ST_FD_SOCKET)
+	if (!st_enter() || !st_tracing_on() || st_fd_kind(src) != ST_FD_SOCKET)
 		return;
 	st_rec_begin(&r, fn, src, t0, t1, ret, err);
 	if (fn == ST_FN_fcntl)
 		jw_kv_name(&r.w, "cmd", st_fcntl_name(cmd));
 	else if (fn != ST_FN_dup)
 		jw_kv_i64(&r.w, "newfd", dst_arg);
+	st_rec_fault(&r, f);
 	st_rec_emit(&r, src);
 }
 
@@ -32,14 +33,14 @@ static int st_dup(int fd)
 {
 	uint64_t t0, t1;
 	int ret, err;
+	struct st_fault f;
 
 	st_ensure_init();
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = real_dup(fd);
-	err = errno;
+	ST_CALL_OR_FAULT(f, ST_FN_dup, fd, NULL, 0, false, 0, t0, ret, err, real_dup(fd));
 	t1 = st_now();
-	after_dup(ST_FN_dup, fd, -1, ret, err, t0, t1, 0);
+	after_dup(ST_FN_dup, fd, -1, ret, err, t0, t1, 0, &f);
 	errno = err;
 	return ret;
 }
@@ -53,6 +54,7 @@ static int st_dup23(enum st_fn fn, int fd, int fd2, int flags)
 {
 	uint64_t t0, t1;
 	int ret, err;
+	struct st_fault f;
 
 	st_ensure_init();
 	st_fd_is_socket(fd);
@@ -60,13 +62,13 @@ static int st_dup23(enum st_fn fn, int fd, int fd2, int flags)
 	if (fd != fd2 && st_writer_owns_fd(fd2) && !st_in_borrowed_memory())
 		st_writer_evict_fd(fd2);
 	t0 = st_now();
-	ret = fn == ST_FN_dup2 ? real_dup2(fd, fd2) : real_dup3(fd, fd2, flags);
-	err = errno;
+	ST_CALL_OR_FAULT(f, fn, fd, NULL, 0, false, 0, t0, ret, err,
+			 fn == ST_FN_dup2 ? real_dup2(fd, fd2) : real_dup3(fd, fd2, flags));
 	t1 = st_now();
 	/* dup2 onto stdout between vfork and exec is the classic case: the
 	 * parent's table must not learn that its fd 1 became a socket. */
 	if (!st_in_borrowed_memory())
-		after_dup(fn, fd, fd2, ret, err, t0, t1, 0);
+		after_dup(fn, fd, fd2, ret, err, t0, t1, 0, &f);
 	errno = err;
 	return ret;
 }
@@ -87,16 +89,16 @@ static int st_fcntl(int (*real)(int, int, void *), int fd, int cmd, void *arg)
 {
 	uint64_t t0, t1;
 	int ret, err;
+	struct st_fault f;
 
 	if (cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC)
 		return real(fd, cmd, arg);
 	st_ensure_init();
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = real(fd, cmd, arg);
-	err = errno;
+	ST_CALL_OR_FAULT(f, ST_FN_fcntl, fd, NULL, 0, false, 0, t0, ret, err, real(fd, cmd, arg));
 	t1 = st_now();
-	after_dup(ST_FN_fcntl, fd, -1, ret, err, t0, t1, cmd);
+	after_dup(ST_FN_fcntl, fd, -1, ret, err, t0, t1, cmd, &f);
 	errno = err;
 	return ret;
 }

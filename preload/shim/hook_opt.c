@@ -61,20 +61,25 @@ static int st_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
 	uint64_t t0, t1;
 	int ret, err;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (!st_enter())
 		return real_getsockopt(fd, level, name, val, len);
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = real_getsockopt(fd, level, name, val, len);
-	err = errno;
+	ST_CALL_OR_FAULT(f, ST_FN_getsockopt, fd, NULL, 0, false, 0, t0, ret, err,
+			 real_getsockopt(fd, level, name, val, len));
 	t1 = st_now();
+	if (!st_tracing_on())
+		goto out;
 	st_rec_begin(&r, ST_FN_getsockopt, fd, t0, t1, ret, err);
 	rec_level_name(&r, level, name);
 	if (ret == 0 && len)
 		rec_value(&r, level, name, val, *len);
+	st_rec_fault(&r, &f);
 	st_rec_emit(&r, fd);
+out:
 	errno = err;
 	return ret;
 }
@@ -88,19 +93,24 @@ static int st_setsockopt(int fd, int level, int name, const void *val, socklen_t
 {
 	uint64_t t0, t1;
 	int ret, err;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (!st_enter())
 		return real_setsockopt(fd, level, name, val, len);
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = real_setsockopt(fd, level, name, val, len);
-	err = errno;
+	ST_CALL_OR_FAULT(f, ST_FN_setsockopt, fd, NULL, 0, false, 0, t0, ret, err,
+			 real_setsockopt(fd, level, name, val, len));
 	t1 = st_now();
+	if (!st_tracing_on())
+		goto out;
 	st_rec_begin(&r, ST_FN_setsockopt, fd, t0, t1, ret, err);
 	rec_level_name(&r, level, name);
 	rec_value(&r, level, name, val, len);
+	st_rec_fault(&r, &f);
 	st_rec_emit(&r, fd);
+out:
 	errno = err;
 	return ret;
 }
@@ -115,6 +125,7 @@ static int st_getname(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *l
 	uint64_t t0, t1;
 	int ret, err;
 	socklen_t given = len ? *len : 0;
+	struct st_fault f;
 	struct st_rec r;
 
 #define CALL_REAL() (fn == ST_FN_getsockname ? real_getsockname(fd, addr, len) \
@@ -123,14 +134,17 @@ static int st_getname(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *l
 		return CALL_REAL();
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = CALL_REAL();
-	err = errno;
+	ST_CALL_OR_FAULT(f, fn, fd, NULL, 0, false, 0, t0, ret, err, CALL_REAL());
 	t1 = st_now();
 #undef CALL_REAL
+	if (!st_tracing_on())
+		goto out;
 	st_rec_begin(&r, fn, fd, t0, t1, ret, err);
 	if (ret == 0 && len && addr)
 		st_ev_sockaddr(&r.w, "addr", addr, *len < given ? *len : given);
+	st_rec_fault(&r, &f);
 	st_rec_emit(&r, fd);
+out:
 	errno = err;
 	return ret;
 }

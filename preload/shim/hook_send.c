@@ -3,6 +3,8 @@
 #include "fdtable.h"
 #include "real.h"
 
+#define IOV_FAULT_MAX 64
+
 /* An unbound datagram socket gets its local port on its first send; a
  * TCP sendto with MSG_FASTOPEN connects as it sends. */
 static void learn_after_send(int fd, ssize_t ret, int err, int flags,
@@ -15,29 +17,55 @@ static void learn_after_send(int fd, ssize_t ret, int err, int flags,
 		st_learn_local(fd);
 }
 
-static ssize_t st_send(int fd, const void *buf, size_t len, int flags)
+/* send and sendto share everything but the destination. */
+static ssize_t send_contiguous(enum st_fn fn, int fd, const void *buf, size_t len,
+			       int flags, const struct sockaddr *to, socklen_t tolen)
 {
 	uint64_t t0, t1;
 	ssize_t ret;
 	int err;
+	struct st_fault f;
 	struct st_rec r;
+	char scratch[ST_CORRUPT_SEND_MAX];
 
+	t0 = st_now();
+	f.rule = NULL;
+	if (st_fault_may(fn) && st_fault_begin(&f, fn, fd, to, tolen, false, NULL, flags, t0)) {
+		ret = f.ret;
+		err = f.err;
+	} else {
+		size_t n = st_fault_len(&f, len);
+		const void *data = st_fault_sending(&f, buf, &n, scratch);
+		ret = fn == ST_FN_send ? real_send(fd, data, n, flags)
+				       : real_sendto(fd, data, n, flags, to, tolen);
+		err = errno;
+		st_fault_end(&f, fd, ret);
+	}
+	t1 = st_now();
+	if (fn == ST_FN_sendto)
+		learn_after_send(fd, ret, err, flags, to, tolen);
+	if (st_tracing_on()) {
+		st_rec_begin(&r, fn, fd, t0, t1, ret, err);
+		jw_kv_i64(&r.w, "len", (int64_t)len);
+		st_rec_msgflags(&r, "flags", flags);
+		if (to)
+			st_ev_sockaddr(&r.w, "addr", to, tolen);
+		if (ret >= 0)
+			jw_kv_i64(&r.w, "bytes", ret);
+		st_rec_payload(&r, buf, ret);
+		st_rec_fault(&r, &f);
+		st_rec_emit(&r, fd);
+	}
+	errno = err;
+	return ret;
+}
+
+static ssize_t st_send(int fd, const void *buf, size_t len, int flags)
+{
 	if (!st_enter())
 		return real_send(fd, buf, len, flags);
 	st_fd_is_socket(fd);
-	t0 = st_now();
-	ret = real_send(fd, buf, len, flags);
-	err = errno;
-	t1 = st_now();
-	st_rec_begin(&r, ST_FN_send, fd, t0, t1, ret, err);
-	jw_kv_i64(&r.w, "len", (int64_t)(len));
-	st_rec_msgflags(&r, "flags", flags);
-	if (ret >= 0)
-		jw_kv_i64(&r.w, "bytes", ret);
-	st_rec_payload(&r, buf, ret);
-	st_rec_emit(&r, fd);
-	errno = err;
-	return ret;
+	return send_contiguous(ST_FN_send, fd, buf, len, flags, NULL, 0);
 }
 
 ST_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
@@ -48,30 +76,10 @@ ST_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 static ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
 			 const struct sockaddr *to, socklen_t tolen)
 {
-	uint64_t t0, t1;
-	ssize_t ret;
-	int err;
-	struct st_rec r;
-
 	if (!st_enter())
 		return real_sendto(fd, buf, len, flags, to, tolen);
 	st_fd_is_socket(fd);
-	t0 = st_now();
-	ret = real_sendto(fd, buf, len, flags, to, tolen);
-	err = errno;
-	t1 = st_now();
-	learn_after_send(fd, ret, err, flags, to, tolen);
-	st_rec_begin(&r, ST_FN_sendto, fd, t0, t1, ret, err);
-	jw_kv_i64(&r.w, "len", (int64_t)(len));
-	st_rec_msgflags(&r, "flags", flags);
-	if (to)
-		st_ev_sockaddr(&r.w, "addr", to, tolen);
-	if (ret >= 0)
-		jw_kv_i64(&r.w, "bytes", ret);
-	st_rec_payload(&r, buf, ret);
-	st_rec_emit(&r, fd);
-	errno = err;
-	return ret;
+	return send_contiguous(ST_FN_sendto, fd, buf, len, flags, to, tolen);
 }
 
 ST_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
@@ -80,25 +88,74 @@ ST_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 	return st_sendto(fd, buf, len, flags, ST_SA(to), tolen);
 }
 
+/* short= and bandwidth= send a prefix of the vector; corrupt= sends a
+ * flipped copy of its first bytes. Either way through a private msghdr,
+ * never by writing into the program's. */
+static ssize_t sendmsg_faulted(struct st_fault *f, int fd, const struct msghdr *msg,
+			       int flags)
+{
+	struct msghdr copy = *msg;
+	struct iovec iov[IOV_FAULT_MAX];
+	char scratch[ST_CORRUPT_SEND_MAX];
+
+	if (f->rule->corrupt_count || f->rule->corrupt_rate > 0) {
+		size_t n = 0;
+		for (size_t i = 0; i < msg->msg_iovlen && n < sizeof(scratch); i++) {
+			size_t take = msg->msg_iov[i].iov_len < sizeof(scratch) - n
+					      ? msg->msg_iov[i].iov_len
+					      : sizeof(scratch) - n;
+			memcpy(scratch + n, msg->msg_iov[i].iov_base, take);
+			n += take;
+		}
+		size_t total = st_iov_total(msg->msg_iov, msg->msg_iovlen);
+		const void *data = st_fault_sending(f, scratch, &n, scratch);
+		if (total > n) {
+			f->asked = total;
+			f->allowed = n;
+		}
+		iov[0].iov_base = (void *)data;
+		iov[0].iov_len = n;
+		copy.msg_iov = iov;
+		copy.msg_iovlen = 1;
+	} else {
+		copy.msg_iov = iov;
+		copy.msg_iovlen = st_fault_iov(f, msg->msg_iov, msg->msg_iovlen, iov, IOV_FAULT_MAX);
+	}
+	return real_sendmsg(fd, &copy, flags);
+}
+
 static ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	uint64_t t0, t1;
 	ssize_t ret;
 	int err;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (!st_enter())
 		return real_sendmsg(fd, msg, flags);
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = real_sendmsg(fd, msg, flags);
-	err = errno;
+	f.rule = NULL;
+	if (msg && st_fault_may(ST_FN_sendmsg) &&
+	    st_fault_begin(&f, ST_FN_sendmsg, fd, msg->msg_name, msg->msg_namelen, false, NULL,
+			   flags, t0)) {
+		ret = f.ret;
+		err = f.err;
+	} else {
+		ret = st_fault_shapes_data(&f) ? sendmsg_faulted(&f, fd, msg, flags)
+						: real_sendmsg(fd, msg, flags);
+		err = errno;
+		st_fault_end(&f, fd, ret);
+	}
 	t1 = st_now();
 	if (msg)
 		learn_after_send(fd, ret, err, flags, msg->msg_name, msg->msg_namelen);
+	if (!st_tracing_on())
+		goto out;
 	st_rec_begin(&r, ST_FN_sendmsg, fd, t0, t1, ret, err);
 	if (msg) {
-		jw_kv_i64(&r.w, "len", (int64_t)(st_iov_total(msg->msg_iov, msg->msg_iovlen)));
+		jw_kv_i64(&r.w, "len", (int64_t)st_iov_total(msg->msg_iov, msg->msg_iovlen));
 		st_rec_msgflags(&r, "flags", flags);
 		if (msg->msg_name)
 			st_ev_sockaddr(&r.w, "addr", msg->msg_name, msg->msg_namelen);
@@ -108,7 +165,9 @@ static ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
 			jw_kv_i64(&r.w, "bytes", ret);
 		st_rec_payload_iov(&r, msg->msg_iov, msg->msg_iovlen, ret);
 	}
+	st_rec_fault(&r, &f);
 	st_rec_emit(&r, fd);
+out:
 	errno = err;
 	return ret;
 }
@@ -122,24 +181,44 @@ static int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 {
 	uint64_t t0, t1;
 	int ret, err;
+	struct st_fault f;
 	struct st_rec r;
+	bool have = vec && vlen;
 
 	if (!st_enter())
 		return real_sendmmsg(fd, vec, vlen, flags);
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = real_sendmmsg(fd, vec, vlen, flags);
-	err = errno;
+	f.rule = NULL;
+	if (have && st_fault_may(ST_FN_sendmmsg) &&
+	    st_fault_begin(&f, ST_FN_sendmmsg, fd, vec[0].msg_hdr.msg_name,
+			   vec[0].msg_hdr.msg_namelen, false, NULL, flags, t0)) {
+		ret = (int)f.ret;
+		err = f.err;
+	} else if (have && st_fault_shapes_data(&f)) {
+		/* Data faults act on the first message alone, sent by itself:
+		 * a batch cut short, as a congested socket would. */
+		ssize_t one = sendmsg_faulted(&f, fd, &vec[0].msg_hdr, flags);
+		err = errno;
+		if (one >= 0)
+			vec[0].msg_len = (unsigned)one;
+		ret = one >= 0 ? 1 : -1;
+		st_fault_end(&f, fd, one);
+	} else {
+		ret = real_sendmmsg(fd, vec, vlen, flags);
+		err = errno;
+	}
 	t1 = st_now();
-	if (vec && vlen)
+	if (have)
 		learn_after_send(fd, ret, err, flags, vec[0].msg_hdr.msg_name,
 				 vec[0].msg_hdr.msg_namelen);
+	if (!st_tracing_on())
+		goto out;
 	st_rec_begin(&r, ST_FN_sendmmsg, fd, t0, t1, ret, err);
 	jw_kv_u64(&r.w, "vlen", vlen);
 	st_rec_msgflags(&r, "flags", flags);
-	if (vec && vlen && vec[0].msg_hdr.msg_name)
-		st_ev_sockaddr(&r.w, "addr", vec[0].msg_hdr.msg_name,
-			       vec[0].msg_hdr.msg_namelen);
+	if (have && vec[0].msg_hdr.msg_name)
+		st_ev_sockaddr(&r.w, "addr", vec[0].msg_hdr.msg_name, vec[0].msg_hdr.msg_namelen);
 	if (ret > 0) {
 		uint64_t bytes = 0;
 		for (int i = 0; i < ret; i++)
@@ -148,7 +227,9 @@ static int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 		st_rec_payload_iov(&r, vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen,
 				   vec[0].msg_len);
 	}
+	st_rec_fault(&r, &f);
 	st_rec_emit(&r, fd);
+out:
 	errno = err;
 	return ret;
 }

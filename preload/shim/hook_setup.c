@@ -28,19 +28,23 @@ static int st_socket(int domain, int type, int protocol)
 {
 	uint64_t t0, t1;
 	int fd, err;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (!st_enter())
 		return real_socket(domain, type, protocol);
 	t0 = st_now();
-	fd = real_socket(domain, type, protocol);
-	err = errno;
+	ST_CALL_OR_FAULT(f, ST_FN_socket, -1, NULL, 0, false, 0, t0, fd, err,
+			 real_socket(domain, type, protocol));
 	t1 = st_now();
 	if (fd >= 0)
 		st_fd_set_socket(fd, domain, type);
-	st_rec_begin(&r, ST_FN_socket, fd, t0, t1, fd, err);
-	rec_socket_args(&r, domain, type, protocol);
-	st_rec_emit(&r, -1);
+	if (st_tracing_on()) {
+		st_rec_begin(&r, ST_FN_socket, fd, t0, t1, fd, err);
+		rec_socket_args(&r, domain, type, protocol);
+		st_rec_fault(&r, &f);
+		st_rec_emit(&r, -1);
+	}
 	errno = err;
 	return fd;
 }
@@ -54,22 +58,27 @@ static int st_socketpair(int domain, int type, int protocol, int sv[2])
 {
 	uint64_t t0, t1;
 	int ret, err;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (!st_enter())
 		return real_socketpair(domain, type, protocol, sv);
 	t0 = st_now();
-	ret = real_socketpair(domain, type, protocol, sv);
-	err = errno;
+	ST_CALL_OR_FAULT(f, ST_FN_socketpair, -1, NULL, 0, false, 0, t0, ret, err,
+			 real_socketpair(domain, type, protocol, sv));
 	t1 = st_now();
-	st_rec_begin(&r, ST_FN_socketpair, -1, t0, t1, ret, err);
-	rec_socket_args(&r, domain, type, protocol);
 	if (ret == 0) {
 		for (int i = 0; i < 2; i++) {
 			st_fd_set_socket(sv[i], domain, type);
 			st_learn_local(sv[i]);
 			st_learn_peer(sv[i]);
 		}
+	}
+	if (!st_tracing_on())
+		goto out;
+	st_rec_begin(&r, ST_FN_socketpair, -1, t0, t1, ret, err);
+	rec_socket_args(&r, domain, type, protocol);
+	if (ret == 0) {
 		jw_key(&r.w, "fds");
 		jw_arr_begin(&r.w);
 		jw_elem(&r.w);
@@ -78,7 +87,9 @@ static int st_socketpair(int domain, int type, int protocol, int sv[2])
 		jw_i64(&r.w, sv[1]);
 		jw_arr_end(&r.w);
 	}
+	st_rec_fault(&r, &f);
 	st_rec_emit(&r, -1);
+out:
 	errno = err;
 	return ret;
 }
@@ -92,21 +103,25 @@ static int st_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	uint64_t t0, t1;
 	int ret, err;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (!st_enter())
 		return real_bind(fd, addr, len);
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = real_bind(fd, addr, len);
-	err = errno;
+	ST_CALL_OR_FAULT(f, ST_FN_bind, fd, addr, len, true, 0, t0, ret, err,
+			 real_bind(fd, addr, len));
 	t1 = st_now();
 	/* Ask the kernel: port 0 becomes the port it chose. */
 	if (ret == 0)
 		st_learn_local(fd);
-	st_rec_begin(&r, ST_FN_bind, fd, t0, t1, ret, err);
-	st_ev_sockaddr(&r.w, "addr", addr, len);
-	st_rec_emit(&r, fd);
+	if (st_tracing_on()) {
+		st_rec_begin(&r, ST_FN_bind, fd, t0, t1, ret, err);
+		st_ev_sockaddr(&r.w, "addr", addr, len);
+		st_rec_fault(&r, &f);
+		st_rec_emit(&r, fd);
+	}
 	errno = err;
 	return ret;
 }
@@ -120,21 +135,25 @@ static int st_listen(int fd, int backlog)
 {
 	uint64_t t0, t1;
 	int ret, err;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (!st_enter())
 		return real_listen(fd, backlog);
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = real_listen(fd, backlog);
-	err = errno;
+	ST_CALL_OR_FAULT(f, ST_FN_listen, fd, NULL, 0, false, 0, t0, ret, err,
+			 real_listen(fd, backlog));
 	t1 = st_now();
 	/* listen without bind picks an ephemeral port. */
 	if (ret == 0 && !st_fd_has_local(fd))
 		st_learn_local(fd);
-	st_rec_begin(&r, ST_FN_listen, fd, t0, t1, ret, err);
-	jw_kv_i64(&r.w, "backlog", backlog);
-	st_rec_emit(&r, fd);
+	if (st_tracing_on()) {
+		st_rec_begin(&r, ST_FN_listen, fd, t0, t1, ret, err);
+		jw_kv_i64(&r.w, "backlog", backlog);
+		st_rec_fault(&r, &f);
+		st_rec_emit(&r, fd);
+	}
 	errno = err;
 	return ret;
 }
@@ -167,6 +186,7 @@ static int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *le
 	uint64_t t0, t1;
 	int ret, err;
 	socklen_t given = lenp ? *lenp : 0;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (!st_enter())
@@ -174,20 +194,24 @@ static int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *le
 					  : real_accept4(fd, addr, lenp, flags);
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = fn == ST_FN_accept ? real_accept(fd, addr, lenp)
-				 : real_accept4(fd, addr, lenp, flags);
-	err = errno;
+	ST_CALL_OR_FAULT(f, fn, fd, NULL, 0, false, 0, t0, ret, err,
+			 fn == ST_FN_accept ? real_accept(fd, addr, lenp)
+					    : real_accept4(fd, addr, lenp, flags));
 	t1 = st_now();
 	if (ret >= 0)
 		learn_accepted(fd, ret, addr, given, lenp);
+	if (!st_tracing_on())
+		goto out;
 	st_rec_begin(&r, fn, fd, t0, t1, ret, err);
 	if (fn == ST_FN_accept4 && flags) {
 		char text[64];
 		st_sockflags_str(text, sizeof(text), flags);
 		jw_kv_name(&r.w, "flags", text);
 	}
+	st_rec_fault(&r, &f);
 	/* The endpoints of the new connection, not of the listener. */
 	st_rec_emit(&r, ret >= 0 ? ret : fd);
+out:
 	errno = err;
 	return ret;
 }
@@ -206,27 +230,31 @@ static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	uint64_t t0, t1;
 	int ret, err;
+	struct st_fault f;
 	struct st_rec r;
 
 	if (!st_enter())
 		return real_connect(fd, addr, len);
 	st_fd_is_socket(fd);
 	t0 = st_now();
-	ret = real_connect(fd, addr, len);
-	err = errno;
+	ST_CALL_OR_FAULT(f, ST_FN_connect, fd, addr, len, false, 0, t0, ret, err,
+			 real_connect(fd, addr, len));
 	t1 = st_now();
 	if (addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
 		/* Dissolves a datagram socket's association. */
 		if (ret == 0)
 			st_fd_set_peer(fd, NULL, 0);
-	} else if (ret == 0 || err == EINPROGRESS) {
+	} else if ((ret == 0 || err == EINPROGRESS) && !(f.rule && f.replaced)) {
 		/* A non-blocking connect already has its local address. */
 		st_fd_set_peer(fd, addr, len);
 		st_learn_local(fd);
 	}
-	st_rec_begin(&r, ST_FN_connect, fd, t0, t1, ret, err);
-	st_ev_sockaddr(&r.w, "addr", addr, len);
-	st_rec_emit(&r, fd);
+	if (st_tracing_on()) {
+		st_rec_begin(&r, ST_FN_connect, fd, t0, t1, ret, err);
+		st_ev_sockaddr(&r.w, "addr", addr, len);
+		st_rec_fault(&r, &f);
+		st_rec_emit(&r, fd);
+	}
 	errno = err;
 	return ret;
 }

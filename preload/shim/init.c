@@ -2,6 +2,7 @@
  * shim right across fork and exit. */
 #include "shim.h"
 
+#include "fault.h"
 #include "log.h"
 #include "real.h"
 #include "writer.h"
@@ -20,6 +21,7 @@ extern char **environ;
 struct st_shim st_shim;
 _Atomic int st_init_state;
 _Atomic bool st_tracing;
+bool st_active;
 ST_TLS int st_busy;
 static ST_TLS int tls_tid;
 
@@ -123,6 +125,7 @@ static void atfork_child(void)
 	st_shim.pid = getpid();
 	st_shim.ppid = getppid();
 	st_writer_after_fork();
+	st_faults_after_fork();
 }
 
 static void do_init(int argc, char **argv)
@@ -135,8 +138,10 @@ static void do_init(int argc, char **argv)
 		       getcwd(cwd, sizeof(cwd)) ? cwd : NULL, report_setting, NULL);
 	st_shim.config_loaded = true;
 	st_log_flush_pending();
+	st_faults_init();
 	pthread_atfork(NULL, NULL, atfork_child);
 	atomic_store(&st_tracing, st_shim.cfg.trace);
+	st_active = st_shim.cfg.trace || st_faults_count() > 0;
 }
 
 static void init_once(int argc, char **argv)

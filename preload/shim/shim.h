@@ -44,6 +44,9 @@ extern _Atomic int st_init_state;
 /* True when events are recorded: initialised, SOCKTRACE_OUT not off and
  * the trace still writable. */
 extern _Atomic bool st_tracing;
+/* True when hooks have work: tracing, or fault rules in force. Fixed at
+ * start-up. */
+extern bool st_active;
 /* Non-zero while this thread runs the shim's own code that may call into
  * libc functions we interpose: such nested calls go straight through. */
 extern ST_TLS int st_busy;
@@ -61,7 +64,13 @@ static inline void st_ensure_init(void)
 static inline bool st_enter(void)
 {
 	st_ensure_init();
-	return atomic_load_explicit(&st_tracing, memory_order_relaxed) && !st_busy;
+	return st_active && !st_busy;
+}
+
+/* After the real call: whether to format an event at all. */
+static inline bool st_tracing_on(void)
+{
+	return atomic_load_explicit(&st_tracing, memory_order_relaxed);
 }
 
 static inline uint64_t st_now(void)

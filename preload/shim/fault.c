@@ -1,0 +1,587 @@
+/* The fault engine: rules loaded once at start-up into static memory,
+ * a lock-free pick per call, and the actions themselves. */
+#include "fault.h"
+
+#include "fdtable.h"
+#include "log.h"
+#include "names.h"
+#include "real.h"
+#include "rulematch.h"
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* Exit status when a bad rule keeps the program from starting. */
+#define ST_EXIT_BAD_RULES 125
+
+uint64_t st_fault_fns;
+
+static struct st_rule rules[ST_RULES_MAX];
+static size_t nrules;
+static uint64_t seed;
+static bool use_host;
+/* How many calls each rule has selected in this process. */
+static _Atomic uint64_t selected[ST_RULES_MAX];
+
+/* Recent getaddrinfo answers, for host=. Each slot is a small seqlock so a
+ * reader never sees half a name. */
+#define RESOLVED_SLOTS 64
+static struct {
+	_Atomic uint32_t seq;
+	struct st_ep ep;
+	char host[ST_RULE_GLOB_MAX];
+} resolved[RESOLVED_SLOTS];
+static _Atomic unsigned resolved_next;
+
+static void report_rule(void *ctx, const char *message)
+{
+	(*(int *)ctx)++;
+	st_log("%s", message);
+}
+
+/* Reads a scenario file with raw system calls into a private mapping:
+ * the program's heap and stdio are not ours to use. */
+static void load_file(struct st_ruleset *set, const char *path, int *errors)
+{
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *text;
+	size_t len = 0;
+
+	if (fd < 0) {
+		st_log("SOCKTRACE_SCENARIO: cannot open %s: %s", path, strerror(errno));
+		(*errors)++;
+		return;
+	}
+	if (fstat(fd, &st) != 0 || st.st_size > (1 << 24)) {
+		st_log("SOCKTRACE_SCENARIO: %s: not a readable scenario file (at most 16 MiB)", path);
+		(*errors)++;
+		syscall(SYS_close, fd);
+		return;
+	}
+	text = mmap(NULL, (size_t)st.st_size + 1, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (text == MAP_FAILED) {
+		(*errors)++;
+		syscall(SYS_close, fd);
+		return;
+	}
+	while (len < (size_t)st.st_size) {
+		long n = syscall(SYS_read, fd, text + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	syscall(SYS_close, fd);
+	st_rules_parse(set, path, text, len, false, report_rule, errors);
+	munmap(text, (size_t)st.st_size + 1);
+}
+
+static void choose_seed(void)
+{
+	if (st_shim.cfg.seed_set) {
+		seed = st_shim.cfg.seed;
+		return;
+	}
+	/* getrandom, not rand(): the program's own random sequence must not
+	 * move because we are here. */
+	if (syscall(SYS_getrandom, &seed, sizeof(seed), GRND_NONBLOCK) != (long)sizeof(seed))
+		seed = st_now() ^ ((uint64_t)st_shim.pid << 32);
+	seed &= INT64_MAX; /* as SOCKTRACE_SEED accepts it back */
+}
+
+void st_faults_init(void)
+{
+	struct st_rule parsed[ST_RULES_MAX];
+	struct st_ruleset set = { parsed, 0, ST_RULES_MAX };
+	int errors = 0;
+	char *paths = st_shim.cfg.scenario;
+
+	choose_seed();
+	/* Files first, in the order given, then inline rules: the first
+	 * matching rule in that order acts. */
+	for (char *p = paths; *p;) {
+		char *sep = strchr(p, ST_SCENARIO_SEPARATOR);
+		if (sep)
+			*sep = '\0';
+		if (*p)
+			load_file(&set, p, &errors);
+		if (!sep)
+			break;
+		*sep = ST_SCENARIO_SEPARATOR;
+		p = sep + 1;
+	}
+	if (st_shim.cfg.faults[0])
+		st_rules_parse(&set, "SOCKTRACE_FAULTS", st_shim.cfg.faults,
+			       strlen(st_shim.cfg.faults), true, report_rule, &errors);
+	if (errors) {
+		st_log("%d error%s in the fault rules: %s does not start (check them with `socktrace check`)",
+		       errors, errors == 1 ? "" : "s", st_shim.prog);
+		syscall(SYS_exit_group, ST_EXIT_BAD_RULES);
+	}
+	/* prog= is decided once: the program name does not change. */
+	for (size_t i = 0; i < set.count; i++) {
+		if (!st_rule_for_prog(&parsed[i], st_shim.prog))
+			continue;
+		rules[nrules] = parsed[i];
+		st_fault_fns |= parsed[i].fns;
+		use_host |= parsed[i].host[0] != '\0';
+		nrules++;
+	}
+}
+
+void st_faults_after_fork(void)
+{
+	/* Counts are per process: the child starts its own. */
+	for (size_t i = 0; i < nrules; i++)
+		atomic_store(&selected[i], 0);
+}
+
+size_t st_faults_count(void)
+{
+	return nrules;
+}
+
+const struct st_rule *st_fault_rule(size_t i)
+{
+	return i < nrules ? &rules[i] : NULL;
+}
+
+uint64_t st_faults_seed(void)
+{
+	return seed;
+}
+
+bool st_faults_use_host(void)
+{
+	return use_host;
+}
+
+void st_fault_note_resolved(const char *host, const struct addrinfo *res)
+{
+	if (!host)
+		return;
+	for (; res; res = res->ai_next) {
+		unsigned i = atomic_fetch_add(&resolved_next, 1) % RESOLVED_SLOTS;
+		struct st_ep ep;
+
+		st_ep_from_sockaddr(&ep, res->ai_addr, res->ai_addrlen);
+		ep.port = 0;
+		atomic_fetch_add(&resolved[i].seq, 1);
+		resolved[i].ep = ep;
+		snprintf(resolved[i].host, sizeof(resolved[i].host), "%s", host);
+		atomic_fetch_add(&resolved[i].seq, 1);
+	}
+}
+
+/* The name the address was resolved from, copied into buf, or NULL. */
+static const char *resolved_name(const struct st_ep *ep, char *buf, size_t cap)
+{
+	if (!ep || !ep->family)
+		return NULL;
+	for (unsigned i = 0; i < RESOLVED_SLOTS; i++) {
+		uint32_t s1 = atomic_load(&resolved[i].seq);
+		if (s1 & 1 || resolved[i].ep.family != ep->family ||
+		    memcmp(resolved[i].ep.addr, ep->addr, sizeof(ep->addr)) != 0)
+			continue;
+		snprintf(buf, cap, "%s", resolved[i].host);
+		if (atomic_load(&resolved[i].seq) == s1)
+			return buf;
+	}
+	return NULL;
+}
+
+static const struct st_rule *pick(struct st_fault *f, const struct st_match_ctx *ctx)
+{
+	for (size_t i = 0; i < nrules; i++) {
+		const struct st_rule *r = &rules[i];
+		uint64_t nth;
+
+		if (!st_rule_selects(r, ctx))
+			continue;
+		nth = atomic_fetch_add_explicit(&selected[i], 1, memory_order_relaxed) + 1;
+		if (!st_rule_when(r, nth) || !st_rule_prob(r, seed, (unsigned)i, nth))
+			continue;
+		f->rule = r;
+		f->index = (unsigned)i;
+		f->nth = nth;
+		return r;
+	}
+	return NULL;
+}
+
+/* Sleeps until the monotonic deadline. Returns 0, or EINTR when a signal
+ * arrived and interrupt_on_signal says the real call would have returned. */
+static int sleep_until(uint64_t deadline, bool interrupt_on_signal)
+{
+	struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+	int rc;
+
+	while ((rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)) == EINTR)
+		if (interrupt_on_signal)
+			return EINTR;
+	return 0;
+}
+
+/* A blocked socket call is restarted after a signal only when every
+ * handler that could have run asked for SA_RESTART (signal(7)); we cannot
+ * tell which signal came, so any handler without it means EINTR. */
+static bool handlers_all_restart(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0)
+			continue;
+		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
+		    !(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
+static bool is_nonblocking(int fd, int msg_flags)
+{
+	int fl;
+
+	if (msg_flags & MSG_DONTWAIT)
+		return true;
+	fl = fd >= 0 ? real_fcntl(fd, F_GETFL, NULL) : 0;
+	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+static uint64_t socket_timeout(int fd, enum st_fn fn)
+{
+	const struct st_call_info *ci = st_call_info(fn);
+	bool receiving = (ci->groups & ST_G_RECV) || ci->base == ST_FN_accept;
+	struct timeval tv = { 0, 0 };
+	socklen_t len = sizeof(tv);
+
+	if (fd < 0 || real_getsockopt(fd, SOL_SOCKET, receiving ? SO_RCVTIMEO : SO_SNDTIMEO,
+				      &tv, &len) != 0)
+		return 0;
+	return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
+}
+
+/* What a timed-out call reports: connect gives ETIMEDOUT, getaddrinfo
+ * EAI_AGAIN, data and accept calls EAGAIN (SO_RCVTIMEO/SO_SNDTIMEO). */
+static void hang(struct st_fault *f, enum st_fn fn, int fd, int msg_flags)
+{
+	bool dns = fn == ST_FN_getaddrinfo;
+	bool connecting = st_call_info(fn)->base == ST_FN_connect;
+	uint64_t limit = f->rule->hang_ns;
+	uint64_t sock = dns ? 0 : socket_timeout(fd, fn);
+	uint64_t start = st_now();
+	int rc = 0;
+
+	f->replaced = true;
+	f->ret = dns ? EAI_AGAIN : -1;
+	if (!dns && is_nonblocking(fd, msg_flags)) {
+		/* The non-blocking form: nothing ready, come back later. */
+		f->err = connecting ? EINPROGRESS : EAGAIN;
+		return;
+	}
+	if (sock && (!limit || sock < limit))
+		limit = sock;
+	for (;;) {
+		rc = sleep_until(limit ? start + limit : UINT64_MAX / 2, sock != 0);
+		if (rc != EINTR || sock || !handlers_all_restart())
+			break;
+	}
+	f->waited_ns = st_now() - start;
+	f->err = rc == EINTR ? EINTR : connecting ? ETIMEDOUT : EAGAIN;
+}
+
+/* SO_LINGER 0 then release the connection: the kernel sends RST and the
+ * peer sees ECONNRESET. The program's descriptor stays valid (an
+ * unconnected socket of the same family takes its place), so its number
+ * can never be handed to something else behind its back. */
+static void reset_connection(struct st_fault *f, int fd)
+{
+	struct linger lg = { 1, 0 };
+	struct st_fdsnap snap;
+	int fdflags = real_fcntl(fd, F_GETFD, NULL);
+	int flflags = real_fcntl(fd, F_GETFL, NULL);
+	int dead;
+
+	st_fd_snapshot(fd, &snap);
+	real_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	dead = real_socket(snap.family ? snap.family : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (dead >= 0) {
+		real_dup3(dead, fd, fdflags >= 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+		real_close(dead);
+		if (flflags >= 0)
+			real_fcntl(fd, F_SETFL, (void *)(long)flflags);
+	}
+	f->replaced = true;
+	f->ret = -1;
+	f->err = ECONNRESET;
+}
+
+static void apply_delay(struct st_fault *f, uint64_t t0)
+{
+	const struct st_rule *r = f->rule;
+	int64_t d = (int64_t)r->delay_ns;
+
+	if (r->jitter_ns) {
+		uint64_t span = 2 * r->jitter_ns + 1;
+		d += (int64_t)(st_rule_random(seed, f->index, f->nth, 1) % span) -
+		     (int64_t)r->jitter_ns;
+	}
+	if (d <= 0)
+		return;
+	sleep_until(t0 + (uint64_t)d, false);
+	f->delayed_ns = (uint64_t)d;
+}
+
+/* bandwidth=: a socket may move data again once the bytes it moved have
+ * had their time on the wire. */
+static bool pace(struct st_fault *f, int fd, int msg_flags)
+{
+	struct st_fdent *e = st_fd_entry(fd);
+	uint64_t until, now = st_now();
+
+	if (!e)
+		return true;
+	until = atomic_load(&e->paced_until);
+	if (until <= now)
+		return true;
+	if (is_nonblocking(fd, msg_flags)) {
+		f->replaced = true;
+		f->ret = -1;
+		f->err = EAGAIN;
+		return false;
+	}
+	sleep_until(until, false);
+	f->waited_ns = st_now() - now;
+	return true;
+}
+
+bool st_fault_begin(struct st_fault *f, enum st_fn fn, int fd,
+		    const struct sockaddr *addr, socklen_t addrlen, bool addr_is_local,
+		    const char *host, int msg_flags, uint64_t t0)
+{
+	struct st_fdsnap snap;
+	struct st_ep addr_ep;
+	char addr_text[ST_ADDR_MAX];
+	char host_buf[ST_RULE_GLOB_MAX];
+	struct st_match_ctx ctx = { .fn = fn, .elapsed_ns = t0 - st_shim.start_mono };
+	const struct st_rule *r;
+	int saved = errno;
+
+	memset(f, 0, sizeof(*f));
+	if (fd >= 0 && st_fd_snapshot(fd, &snap)) {
+		ctx.peer = &snap.peer_ep;
+		ctx.local = &snap.local_ep;
+		snap.peer[snap.peer_len] = '\0';
+		snap.local[snap.local_len] = '\0';
+		ctx.peer_text = snap.peer;
+		ctx.local_text = snap.local;
+	}
+	if (addr) {
+		/* The call's own address argument counts: connect's and sendto's
+		 * destination, bind's local address. */
+		st_ep_from_sockaddr(&addr_ep, addr, addrlen);
+		st_sockaddr_json(addr_text, sizeof(addr_text), addr, addrlen);
+		if (addr_is_local) {
+			ctx.local = &addr_ep;
+			ctx.local_text = addr_text;
+		} else {
+			ctx.peer = &addr_ep;
+			ctx.peer_text = addr_text;
+		}
+	}
+	ctx.host = host;
+	if (!host && use_host)
+		ctx.host = resolved_name(ctx.peer, host_buf, sizeof(host_buf));
+	r = pick(f, &ctx);
+	if (!r) {
+		errno = saved;
+		return false;
+	}
+	f->action = "delay";
+	if (r->delay_ns)
+		apply_delay(f, t0);
+	if (r->has_error) {
+		f->action = "error";
+		f->replaced = true;
+		f->ret = fn == ST_FN_getaddrinfo ? r->error : -1;
+		f->err = fn == ST_FN_getaddrinfo ? 0 : r->error;
+	} else if (r->hang) {
+		f->action = "hang";
+		hang(f, fn, fd, msg_flags);
+	} else if (r->eof) {
+		f->action = "close";
+		f->replaced = true;
+		f->ret = 0;
+	} else if (r->reset) {
+		f->action = "reset";
+		reset_connection(f, fd);
+	} else if (r->short_bytes > 0) {
+		f->action = "short";
+	} else if (r->corrupt_count || r->corrupt_rate > 0) {
+		f->action = "corrupt";
+	} else if (r->bandwidth) {
+		f->action = "bandwidth";
+		pace(f, fd, msg_flags);
+	}
+	errno = saved;
+	return f->replaced;
+}
+
+size_t st_fault_len(struct st_fault *f, size_t len)
+{
+	const struct st_rule *r = f->rule;
+	size_t cap = len;
+
+	if (!r)
+		return len;
+	if (r->short_bytes > 0 && (size_t)r->short_bytes < cap)
+		cap = (size_t)r->short_bytes;
+	if (r->bandwidth) {
+		/* At most 50 ms worth per call, so pacing stays smooth. */
+		size_t chunk = r->bandwidth / 20 ? (size_t)(r->bandwidth / 20) : 1;
+		if (chunk < cap)
+			cap = chunk;
+	}
+	if (cap < len) {
+		f->asked = len;
+		f->allowed = cap;
+	}
+	return cap;
+}
+
+size_t st_fault_iov(struct st_fault *f, const struct iovec *iov, size_t cnt,
+		    struct iovec *out, size_t out_cap)
+{
+	size_t total = 0, want, n = 0;
+
+	for (size_t i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	want = st_fault_len(f, total);
+	for (size_t i = 0; i < cnt && n < out_cap && want; i++) {
+		out[n] = iov[i];
+		if (out[n].iov_len > want)
+			out[n].iov_len = want;
+		want -= out[n].iov_len;
+		n++;
+	}
+	return n;
+}
+
+/* Which bytes to flip: corrupt=N flips N bytes, corrupt=RATE each byte
+ * with that probability; positions and values come from the seed. */
+static void flip(struct st_fault *f, unsigned char *p, size_t n, size_t base)
+{
+	const struct st_rule *r = f->rule;
+
+	if (r->corrupt_count) {
+		for (uint32_t k = 0; k < r->corrupt_count && base == 0; k++) {
+			uint64_t x = st_rule_random(seed, f->index, f->nth, 2 + k);
+			if (!n)
+				return;
+			p[x % n] ^= (unsigned char)((x >> 32) % 255 + 1);
+			f->flipped++;
+		}
+		return;
+	}
+	uint64_t threshold = (uint64_t)(r->corrupt_rate * 18446744073709551615.0);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = st_rule_random(seed, f->index, f->nth, (unsigned)(base + i) + 1000);
+		if (x < threshold) {
+			p[i] ^= (unsigned char)((x >> 17) % 255 + 1);
+			f->flipped++;
+		}
+	}
+}
+
+void st_fault_received(struct st_fault *f, void *buf, ssize_t n)
+{
+	if (f->rule && (f->rule->corrupt_count || f->rule->corrupt_rate > 0) && buf && n > 0)
+		flip(f, buf, (size_t)n, 0);
+}
+
+void st_fault_received_iov(struct st_fault *f, const struct iovec *iov, size_t cnt, ssize_t n)
+{
+	size_t left = n > 0 ? (size_t)n : 0, base = 0;
+
+	if (!f->rule || !(f->rule->corrupt_count || f->rule->corrupt_rate > 0))
+		return;
+	/* corrupt=N picks its bytes in the first buffer that holds data. */
+	for (size_t i = 0; i < cnt && left; i++) {
+		size_t take = iov[i].iov_len < left ? iov[i].iov_len : left;
+		flip(f, iov[i].iov_base, take, base);
+		base += take;
+		left -= take;
+	}
+}
+
+const void *st_fault_sending(struct st_fault *f, const void *buf, size_t *len, void *scratch)
+{
+	if (!f->rule || !(f->rule->corrupt_count || f->rule->corrupt_rate > 0) || !buf || !*len)
+		return buf;
+	if (*len > ST_CORRUPT_SEND_MAX) {
+		f->asked = *len;
+		f->allowed = ST_CORRUPT_SEND_MAX;
+		*len = ST_CORRUPT_SEND_MAX;
+	}
+	if (scratch != buf)
+		memcpy(scratch, buf, *len);
+	flip(f, scratch, *len, 0);
+	return scratch;
+}
+
+void st_fault_end(struct st_fault *f, int fd, ssize_t bytes)
+{
+	struct st_fdent *e;
+	uint64_t now, until;
+
+	if (!f->rule || !f->rule->bandwidth || bytes <= 0 || !(e = st_fd_entry(fd)))
+		return;
+	now = st_now();
+	until = atomic_load(&e->paced_until);
+	if (until < now)
+		until = now;
+	until += (uint64_t)bytes * 1000000000u / f->rule->bandwidth;
+	atomic_store(&e->paced_until, until);
+}
+
+void st_fault_json(struct jw *w, const struct st_fault *f)
+{
+	const struct st_rule *r = f->rule;
+
+	if (!r)
+		return;
+	jw_key(w, "fault");
+	jw_obj_begin(w);
+	jw_kv_str(w, "rule", r->origin);
+	jw_kv_str(w, "text", r->text);
+	jw_kv_name(w, "action", f->action);
+	jw_kv_u64(w, "nth", f->nth);
+	/* made: the real call ran, and ret/errno are what it returned. */
+	jw_key(w, "made");
+	jw_bool(w, !f->replaced);
+	if (f->delayed_ns)
+		jw_kv_u64(w, "delay_ns", f->delayed_ns);
+	if (f->waited_ns)
+		jw_kv_u64(w, "waited_ns", f->waited_ns);
+	if (f->allowed) {
+		jw_kv_u64(w, "asked", f->asked);
+		jw_kv_u64(w, "allowed", f->allowed);
+	}
+	if (f->flipped)
+		jw_kv_u64(w, "flipped", f->flipped);
+	jw_obj_end(w);
+}
