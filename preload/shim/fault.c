@@ -6,11 +6,14 @@
 #include "log.h"
 #include "names.h"
 #include "real.h"
+#include "writer.h"
 #include "rulematch.h"
 #include "shim.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -204,6 +207,8 @@ static const char *resolved_name(const struct st_ep *ep, char *buf, size_t cap)
 	return NULL;
 }
 
+/* Every rule whose selectors hold counts the call, whichever acts, so a
+ * rule's when= means the same with or without the rules around it. */
 static const struct st_rule *pick(struct st_fault *f, const struct st_match_ctx *ctx)
 {
 	for (size_t i = 0; i < nrules; i++) {
@@ -213,14 +218,13 @@ static const struct st_rule *pick(struct st_fault *f, const struct st_match_ctx 
 		if (!st_rule_selects(r, ctx))
 			continue;
 		nth = atomic_fetch_add_explicit(&selected[i], 1, memory_order_relaxed) + 1;
-		if (!st_rule_when(r, nth) || !st_rule_prob(r, seed, (unsigned)i, nth))
+		if (f->rule || !st_rule_when(r, nth) || !st_rule_prob(r, seed, (unsigned)i, nth))
 			continue;
 		f->rule = r;
 		f->index = (unsigned)i;
 		f->nth = nth;
-		return r;
 	}
-	return NULL;
+	return f->rule;
 }
 
 /* Sleeps until the monotonic deadline. Returns 0, or EINTR when a signal
@@ -275,6 +279,76 @@ static uint64_t socket_timeout(int fd, enum st_fn fn)
 	return (uint64_t)tv.tv_sec * 1000000000u + (uint64_t)tv.tv_usec * 1000u;
 }
 
+/* A black hole on loopback: a listener with a backlog of 0 whose one
+ * queue slot is taken by a connection never accepted. The kernel drops
+ * every further SYN to it, so a socket connecting there stays in SYN_SENT
+ * exactly as one whose SYNs vanish on the network: poll does not report
+ * it writable, SO_ERROR stays 0, and it ends with ETIMEDOUT. Made once, on
+ * the first non-blocking connect a hang applies to. */
+static _Atomic int tarpit_state; /* 0 none, 1 making, 2 ready, 3 failed */
+static struct sockaddr_in tarpit;
+
+static void make_tarpit(void)
+{
+	int expected = 0;
+	socklen_t len = sizeof(tarpit);
+	int lfd, cfd;
+
+	if (!atomic_compare_exchange_strong(&tarpit_state, &expected, 1)) {
+		while (atomic_load(&tarpit_state) == 1)
+			sched_yield();
+		return;
+	}
+	lfd = real_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cfd = real_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&tarpit, 0, sizeof(tarpit));
+	tarpit.sin_family = AF_INET;
+	tarpit.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (lfd < 0 || cfd < 0 || real_bind(lfd, (struct sockaddr *)&tarpit, sizeof(tarpit)) != 0 ||
+	    real_listen(lfd, 0) != 0 ||
+	    real_getsockname(lfd, (struct sockaddr *)&tarpit, &len) != 0 ||
+	    real_connect(cfd, (struct sockaddr *)&tarpit, sizeof(tarpit)) != 0) {
+		if (lfd >= 0)
+			real_close(lfd);
+		if (cfd >= 0)
+			real_close(cfd);
+		atomic_store(&tarpit_state, 3);
+		return;
+	}
+	/* Both stay open for the life of the process, out of its way. */
+	st_move_fd_high(lfd);
+	st_move_fd_high(cfd);
+	atomic_store(&tarpit_state, 2);
+}
+
+/* Starts a connect that will never be answered; false if impossible. */
+static bool connect_to_tarpit(int fd)
+{
+	struct sockaddr_in6 mapped;
+	struct st_fdsnap snap;
+	int rc;
+
+	make_tarpit();
+	if (atomic_load(&tarpit_state) != 2)
+		return false;
+	st_fd_snapshot(fd, &snap);
+	if (snap.family == AF_INET6) {
+		/* An IPv6 socket reaches it as ::ffff:127.0.0.1 (unless V6ONLY). */
+		memset(&mapped, 0, sizeof(mapped));
+		mapped.sin6_family = AF_INET6;
+		mapped.sin6_port = tarpit.sin_port;
+		mapped.sin6_addr.s6_addr[10] = 0xff;
+		mapped.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&mapped.sin6_addr.s6_addr[12], &tarpit.sin_addr, 4);
+		rc = real_connect(fd, (struct sockaddr *)&mapped, sizeof(mapped));
+	} else if (snap.family == AF_INET) {
+		rc = real_connect(fd, (struct sockaddr *)&tarpit, sizeof(tarpit));
+	} else {
+		return false;
+	}
+	return rc == -1 && errno == EINPROGRESS;
+}
+
 /* What a timed-out call reports: connect gives ETIMEDOUT, getaddrinfo
  * EAI_AGAIN, data and accept calls EAGAIN (SO_RCVTIMEO/SO_SNDTIMEO). */
 static void hang(struct st_fault *f, enum st_fn fn, int fd, int msg_flags)
@@ -289,8 +363,10 @@ static void hang(struct st_fault *f, enum st_fn fn, int fd, int msg_flags)
 	f->replaced = true;
 	f->ret = dns ? EAI_AGAIN : -1;
 	if (!dns && is_nonblocking(fd, msg_flags)) {
-		/* The non-blocking form: nothing ready, come back later. */
-		f->err = connecting ? EINPROGRESS : EAGAIN;
+		/* The non-blocking form: nothing ready, come back later. A
+		 * connect really starts, towards the black hole; a unix
+		 * socket gets what a full unix listener gives, EAGAIN. */
+		f->err = connecting && connect_to_tarpit(fd) ? EINPROGRESS : EAGAIN;
 		return;
 	}
 	if (sock && (!limit || sock < limit))

@@ -117,7 +117,7 @@ static int high_fd_floor(void)
 }
 
 /* Moves fd above the program's usual range; closes the low copy. */
-static int move_high(int fd)
+int st_move_fd_high(int fd)
 {
 	int high = real_fcntl(fd, F_DUPFD_CLOEXEC, (void *)(long)high_fd_floor());
 
@@ -136,7 +136,7 @@ static bool ensure_fd(void)
 	fd = real_open(w.path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	w.fd = move_high(fd);
+	w.fd = st_move_fd_high(fd);
 	return fd_is_ours();
 }
 
@@ -315,7 +315,7 @@ static int open_trace(void)
 		stop_tracing("cannot create", errno);
 		return W_FAILED;
 	}
-	w.fd = move_high(fd);
+	w.fd = st_move_fd_high(fd);
 	if (fstat(w.fd, &st) != 0) {
 		stop_tracing("cannot stat", errno);
 		return W_FAILED;

@@ -28,6 +28,10 @@ bool st_writer_owns_fd(int fd);
 int st_writer_fd(void);
 /* True once this process has its trace file. */
 bool st_writer_has_file(void);
+/* Moves one of the shim's own descriptors above the program's usual
+ * range (closing the original); returns the new number, or fd itself when
+ * no high number is free. */
+int st_move_fd_high(int fd);
 /* Moves our descriptor out of the way of a dup2/dup3 onto it. */
 void st_writer_evict_fd(int fd);
 
