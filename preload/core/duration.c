@@ -78,3 +78,19 @@ bool st_parse_rate(const char *s, uint64_t *bytes_per_sec)
 	*bytes_per_sec = (uint64_t)llround(v);
 	return true;
 }
+
+size_t st_format_rate(uint64_t bps, char *buf, size_t cap)
+{
+	static const struct { const char *name; uint64_t scale; } units[] = {
+		{ "GB/s", 1000000000ull }, { "GiB/s", 1073741824ull }, { "MB/s", 1000000ull },
+		{ "MiB/s", 1048576ull }, { "kB/s", 1000ull }, { "KiB/s", 1024ull }, { "B/s", 1ull },
+	};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (bps % units[i].scale == 0) {
+			int n = snprintf(buf, cap, "%llu%s",
+					 (unsigned long long)(bps / units[i].scale), units[i].name);
+			return n > 0 ? (size_t)n : 0;
+		}
+	}
+	return 0;
+}

@@ -769,7 +769,10 @@ size_t st_rule_format(const struct st_rule *r, char *buf, size_t cap)
 		put(buf, cap, &o, " corrupt=%u", r->corrupt_count);
 	if (r->corrupt_rate > 0)
 		put_double(buf, cap, &o, "corrupt", r->corrupt_rate);
-	if (r->bandwidth)
-		put(buf, cap, &o, " bandwidth=%lluB/s", (unsigned long long)r->bandwidth);
+	if (r->bandwidth) {
+		char rate[32];
+		st_format_rate(r->bandwidth, rate, sizeof(rate));
+		put(buf, cap, &o, " bandwidth=%s", rate);
+	}
 	return o;
 }

@@ -98,5 +98,7 @@ bool st_parse_duration(const char *s, uint64_t *ns);
 size_t st_format_duration(uint64_t ns, char *buf, size_t cap);
 /* Rates: "100kB/s", "1MB/s", "512B/s", "1Mbit/s"; bytes per second. */
 bool st_parse_rate(const char *s, uint64_t *bytes_per_sec);
+/* The largest unit that shows the rate exactly: "100kB/s", "1MiB/s". */
+size_t st_format_rate(uint64_t bytes_per_sec, char *buf, size_t cap);
 
 #endif
