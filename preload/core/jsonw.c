@@ -2,27 +2,80 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 
+/* Two digits per division: timestamps have 13 and more, and every event
+ * carries several numbers. */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+static unsigned digits10(uint64_t v)
+{
+	unsigned n = 1;
+
+	for (;;) {
+		if (v < 10)
+			return n;
+		if (v < 100)
+			return n + 1;
+		if (v < 1000)
+			return n + 2;
+		if (v < 10000)
+			return n + 3;
+		v /= 10000;
+		n += 4;
+	}
+}
+
+char *jw_put_u64(char *dst, uint64_t v)
+{
+	unsigned n = digits10(v);
+	char *end = dst + n;
+	char *p = end;
+
+	while (v >= 100) {
+		unsigned pair = (unsigned)(v % 100) * 2;
+		v /= 100;
+		*--p = digit_pairs[pair + 1];
+		*--p = digit_pairs[pair];
+	}
+	if (v >= 10) {
+		*--p = digit_pairs[v * 2 + 1];
+		*--p = digit_pairs[v * 2];
+	} else {
+		*--p = (char)('0' + v);
+	}
+	return end;
+}
+
+char *jw_put_i64(char *dst, int64_t v)
+{
+	if (v < 0) {
+		*dst++ = '-';
+		/* Negate in unsigned arithmetic so INT64_MIN stays defined. */
+		return jw_put_u64(dst, (uint64_t)0 - (uint64_t)v);
+	}
+	return jw_put_u64(dst, (uint64_t)v);
+}
+
 void jw_u64(struct jw *w, uint64_t v)
 {
+	if (w->end - w->p >= 20) {
+		w->p = jw_put_u64(w->p, v);
+		return;
+	}
 	char tmp[20];
-	size_t i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	jw_raw(w, tmp + i, sizeof(tmp) - i);
+	jw_raw(w, tmp, (size_t)(jw_put_u64(tmp, v) - tmp));
 }
 
 void jw_i64(struct jw *w, int64_t v)
 {
-	if (v < 0) {
-		jw_char(w, '-');
-		/* Negate in unsigned arithmetic so INT64_MIN stays defined. */
-		jw_u64(w, (uint64_t)0 - (uint64_t)v);
-	} else {
-		jw_u64(w, (uint64_t)v);
+	if (w->end - w->p >= 21) {
+		w->p = jw_put_i64(w->p, v);
+		return;
 	}
+	char tmp[21];
+	jw_raw(w, tmp, (size_t)(jw_put_i64(tmp, v) - tmp));
 }
 
 void jw_bool(struct jw *w, bool v)

@@ -95,6 +95,11 @@ static inline void jw_elem(struct jw *w)
 	w->need_comma = true;
 }
 
+/* Unchecked writers for callers that have checked the room themselves:
+ * write the number at dst (at most 20 or 21 bytes) and return its end. */
+char *jw_put_u64(char *dst, uint64_t v);
+char *jw_put_i64(char *dst, int64_t v);
+
 void jw_u64(struct jw *w, uint64_t v);
 void jw_i64(struct jw *w, int64_t v);
 void jw_bool(struct jw *w, bool v);

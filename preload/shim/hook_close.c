@@ -35,7 +35,7 @@ static int st_close(int fd)
 		errno = err;
 		return ret;
 	}
-	t0 = st_now();
+	t0 = st_time_start();
 	f.rule = NULL;
 	/* An injected error still releases the descriptor, as Linux does
 	 * for every close that fails: a fault must not leak it. */
@@ -49,7 +49,7 @@ static int st_close(int fd)
 		ret = real_close(fd);
 		err = errno;
 	}
-	t1 = st_now();
+	t1 = st_time_end();
 	if (ret == 0 || err != EBADF || f.rule)
 		st_fd_forget(fd);
 	if (st_tracing_on() && is_socket) {
@@ -74,13 +74,13 @@ static int st_shutdown(int fd, int how)
 	struct st_fault f;
 	struct st_rec r;
 
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(ST_FN_shutdown)))
 		return real_shutdown(fd, how);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, ST_FN_shutdown, fd, NULL, 0, false, 0, t0, ret, err,
 			 real_shutdown(fd, how));
-	t1 = st_now();
+	t1 = st_time_end();
 	if (!st_tracing_on())
 		goto out;
 	st_rec_begin(&r, ST_FN_shutdown, fd, t0, t1, ret, err);

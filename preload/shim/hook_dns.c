@@ -61,9 +61,9 @@ static int st_getaddrinfo(const char *node, const char *service,
 	struct st_fault f;
 	struct st_rec r;
 
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(ST_FN_getaddrinfo) || st_faults_use_host()))
 		return real_getaddrinfo(node, service, hints, res);
-	t0 = st_now();
+	t0 = st_time_start();
 	f.rule = NULL;
 	if (st_fault_may(ST_FN_getaddrinfo) &&
 	    st_fault_begin(&f, ST_FN_getaddrinfo, -1, NULL, 0, false, node ? node : "", 0, t0)) {
@@ -73,7 +73,7 @@ static int st_getaddrinfo(const char *node, const char *service,
 		ret = real_getaddrinfo(node, service, hints, res);
 		err = errno;
 	}
-	t1 = st_now();
+	t1 = st_time_end();
 	if (ret == 0 && res && st_faults_use_host())
 		st_fault_note_resolved(node, *res);
 	if (!st_tracing_on())

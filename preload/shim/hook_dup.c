@@ -37,9 +37,9 @@ static int st_dup(int fd)
 
 	st_ensure_init();
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, ST_FN_dup, fd, NULL, 0, false, 0, t0, ret, err, real_dup(fd));
-	t1 = st_now();
+	t1 = st_time_end();
 	after_dup(ST_FN_dup, fd, -1, ret, err, t0, t1, 0, &f);
 	errno = err;
 	return ret;
@@ -61,10 +61,10 @@ static int st_dup23(enum st_fn fn, int fd, int fd2, int flags)
 	/* The program may take any number, ours included: move ours away. */
 	if (fd != fd2 && st_writer_owns_fd(fd2) && !st_in_borrowed_memory())
 		st_writer_evict_fd(fd2);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, fn, fd, NULL, 0, false, 0, t0, ret, err,
 			 fn == ST_FN_dup2 ? real_dup2(fd, fd2) : real_dup3(fd, fd2, flags));
-	t1 = st_now();
+	t1 = st_time_end();
 	/* dup2 onto stdout between vfork and exec is the classic case: the
 	 * parent's table must not learn that its fd 1 became a socket. */
 	if (!st_in_borrowed_memory())
@@ -95,9 +95,9 @@ static int st_fcntl(int (*real)(int, int, void *), int fd, int cmd, void *arg)
 		return real(fd, cmd, arg);
 	st_ensure_init();
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, ST_FN_fcntl, fd, NULL, 0, false, 0, t0, ret, err, real(fd, cmd, arg));
-	t1 = st_now();
+	t1 = st_time_end();
 	after_dup(ST_FN_fcntl, fd, -1, ret, err, t0, t1, cmd, &f);
 	errno = err;
 	return ret;

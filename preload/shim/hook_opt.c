@@ -64,13 +64,13 @@ static int st_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	struct st_fault f;
 	struct st_rec r;
 
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(ST_FN_getsockopt)))
 		return real_getsockopt(fd, level, name, val, len);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, ST_FN_getsockopt, fd, NULL, 0, false, 0, t0, ret, err,
 			 real_getsockopt(fd, level, name, val, len));
-	t1 = st_now();
+	t1 = st_time_end();
 	if (!st_tracing_on())
 		goto out;
 	st_rec_begin(&r, ST_FN_getsockopt, fd, t0, t1, ret, err);
@@ -96,13 +96,13 @@ static int st_setsockopt(int fd, int level, int name, const void *val, socklen_t
 	struct st_fault f;
 	struct st_rec r;
 
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(ST_FN_setsockopt)))
 		return real_setsockopt(fd, level, name, val, len);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, ST_FN_setsockopt, fd, NULL, 0, false, 0, t0, ret, err,
 			 real_setsockopt(fd, level, name, val, len));
-	t1 = st_now();
+	t1 = st_time_end();
 	if (!st_tracing_on())
 		goto out;
 	st_rec_begin(&r, ST_FN_setsockopt, fd, t0, t1, ret, err);
@@ -130,12 +130,12 @@ static int st_getname(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *l
 
 #define CALL_REAL() (fn == ST_FN_getsockname ? real_getsockname(fd, addr, len) \
 					     : real_getpeername(fd, addr, len))
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(fn)))
 		return CALL_REAL();
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, fn, fd, NULL, 0, false, 0, t0, ret, err, CALL_REAL());
-	t1 = st_now();
+	t1 = st_time_end();
 #undef CALL_REAL
 	if (!st_tracing_on())
 		goto out;

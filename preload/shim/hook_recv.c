@@ -49,10 +49,10 @@ static ssize_t st_recv_any(enum st_fn fn, int fd, void *buf, size_t len, size_t 
 	struct st_fault f;
 	struct st_rec r;
 
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(fn)))
 		return call_recv(fn, fd, buf, len, buflen, flags, from, fromlen);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	f.rule = NULL;
 	if (st_fault_may(fn) && st_fault_begin(&f, fn, fd, NULL, 0, false, NULL, flags, t0)) {
 		ret = f.ret;
@@ -64,7 +64,7 @@ static ssize_t st_recv_any(enum st_fn fn, int fd, void *buf, size_t len, size_t 
 		st_fault_received(&f, buf, ret);
 		st_fault_end(&f, fd, ret);
 	}
-	t1 = st_now();
+	t1 = st_time_end();
 	if (st_tracing_on()) {
 		st_rec_begin(&r, fn, fd, t0, t1, ret, err);
 		rec_recv(&r, len, flags, ret, buf);
@@ -124,10 +124,10 @@ static ssize_t st_recvmsg(int fd, struct msghdr *msg, int flags)
 	struct st_fault f;
 	struct st_rec r;
 
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(ST_FN_recvmsg)))
 		return real_recvmsg(fd, msg, flags);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	f.rule = NULL;
 	if (msg && st_fault_may(ST_FN_recvmsg) &&
 	    st_fault_begin(&f, ST_FN_recvmsg, fd, NULL, 0, false, NULL, flags, t0)) {
@@ -141,7 +141,7 @@ static ssize_t st_recvmsg(int fd, struct msghdr *msg, int flags)
 			st_fault_received_iov(&f, msg->msg_iov, msg->msg_iovlen, ret);
 		st_fault_end(&f, fd, ret);
 	}
-	t1 = st_now();
+	t1 = st_time_end();
 	if (!st_tracing_on())
 		goto out;
 	st_rec_begin(&r, ST_FN_recvmsg, fd, t0, t1, ret, err);
@@ -178,10 +178,10 @@ static int st_recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 	struct st_rec r;
 	bool have = vec && vlen;
 
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(ST_FN_recvmmsg)))
 		return real_recvmmsg(fd, vec, vlen, flags, timeout);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	f.rule = NULL;
 	if (have && st_fault_may(ST_FN_recvmmsg) &&
 	    st_fault_begin(&f, ST_FN_recvmmsg, fd, NULL, 0, false, NULL, flags, t0)) {
@@ -202,7 +202,7 @@ static int st_recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 		ret = real_recvmmsg(fd, vec, vlen, flags, timeout);
 		err = errno;
 	}
-	t1 = st_now();
+	t1 = st_time_end();
 	if (!st_tracing_on())
 		goto out;
 	st_rec_begin(&r, ST_FN_recvmmsg, fd, t0, t1, ret, err);

@@ -16,9 +16,9 @@ static ssize_t st_read(enum st_fn fn, int fd, void *buf, size_t len, size_t bufl
 
 #define CALL_REAL(n) (fn == ST_FN_read ? real_read(fd, buf, n) \
 				       : real___read_chk(fd, buf, n, buflen))
-	if (!st_enter() || !st_fd_is_socket(fd))
+	if (!st_enter_call(st_fault_may(fn)) || !st_fd_is_socket(fd))
 		return CALL_REAL(len);
-	t0 = st_now();
+	t0 = st_time_start();
 	f.rule = NULL;
 	if (st_fault_may(fn) && st_fault_begin(&f, fn, fd, NULL, 0, false, NULL, 0, t0)) {
 		ret = f.ret;
@@ -30,7 +30,7 @@ static ssize_t st_read(enum st_fn fn, int fd, void *buf, size_t len, size_t bufl
 		st_fault_end(&f, fd, ret);
 	}
 #undef CALL_REAL
-	t1 = st_now();
+	t1 = st_time_end();
 	if (st_tracing_on()) {
 		st_rec_begin(&r, fn, fd, t0, t1, ret, err);
 		jw_kv_i64(&r.w, "len", (int64_t)len);
@@ -63,9 +63,9 @@ static ssize_t st_write(int fd, const void *buf, size_t len)
 	struct st_rec r;
 	char scratch[ST_CORRUPT_SEND_MAX];
 
-	if (!st_enter() || !st_fd_is_socket(fd))
+	if (!st_enter_call(st_fault_may(ST_FN_write)) || !st_fd_is_socket(fd))
 		return real_write(fd, buf, len);
-	t0 = st_now();
+	t0 = st_time_start();
 	f.rule = NULL;
 	if (st_fault_may(ST_FN_write) &&
 	    st_fault_begin(&f, ST_FN_write, fd, NULL, 0, false, NULL, 0, t0)) {
@@ -78,7 +78,7 @@ static ssize_t st_write(int fd, const void *buf, size_t len)
 		err = errno;
 		st_fault_end(&f, fd, ret);
 	}
-	t1 = st_now();
+	t1 = st_time_end();
 	if (st_tracing_on()) {
 		st_rec_begin(&r, ST_FN_write, fd, t0, t1, ret, err);
 		jw_kv_i64(&r.w, "len", (int64_t)len);
@@ -134,9 +134,9 @@ static ssize_t st_rwv(enum st_fn fn, int fd, const struct iovec *iov, int n)
 	struct st_rec r;
 
 #define CALL_REAL() (fn == ST_FN_readv ? real_readv(fd, iov, n) : real_writev(fd, iov, n))
-	if (!st_enter() || !st_fd_is_socket(fd))
+	if (!st_enter_call(st_fault_may(fn)) || !st_fd_is_socket(fd))
 		return CALL_REAL();
-	t0 = st_now();
+	t0 = st_time_start();
 	f.rule = NULL;
 	if (st_fault_may(fn) && st_fault_begin(&f, fn, fd, NULL, 0, false, NULL, 0, t0)) {
 		ret = f.ret;
@@ -149,7 +149,7 @@ static ssize_t st_rwv(enum st_fn fn, int fd, const struct iovec *iov, int n)
 		st_fault_end(&f, fd, ret);
 	}
 #undef CALL_REAL
-	t1 = st_now();
+	t1 = st_time_end();
 	if (st_tracing_on()) {
 		st_rec_begin(&r, fn, fd, t0, t1, ret, err);
 		jw_kv_i64(&r.w, "len", (int64_t)(n > 0 ? st_iov_total(iov, (size_t)n) : 0));

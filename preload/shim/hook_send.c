@@ -28,7 +28,7 @@ static ssize_t send_contiguous(enum st_fn fn, int fd, const void *buf, size_t le
 	struct st_rec r;
 	char scratch[ST_CORRUPT_SEND_MAX];
 
-	t0 = st_now();
+	t0 = st_time_start();
 	f.rule = NULL;
 	if (st_fault_may(fn) && st_fault_begin(&f, fn, fd, to, tolen, false, NULL, flags, t0)) {
 		ret = f.ret;
@@ -41,7 +41,7 @@ static ssize_t send_contiguous(enum st_fn fn, int fd, const void *buf, size_t le
 		err = errno;
 		st_fault_end(&f, fd, ret);
 	}
-	t1 = st_now();
+	t1 = st_time_end();
 	if (fn == ST_FN_sendto)
 		learn_after_send(fd, ret, err, flags, to, tolen);
 	if (st_tracing_on()) {
@@ -62,7 +62,7 @@ static ssize_t send_contiguous(enum st_fn fn, int fd, const void *buf, size_t le
 
 static ssize_t st_send(int fd, const void *buf, size_t len, int flags)
 {
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(ST_FN_send)))
 		return real_send(fd, buf, len, flags);
 	st_fd_is_socket(fd);
 	return send_contiguous(ST_FN_send, fd, buf, len, flags, NULL, 0);
@@ -76,7 +76,7 @@ ST_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 static ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
 			 const struct sockaddr *to, socklen_t tolen)
 {
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(ST_FN_sendto)))
 		return real_sendto(fd, buf, len, flags, to, tolen);
 	st_fd_is_socket(fd);
 	return send_contiguous(ST_FN_sendto, fd, buf, len, flags, to, tolen);
@@ -132,10 +132,10 @@ static ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
 	struct st_fault f;
 	struct st_rec r;
 
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(ST_FN_sendmsg)))
 		return real_sendmsg(fd, msg, flags);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	f.rule = NULL;
 	if (msg && st_fault_may(ST_FN_sendmsg) &&
 	    st_fault_begin(&f, ST_FN_sendmsg, fd, msg->msg_name, msg->msg_namelen, false, NULL,
@@ -148,7 +148,7 @@ static ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
 		err = errno;
 		st_fault_end(&f, fd, ret);
 	}
-	t1 = st_now();
+	t1 = st_time_end();
 	if (msg)
 		learn_after_send(fd, ret, err, flags, msg->msg_name, msg->msg_namelen);
 	if (!st_tracing_on())
@@ -185,10 +185,10 @@ static int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 	struct st_rec r;
 	bool have = vec && vlen;
 
-	if (!st_enter())
+	if (!st_enter_call(st_fault_may(ST_FN_sendmmsg)))
 		return real_sendmmsg(fd, vec, vlen, flags);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	f.rule = NULL;
 	if (have && st_fault_may(ST_FN_sendmmsg) &&
 	    st_fault_begin(&f, ST_FN_sendmmsg, fd, vec[0].msg_hdr.msg_name,
@@ -208,7 +208,7 @@ static int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 		ret = real_sendmmsg(fd, vec, vlen, flags);
 		err = errno;
 	}
-	t1 = st_now();
+	t1 = st_time_end();
 	if (have)
 		learn_after_send(fd, ret, err, flags, vec[0].msg_hdr.msg_name,
 				 vec[0].msg_hdr.msg_namelen);

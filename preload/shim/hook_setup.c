@@ -33,10 +33,10 @@ static int st_socket(int domain, int type, int protocol)
 
 	if (!st_enter())
 		return real_socket(domain, type, protocol);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, ST_FN_socket, -1, NULL, 0, false, 0, t0, fd, err,
 			 real_socket(domain, type, protocol));
-	t1 = st_now();
+	t1 = st_time_end();
 	if (fd >= 0)
 		st_fd_set_socket(fd, domain, type);
 	if (st_tracing_on()) {
@@ -63,10 +63,10 @@ static int st_socketpair(int domain, int type, int protocol, int sv[2])
 
 	if (!st_enter())
 		return real_socketpair(domain, type, protocol, sv);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, ST_FN_socketpair, -1, NULL, 0, false, 0, t0, ret, err,
 			 real_socketpair(domain, type, protocol, sv));
-	t1 = st_now();
+	t1 = st_time_end();
 	if (ret == 0) {
 		for (int i = 0; i < 2; i++) {
 			st_fd_set_socket(sv[i], domain, type);
@@ -109,10 +109,10 @@ static int st_bind(int fd, const struct sockaddr *addr, socklen_t len)
 	if (!st_enter())
 		return real_bind(fd, addr, len);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, ST_FN_bind, fd, addr, len, true, 0, t0, ret, err,
 			 real_bind(fd, addr, len));
-	t1 = st_now();
+	t1 = st_time_end();
 	/* Ask the kernel: port 0 becomes the port it chose. */
 	if (ret == 0)
 		st_learn_local(fd);
@@ -141,10 +141,10 @@ static int st_listen(int fd, int backlog)
 	if (!st_enter())
 		return real_listen(fd, backlog);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, ST_FN_listen, fd, NULL, 0, false, 0, t0, ret, err,
 			 real_listen(fd, backlog));
-	t1 = st_now();
+	t1 = st_time_end();
 	/* listen without bind picks an ephemeral port. */
 	if (ret == 0 && !st_fd_has_local(fd))
 		st_learn_local(fd);
@@ -193,11 +193,11 @@ static int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *le
 		return fn == ST_FN_accept ? real_accept(fd, addr, lenp)
 					  : real_accept4(fd, addr, lenp, flags);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, fn, fd, NULL, 0, false, 0, t0, ret, err,
 			 fn == ST_FN_accept ? real_accept(fd, addr, lenp)
 					    : real_accept4(fd, addr, lenp, flags));
-	t1 = st_now();
+	t1 = st_time_end();
 	if (ret >= 0)
 		learn_accepted(fd, ret, addr, given, lenp);
 	if (!st_tracing_on())
@@ -236,10 +236,10 @@ static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	if (!st_enter())
 		return real_connect(fd, addr, len);
 	st_fd_is_socket(fd);
-	t0 = st_now();
+	t0 = st_time_start();
 	ST_CALL_OR_FAULT(f, ST_FN_connect, fd, addr, len, false, 0, t0, ret, err,
 			 real_connect(fd, addr, len));
-	t1 = st_now();
+	t1 = st_time_end();
 	if (addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNSPEC) {
 		/* Dissolves a datagram socket's association. */
 		if (ret == 0)

@@ -22,6 +22,7 @@ struct st_shim st_shim;
 _Atomic int st_init_state;
 _Atomic bool st_tracing;
 bool st_active;
+bool st_faults_any;
 ST_TLS int st_busy;
 static ST_TLS int tls_tid;
 
@@ -141,7 +142,8 @@ static void do_init(int argc, char **argv)
 	st_faults_init();
 	pthread_atfork(NULL, NULL, atfork_child);
 	atomic_store(&st_tracing, st_shim.cfg.trace);
-	st_active = st_shim.cfg.trace || st_faults_count() > 0;
+	st_faults_any = st_faults_count() > 0;
+	st_active = st_shim.cfg.trace || st_faults_any;
 }
 
 static void init_once(int argc, char **argv)

@@ -47,11 +47,21 @@ extern _Atomic bool st_tracing;
 /* True when hooks have work: tracing, or fault rules in force. Fixed at
  * start-up. */
 extern bool st_active;
+/* True when any fault rule is in force. Fixed at start-up. */
+extern bool st_faults_any;
 /* Non-zero while this thread runs the shim's own code that may call into
  * libc functions we interpose: such nested calls go straight through. */
 extern ST_TLS int st_busy;
 
 void st_init_slow(void);
+
+static inline uint64_t st_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static inline void st_ensure_init(void)
 {
@@ -73,12 +83,23 @@ static inline bool st_tracing_on(void)
 	return atomic_load_explicit(&st_tracing, memory_order_relaxed);
 }
 
-static inline uint64_t st_now(void)
+/* For calls that never change the fd table (data, options): with tracing
+ * off, only a rule naming the call gives the hook anything to do. */
+static inline bool st_enter_call(bool fault_may)
 {
-	struct timespec ts;
+	return st_enter() && (fault_may || st_tracing_on());
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+/* Clock readings cost tens of nanoseconds: taken only when an event will
+ * be written or a rule may need the time. */
+static inline uint64_t st_time_start(void)
+{
+	return st_faults_any || st_tracing_on() ? st_now() : 0;
+}
+
+static inline uint64_t st_time_end(void)
+{
+	return st_tracing_on() ? st_now() : 0;
 }
 
 /* The calling thread's id, cached per thread (reset in the fork child). */
