@@ -36,6 +36,9 @@ static void usage(FILE *out)
 	      "  -s, --scenario FILE  rules from FILE, one per line (repeatable)\n"
 	      "      --seed N       seed for prob= and jitter= (default: random, written\n"
 	      "                     in the trace header so a run can be replayed)\n"
+	      "      --backtrace[=N]  record the program's call stack (N frames, default\n"
+	      "                     16) with every call; --backtrace=errors[:N] only\n"
+	      "                     with failed calls and injected faults\n"
 	      "  -q, --quiet        do not print where the trace went\n"
 	      "  -h, --help         this text\n"
 	      "\n"
@@ -183,6 +186,7 @@ int cmd_run(int argc, char **argv)
 		{ "fault", required_argument, NULL, 'f' },
 		{ "scenario", required_argument, NULL, 's' },
 		{ "seed", required_argument, NULL, 'S' },
+		{ "backtrace", optional_argument, NULL, 'B' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -214,6 +218,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'S':
 			setenv("SOCKTRACE_SEED", optarg, 1);
+			break;
+		case 'B':
+			setenv("SOCKTRACE_BACKTRACE", optarg ? optarg : "16", 1);
 			break;
 		case 'o':
 			snprintf(out, sizeof(out), "%s", optarg);

@@ -18,6 +18,7 @@ const char *const st_config_vars[] = {
 	"SOCKTRACE_FAULTS",
 	"SOCKTRACE_SCENARIO",
 	"SOCKTRACE_SEED",
+	"SOCKTRACE_BACKTRACE",
 	"SOCKTRACE_LIB",
 	NULL,
 };
@@ -157,6 +158,38 @@ static void load_faults(struct st_config *cfg, const char *faults, const char *s
 	}
 }
 
+/* N, "errors" or "errors:N": frames per event, or only for failed calls
+ * and faults, which then cost nothing on calls that succeed. */
+static void load_backtrace(struct st_config *cfg, const char *v, st_config_report report,
+			   void *ctx)
+{
+	const char *num = v;
+	char *end;
+	unsigned long n;
+
+	if (!v || !*v || strcmp(v, "0") == 0)
+		return;
+	if (strncmp(v, "errors", 6) == 0) {
+		cfg->backtrace_errors = true;
+		if (v[6] == '\0') {
+			cfg->backtrace = ST_BACKTRACE_DEFAULT;
+			return;
+		}
+		num = v[6] == ':' ? v + 7 : NULL;
+	}
+	if (num && *num >= '0' && *num <= '9') {
+		n = strtoul(num, &end, 10);
+		if (*end == '\0' && n >= 1 && n <= ST_BACKTRACE_MAX) {
+			cfg->backtrace = (unsigned)n;
+			return;
+		}
+	}
+	cfg->backtrace_errors = false;
+	reportf(report, ctx,
+		"SOCKTRACE_BACKTRACE='%.40s' is not valid; stacks are not recorded (use N from 1 to %d, 'errors' or 'errors:N')",
+		v, ST_BACKTRACE_MAX);
+}
+
 static void check_unknown(char *const *env, st_config_report report, void *ctx)
 {
 	static const char prefix[] = "SOCKTRACE_";
@@ -199,5 +232,6 @@ void st_config_load(struct st_config *cfg, const char *(*get)(const char *name),
 	load_payload(cfg, get("SOCKTRACE_PAYLOAD"), report, ctx);
 	load_faults(cfg, get("SOCKTRACE_FAULTS"), get("SOCKTRACE_SCENARIO"), get("SOCKTRACE_SEED"),
 		    report, ctx);
+	load_backtrace(cfg, get("SOCKTRACE_BACKTRACE"), report, ctx);
 	check_unknown(env, report, ctx);
 }

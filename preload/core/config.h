@@ -13,6 +13,8 @@
 #define ST_DEFAULT_OUT "socktrace-out"
 #define ST_PAYLOAD_MAX 1024
 #define ST_SCENARIO_SEPARATOR ':'
+#define ST_BACKTRACE_MAX 64
+#define ST_BACKTRACE_DEFAULT 16
 
 enum st_log_target {
 	ST_LOG_STDERR, /* default: only problems the user must know about */
@@ -30,6 +32,8 @@ struct st_config {
 	char scenario[4096];      /* SOCKTRACE_SCENARIO, ':'-separated files */
 	bool seed_set;
 	uint64_t seed;            /* SOCKTRACE_SEED */
+	unsigned backtrace;       /* SOCKTRACE_BACKTRACE: frames per stack, 0 off */
+	bool backtrace_errors;    /* only for failed calls and injected faults */
 };
 
 /* Receives each problem found, already worded for the user. */

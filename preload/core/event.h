@@ -10,9 +10,9 @@
 
 #include <stdint.h>
 
-/* Big enough for any event with the longest addresses, argv-free; payload
- * previews are cut to fit (see st_ev_payload). */
-#define ST_EV_MAX 4096
+/* Big enough for any event with the longest addresses and a stack of a
+ * few dozen frames; payload previews and stacks are cut to fit. */
+#define ST_EV_MAX 8192
 
 struct st_ev_head {
 	uint64_t ts;      /* CLOCK_MONOTONIC ns at entry */

@@ -63,6 +63,11 @@ bool st_rule_selects(const struct st_rule *r, const struct st_match_ctx *c)
 		return false;
 	if (r->host[0] && (!c->host || fnmatch(r->host, c->host, FNM_CASEFOLD) != 0))
 		return false;
+	if (r->caller_func[0] &&
+	    (!c->caller ||
+	     !c->caller(c->caller_arg, r->caller_module[0] ? r->caller_module : NULL,
+			r->caller_func)))
+		return false;
 	return true;
 }
 

@@ -15,6 +15,10 @@ struct st_match_ctx {
 	const char *host;           /* the name asked of getaddrinfo, or the
 				     * name the peer address was resolved from */
 	uint64_t elapsed_ns;        /* since the process started */
+	/* caller=: asked only for rules that use it, last, because it may
+	 * need the call stack. module_glob is NULL for any module. */
+	bool (*caller)(void *arg, const char *module_glob, const char *func_glob);
+	void *caller_arg;
 };
 
 /* Everything but when= and prob=, which depend on the count. */

@@ -51,7 +51,7 @@ static void fail(struct parser *p, unsigned col, const char *fmt, ...)
 static const char *const keys[] = {
 	"error", "delay", "jitter", "short", "reset", "close", "hang", "corrupt",
 	"bandwidth", "when", "prob", "after", "for", "peer", "local", "port",
-	"host", "prog",
+	"host", "prog", "caller",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -496,6 +496,23 @@ static bool parse_keyword(struct parser *p, struct st_rule *r, const struct word
 		return parse_glob(p, r->host, sizeof(r->host), key, v, vcol);
 	if (strcmp(key, "prog") == 0)
 		return parse_glob(p, r->prog, sizeof(r->prog), key, v, vcol);
+	if (strcmp(key, "caller") == 0) {
+		/* caller=FUNC or caller=MODULE:FUNC (module: a file name glob). */
+		const char *colon = strchr(v, ':');
+		if (colon) {
+			size_t mlen = (size_t)(colon - v);
+			if (mlen == 0 || mlen >= sizeof(r->caller_module)) {
+				fail(p, vcol, "caller=%s: write caller=FUNCTION or caller=MODULE:FUNCTION, e.g. caller=libcurl.so*:Curl_*",
+				     v);
+				return false;
+			}
+			memcpy(r->caller_module, v, mlen);
+			r->caller_module[mlen] = '\0';
+			v = colon + 1;
+			vcol += (unsigned)mlen + 1;
+		}
+		return parse_glob(p, r->caller_func, sizeof(r->caller_func), key, v, vcol);
+	}
 
 	const char *hint = st_suggest(key, keys, NKEYS);
 	if (hint)
@@ -722,6 +739,12 @@ size_t st_rule_format(const struct st_rule *r, char *buf, size_t cap)
 		put(buf, cap, &o, " host=%s", r->host);
 	if (r->prog[0])
 		put(buf, cap, &o, " prog=%s", r->prog);
+	if (r->caller_func[0]) {
+		if (r->caller_module[0])
+			put(buf, cap, &o, " caller=%s:%s", r->caller_module, r->caller_func);
+		else
+			put(buf, cap, &o, " caller=%s", r->caller_func);
+	}
 	if (r->when_first) {
 		if (r->when_last == r->when_first)
 			put(buf, cap, &o, " when=%llu", (unsigned long long)r->when_first);

@@ -50,6 +50,8 @@ struct st_rule {
 	uint16_t port_lo, port_hi;
 	char host[ST_RULE_GLOB_MAX]; /* glob; empty: any */
 	char prog[64];               /* glob; empty: any */
+	char caller_module[64];      /* glob on a module's file name; empty: any */
+	char caller_func[ST_RULE_GLOB_MAX]; /* glob; empty: no caller= */
 	uint64_t when_first, when_last, when_step; /* 0 first: always */
 	double prob;                 /* 1.0: always */
 	uint64_t prob_threshold;     /* prob scaled to 2^64, for the PRNG */

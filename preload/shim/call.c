@@ -3,6 +3,7 @@
 #include "fdtable.h"
 #include "names.h"
 #include "real.h"
+#include "stack.h"
 #include "writer.h"
 
 #include <sys/stat.h>
@@ -19,6 +20,7 @@ static void fill_head(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 	r->h.ret = ret;
 	r->h.err = 0;
 	r->h.err_name = NULL;
+	r->faulted = false;
 }
 
 void st_rec_begin(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
@@ -45,10 +47,26 @@ static void finish(struct st_rec *r)
 		st_writer_write(r->buf, len);
 }
 
+/* The program's stack, when asked for: for every event, or only for
+ * failed calls and injected faults (nothing is unwound for the others). */
+static void add_stack(struct st_rec *r)
+{
+	struct st_stack stack;
+
+	if (!st_shim.cfg.backtrace || !st_stack_ready())
+		return;
+	if (st_shim.cfg.backtrace_errors && !r->h.err && !r->h.err_name && !r->faulted)
+		return;
+	st_stack_capture(&stack, st_shim.cfg.backtrace);
+	/* Leave room for the endpoints and the end of the record. */
+	st_stack_json(&r->w, &stack, 2 * ST_ADDR_MAX + 64);
+}
+
 void st_rec_emit(struct st_rec *r, int addr_fd)
 {
 	struct st_fdsnap snap;
 
+	add_stack(r);
 	if (addr_fd >= 0 && st_fd_snapshot(addr_fd, &snap))
 		st_ev_addrs(&r->w, &snap);
 	finish(r);
@@ -56,6 +74,7 @@ void st_rec_emit(struct st_rec *r, int addr_fd)
 
 void st_rec_emit_snap(struct st_rec *r, const struct st_fdsnap *snap)
 {
+	add_stack(r);
 	st_ev_addrs(&r->w, snap);
 	finish(r);
 }

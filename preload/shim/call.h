@@ -14,6 +14,7 @@
 struct st_rec {
 	struct st_ev_head h;
 	struct jw w;
+	bool faulted;
 	char buf[ST_EV_MAX];
 };
 
@@ -33,8 +34,10 @@ void st_rec_emit_snap(struct st_rec *r, const struct st_fdsnap *snap);
 /* The "fault" object, when a rule acted on the call. */
 static inline void st_rec_fault(struct st_rec *r, const struct st_fault *f)
 {
-	if (f->rule)
+	if (f->rule) {
 		st_fault_json(&r->w, f);
+		r->faulted = true;
+	}
 }
 
 /* Common argument fields. */

@@ -9,6 +9,7 @@
 #include "writer.h"
 #include "rulematch.h"
 #include "shim.h"
+#include "stack.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +35,7 @@ static struct st_rule rules[ST_RULES_MAX];
 static size_t nrules;
 static uint64_t seed;
 static bool use_host;
+static bool use_caller;
 /* How many calls each rule has selected in this process. */
 static _Atomic uint64_t selected[ST_RULES_MAX];
 
@@ -142,7 +144,14 @@ void st_faults_init(void)
 		rules[nrules] = parsed[i];
 		st_fault_fns |= parsed[i].fns;
 		use_host |= parsed[i].host[0] != '\0';
+		use_caller |= parsed[i].caller_func[0] != '\0';
 		nrules++;
+	}
+	/* caller= needs stacks: a rule that could never match is refused
+	 * like any other bad rule (st_stack_init has said why). */
+	if (use_caller && !st_stack_init()) {
+		st_log("caller= rules need call stacks: %s does not start", st_shim.prog);
+		syscall(SYS_exit_group, ST_EXIT_BAD_RULES);
 	}
 }
 
@@ -209,6 +218,24 @@ static const char *resolved_name(const struct st_ep *ep, char *buf, size_t cap)
 
 /* Every rule whose selectors hold counts the call, whichever acts, so a
  * rule's when= means the same with or without the rules around it. */
+/* The stack is unwound at most once per call, and only if a rule that
+ * selects the call so far asks for caller=. */
+struct lazy_stack {
+	bool taken;
+	struct st_stack stack;
+};
+
+static bool caller_in_stack(void *arg, const char *module_glob, const char *func_glob)
+{
+	struct lazy_stack *ls = arg;
+
+	if (!ls->taken) {
+		st_stack_capture(&ls->stack, ST_STACK_MAX);
+		ls->taken = true;
+	}
+	return st_stack_has_caller(&ls->stack, module_glob, func_glob);
+}
+
 static const struct st_rule *pick(struct st_fault *f, const struct st_match_ctx *ctx)
 {
 	for (size_t i = 0; i < nrules; i++) {
@@ -482,6 +509,11 @@ bool st_fault_begin(struct st_fault *f, enum st_fn fn, int fd,
 	ctx.host = host;
 	if (!host && use_host)
 		ctx.host = resolved_name(ctx.peer, host_buf, sizeof(host_buf));
+	struct lazy_stack stack = { .taken = false };
+	if (use_caller) {
+		ctx.caller = caller_in_stack;
+		ctx.caller_arg = &stack;
+	}
 	r = pick(f, &ctx);
 	if (!r) {
 		errno = saved;

@@ -60,6 +60,11 @@ char *st_header_build(size_t *len)
 	jw_obj_end(&w);
 	jw_kv_u64(&w, "start", st_shim.start_mono);
 	jw_kv_u64(&w, "payload", st_shim.cfg.payload);
+	if (st_shim.cfg.backtrace) {
+		jw_kv_u64(&w, "backtrace", st_shim.cfg.backtrace);
+		jw_key(&w, "backtrace_errors");
+		jw_bool(&w, st_shim.cfg.backtrace_errors);
+	}
 	if (st_faults_count()) {
 		/* Enough to replay the run: the same rules and seed give the
 		 * same faults on the same calls. */

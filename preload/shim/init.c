@@ -4,6 +4,7 @@
 
 #include "fault.h"
 #include "log.h"
+#include "stack.h"
 #include "real.h"
 #include "writer.h"
 
@@ -140,6 +141,8 @@ static void do_init(int argc, char **argv)
 	st_shim.config_loaded = true;
 	st_log_flush_pending();
 	st_faults_init();
+	if (st_shim.cfg.backtrace && !st_stack_init())
+		st_shim.cfg.backtrace = 0;
 	pthread_atfork(NULL, NULL, atfork_child);
 	atomic_store(&st_tracing, st_shim.cfg.trace);
 	st_faults_any = st_faults_count() > 0;

@@ -1,0 +1,302 @@
+#include "stack.h"
+
+#include "log.h"
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <fnmatch.h>
+#include <link.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifdef ST_HAVE_LIBUNWIND
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
+static struct {
+	int (*getcontext)(unw_context_t *);
+	int (*init_local)(unw_cursor_t *, unw_context_t *);
+	int (*step)(unw_cursor_t *);
+	int (*get_reg)(unw_cursor_t *, unw_regnum_t, unw_word_t *);
+	int (*get_proc_name)(unw_cursor_t *, char *, size_t, unw_word_t *);
+	int (*set_caching_policy)(unw_addr_space_t, unw_caching_policy_t);
+	unw_addr_space_t *local_space;
+} unw;
+#endif
+
+static _Atomic int ready; /* 0 not tried, 1 ready, 2 unavailable */
+static uintptr_t self_start, self_end;
+/* A signal handler that interrupts this thread's own unwinding must not
+ * unwind again through libunwind's per-thread state. */
+static ST_TLS bool unwinding;
+
+/* Modules, by load address: the paths are copied because a module can be
+ * unloaded while its name is still needed. */
+#define MODULES_MAX 256
+static struct {
+	uintptr_t base;
+	char path[232];
+} modules[MODULES_MAX];
+static _Atomic unsigned nmodules;
+
+/* Function names by instruction address: resolving one reads symbol
+ * tables, so each address is resolved once. */
+#define NAMES_SLOTS 4096
+static struct {
+	_Atomic uint32_t seq;
+	uintptr_t ip;
+	uint32_t off;
+	uint16_t module;
+	char func[54];
+} names[NAMES_SLOTS];
+
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	(void)size;
+	(void)arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) &&
+		    (uintptr_t)find_self >= lo && (uintptr_t)find_self < lo + ph->p_memsz) {
+			self_start = lo;
+			self_end = lo + ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+bool st_stack_init(void)
+{
+#ifdef ST_HAVE_LIBUNWIND
+	int expected = 0;
+	void *h;
+
+	if (!atomic_compare_exchange_strong(&ready, &expected, 2))
+		return atomic_load(&ready) == 1;
+	dl_iterate_phdr(find_self, NULL);
+	h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		st_log("stacks are not recorded: cannot load libunwind.so.8 (install libunwind8)");
+		return false;
+	}
+	/* dlsym returns void *; ISO C has no cast to a function pointer. */
+#define BIND(field, sym) \
+	do { \
+		void *p = dlsym(h, sym); \
+		memcpy(&unw.field, &p, sizeof(p)); \
+		if (!p) { \
+			st_log("stacks are not recorded: libunwind lacks %s", sym); \
+			return false; \
+		} \
+	} while (0)
+	BIND(getcontext, STR(unw_tdep_getcontext));
+	BIND(init_local, STR(unw_init_local));
+	BIND(step, STR(unw_step));
+	BIND(get_reg, STR(unw_get_reg));
+	BIND(get_proc_name, STR(unw_get_proc_name));
+	BIND(set_caching_policy, STR(unw_set_caching_policy));
+	BIND(local_space, STR(unw_local_addr_space));
+#undef BIND
+	/* The global cache takes a lock; a per-thread one is safe to use
+	 * from any thread and from signal handlers of other threads. */
+	unw.set_caching_policy(*unw.local_space, UNW_CACHE_PER_THREAD);
+	atomic_store(&ready, 1);
+	return true;
+#else
+	st_log("stacks are not recorded: this libsocktrace was built without libunwind");
+	atomic_store(&ready, 2);
+	return false;
+#endif
+}
+
+bool st_stack_ready(void)
+{
+	return atomic_load_explicit(&ready, memory_order_relaxed) == 1;
+}
+
+static unsigned module_of(uintptr_t ip)
+{
+	Dl_info info;
+	unsigned n = atomic_load(&nmodules);
+
+	if (!dladdr((void *)ip, &info) || !info.dli_fbase)
+		return UINT16_MAX;
+	for (unsigned i = 0; i < n; i++)
+		if (modules[i].base == (uintptr_t)info.dli_fbase)
+			return i;
+	unsigned slot = atomic_fetch_add(&nmodules, 1);
+	if (slot >= MODULES_MAX) {
+		atomic_store(&nmodules, MODULES_MAX);
+		return UINT16_MAX;
+	}
+	/* The main program may be named as it was invoked ("./app", or ""):
+	 * the absolute path from /proc/self/exe is what addr2line needs. */
+	const char *path = info.dli_fname && info.dli_fname[0] == '/' ? info.dli_fname : st_shim.exe;
+	size_t len = strnlen(path, sizeof(modules[slot].path) - 1);
+	modules[slot].base = (uintptr_t)info.dli_fbase;
+	memcpy(modules[slot].path, path, len);
+	modules[slot].path[len] = '\0';
+	return slot;
+}
+
+static unsigned slot_of(uintptr_t ip)
+{
+	return (unsigned)((ip >> 2) ^ (ip >> 14)) & (NAMES_SLOTS - 1);
+}
+
+#ifdef ST_HAVE_LIBUNWIND
+static void remember(uintptr_t ip, unw_cursor_t *cursor)
+{
+	unsigned i = slot_of(ip);
+	char func[sizeof(names[0].func)];
+	unw_word_t off = 0;
+
+	if (names[i].ip == ip)
+		return;
+	if (unw.get_proc_name(cursor, func, sizeof(func), &off) != 0)
+		func[0] = '\0';
+	unsigned module = module_of(ip);
+	atomic_fetch_add(&names[i].seq, 1);
+	names[i].ip = ip;
+	names[i].off = (uint32_t)off;
+	names[i].module = (uint16_t)module;
+	memcpy(names[i].func, func, sizeof(func));
+	atomic_fetch_add(&names[i].seq, 1);
+}
+#endif
+
+void st_stack_capture(struct st_stack *s, unsigned max)
+{
+	s->n = 0;
+	s->cut = false;
+	if (max > ST_STACK_MAX)
+		max = ST_STACK_MAX;
+#ifdef ST_HAVE_LIBUNWIND
+	unw_context_t uc;
+	unw_cursor_t cursor;
+
+	if (!st_stack_ready() || unwinding) {
+		s->cut = true;
+		return;
+	}
+	unwinding = true;
+	if (unw.getcontext(&uc) != 0 || unw.init_local(&cursor, &uc) != 0) {
+		s->cut = true;
+		goto out;
+	}
+	while (s->n < max) {
+		unw_word_t ip = 0;
+		int rc = unw.step(&cursor);
+		if (rc <= 0) {
+			s->cut = rc < 0;
+			break;
+		}
+		if (unw.get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0)
+			break;
+		/* The shim's own frames are not the program's. */
+		if (ip >= self_start && ip < self_end)
+			continue;
+		remember((uintptr_t)ip, &cursor);
+		s->ip[s->n++] = (uintptr_t)ip;
+	}
+out:
+	unwinding = false;
+#else
+	s->cut = true;
+#endif
+}
+
+struct frame_info {
+	unsigned module;
+	uint32_t off;
+	char func[sizeof(names[0].func)];
+};
+
+static bool lookup(uintptr_t ip, struct frame_info *fi)
+{
+	unsigned i = slot_of(ip);
+	uint32_t s1 = atomic_load(&names[i].seq);
+
+	if (s1 & 1 || names[i].ip != ip)
+		return false;
+	fi->module = names[i].module;
+	fi->off = names[i].off;
+	memcpy(fi->func, names[i].func, sizeof(fi->func));
+	fi->func[sizeof(fi->func) - 1] = '\0';
+	return atomic_load(&names[i].seq) == s1;
+}
+
+static void put_hex(struct jw *w, const char *key, uintptr_t v)
+{
+	char buf[2 + 16];
+	size_t n = 0;
+	char digits[16];
+
+	do {
+		digits[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	buf[0] = '0';
+	buf[1] = 'x';
+	for (size_t i = 0; i < n; i++)
+		buf[2 + i] = digits[n - 1 - i];
+	jw_key(w, key);
+	jw_str_trusted(w, buf, n + 2);
+}
+
+void st_stack_json(struct jw *w, const struct st_stack *s, size_t reserve)
+{
+	unsigned shown = 0;
+
+	jw_key(w, "stack");
+	jw_arr_begin(w);
+	for (unsigned k = 0; k < s->n; k++) {
+		struct frame_info fi;
+		bool known = lookup(s->ip[k], &fi);
+		if ((size_t)(w->end - w->p) < reserve + 400)
+			break;
+		jw_elem(w);
+		jw_obj_begin(w);
+		put_hex(w, "ip", s->ip[k]);
+		if (known && fi.module < MODULES_MAX) {
+			jw_kv_str(w, "module", modules[fi.module].path);
+			/* The call instruction, not the return address: what
+			 * addr2line needs to name the calling line. */
+			put_hex(w, "offset", s->ip[k] - modules[fi.module].base - 1);
+		}
+		if (known && fi.func[0]) {
+			char func[sizeof(fi.func) + 24];
+			snprintf(func, sizeof(func), "%s+0x%x", fi.func, fi.off);
+			jw_kv_str(w, "func", func);
+		}
+		jw_obj_end(w);
+		shown++;
+	}
+	jw_arr_end(w);
+	if (shown < s->n || s->cut)
+		jw_kv_u64(w, "stack_cut", s->n - shown);
+}
+
+bool st_stack_has_caller(const struct st_stack *s, const char *module_glob,
+			 const char *func_glob)
+{
+	for (unsigned k = 0; k < s->n; k++) {
+		struct frame_info fi;
+		if (!lookup(s->ip[k], &fi) || !fi.func[0] || fnmatch(func_glob, fi.func, 0) != 0)
+			continue;
+		if (!module_glob)
+			return true;
+		if (fi.module >= MODULES_MAX)
+			continue;
+		const char *path = modules[fi.module].path;
+		const char *base = strrchr(path, '/');
+		if (fnmatch(module_glob, base ? base + 1 : path, 0) == 0)
+			return true;
+	}
+	return false;
+}

@@ -1,0 +1,39 @@
+/* Call stacks of the program at a hooked call.
+ *
+ * The only module that knows libunwind. libunwind is loaded with
+ * dlopen(RTLD_LOCAL) when stacks are first needed, never linked: its
+ * _Unwind_* symbols must not replace the ones C++ programs use for their
+ * exceptions, and programs that never ask for stacks never load it. */
+#ifndef SOCKTRACE_STACK_H
+#define SOCKTRACE_STACK_H
+
+#include "jsonw.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_STACK_MAX 64
+
+struct st_stack {
+	unsigned n;
+	bool cut;                   /* stopped early: no unwind info, nested */
+	uintptr_t ip[ST_STACK_MAX]; /* return addresses, innermost first */
+};
+
+/* Loads libunwind; false (with a message) when it is not there. */
+bool st_stack_init(void);
+bool st_stack_ready(void);
+/* Unwinds up to max frames of the program, from the caller of the
+ * interposed function: the shim's own frames are left out. Never fails
+ * the program: a frame without unwind info ends the stack. */
+void st_stack_capture(struct st_stack *s, unsigned max);
+/* "stack":[{"ip":..,"module":..,"offset":..,"func":..},...], within the
+ * room left in w minus reserve. */
+void st_stack_json(struct jw *w, const struct st_stack *s, size_t reserve);
+/* Whether a frame's function matches func_glob (and, when module_glob is
+ * not NULL, its module's file name matches module_glob). */
+bool st_stack_has_caller(const struct st_stack *s, const char *module_glob,
+			 const char *func_glob);
+
+#endif
