@@ -115,6 +115,7 @@ static void set_kind(int fd, enum st_fd_kind kind, int family, int socktype)
 	e->socktype = (uint8_t)socktype;
 	e->local_len = 0;
 	e->peer_len = 0;
+	e->local_pending = 0;
 	memset(&e->local_ep, 0, sizeof(e->local_ep));
 	memset(&e->peer_ep, 0, sizeof(e->peer_ep));
 	atomic_store_explicit(&e->paced_until, 0, memory_order_relaxed);
@@ -163,6 +164,7 @@ static void set_addr(int fd, bool peer, const struct sockaddr *sa, socklen_t len
 		memcpy(e->local, text, n);
 		e->local_len = (uint16_t)n;
 		e->local_ep = ep;
+		e->local_pending = 0;
 	}
 	write_end(e);
 }
@@ -195,6 +197,7 @@ void st_fd_copy(int dst, int src)
 	atomic_store_explicit(&e->kind, s.kind, memory_order_relaxed);
 	e->family = s.family;
 	e->socktype = s.socktype;
+	e->local_pending = s.local_pending;
 	memcpy(e->local, s.local, s.local_len);
 	e->local_len = s.local_len;
 	memcpy(e->peer, s.peer, s.peer_len);
@@ -211,6 +214,7 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap)
 	snap->kind = ST_FD_UNKNOWN;
 	snap->family = 0;
 	snap->socktype = 0;
+	snap->local_pending = 0;
 	snap->local_len = 0;
 	snap->peer_len = 0;
 	memset(&snap->local_ep, 0, sizeof(snap->local_ep));
@@ -228,6 +232,7 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap)
 		snap->kind = atomic_load_explicit(&e->kind, memory_order_relaxed);
 		snap->family = e->family;
 		snap->socktype = e->socktype;
+		snap->local_pending = e->local_pending;
 		snap->local_len = e->local_len < ST_ADDR_MAX ? e->local_len : 0;
 		snap->peer_len = e->peer_len < ST_ADDR_MAX ? e->peer_len : 0;
 		memcpy(snap->local, e->local, snap->local_len);
@@ -249,7 +254,19 @@ bool st_fd_has_local(int fd)
 {
 	struct st_fdent *e = lookup(fd);
 
-	return e && e->local_len != 0;
+	return e && (e->local_len != 0 || e->local_pending);
+}
+
+void st_fd_set_local_pending(int fd)
+{
+	struct st_fdent *e = lookup(fd);
+
+	if (!e || !write_begin(e))
+		return;
+	e->local_len = 0;
+	memset(&e->local_ep, 0, sizeof(e->local_ep));
+	e->local_pending = 1;
+	write_end(e);
 }
 
 void st_fd_forget_range(unsigned first, unsigned last)

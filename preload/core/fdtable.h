@@ -44,6 +44,8 @@ struct st_fdent {
 	_Atomic uint8_t kind;
 	uint8_t family;
 	uint8_t socktype;
+	uint8_t local_pending;  /* the kernel knows the local address; ask it
+				 * when someone needs it */
 	uint16_t local_len;
 	uint16_t peer_len;
 	struct st_ep local_ep;
@@ -59,6 +61,7 @@ struct st_fdsnap {
 	uint8_t kind;
 	uint8_t family;
 	uint8_t socktype;
+	uint8_t local_pending;
 	uint16_t local_len;
 	uint16_t peer_len;
 	struct st_ep local_ep;
@@ -86,9 +89,13 @@ void st_fd_copy(int dst, int src);
  * the entry busy. */
 bool st_fd_snapshot(int fd, struct st_fdsnap *snap);
 
-/* True when the socket's local address is known (an unbound UDP socket
- * learns it on its first send). */
+/* True when the socket's local address is known, or pending (an unbound
+ * UDP socket gets one on its first send). */
 bool st_fd_has_local(int fd);
+/* The kernel has given the socket its local address (connect, accept,
+ * first send): getsockname is deferred until an event or a rule needs it,
+ * so that calls nobody records cost no extra system call. */
+void st_fd_set_local_pending(int fd);
 /* close_range: forget every tracked fd in [first, last]. */
 void st_fd_forget_range(unsigned first, unsigned last);
 

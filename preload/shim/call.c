@@ -62,12 +62,23 @@ static void add_stack(struct st_rec *r)
 	st_stack_json(&r->w, &stack, 2 * ST_ADDR_MAX + 64);
 }
 
+bool st_fd_snapshot_full(int fd, struct st_fdsnap *snap)
+{
+	bool is_socket = st_fd_snapshot(fd, snap);
+
+	if (is_socket && snap->local_pending) {
+		st_learn_local(fd);
+		is_socket = st_fd_snapshot(fd, snap);
+	}
+	return is_socket;
+}
+
 void st_rec_emit(struct st_rec *r, int addr_fd)
 {
 	struct st_fdsnap snap;
 
 	add_stack(r);
-	if (addr_fd >= 0 && st_fd_snapshot(addr_fd, &snap))
+	if (addr_fd >= 0 && st_fd_snapshot_full(addr_fd, &snap))
 		st_ev_addrs(&r->w, &snap);
 	finish(r);
 }
@@ -127,9 +138,11 @@ void st_learn_local(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	int saved = errno;
 
 	if (real_getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		st_fd_set_local(fd, (struct sockaddr *)&ss, len);
+	errno = saved;
 }
 
 void st_learn_peer(int fd)

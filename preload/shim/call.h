@@ -51,6 +51,9 @@ void st_rec_payload_iov(struct st_rec *r, const struct iovec *iov, size_t iovcnt
  * Preserves errno. */
 bool st_fd_is_socket(int fd);
 
+/* A snapshot with the local address resolved if it was pending. */
+bool st_fd_snapshot_full(int fd, struct st_fdsnap *snap);
+
 /* Fills the table's local (and peer) address from the kernel. */
 void st_learn_local(int fd);
 void st_learn_peer(int fd);

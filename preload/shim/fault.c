@@ -2,6 +2,7 @@
  * a lock-free pick per call, and the actions themselves. */
 #include "fault.h"
 
+#include "call.h"
 #include "fdtable.h"
 #include "log.h"
 #include "names.h"
@@ -36,6 +37,9 @@ static size_t nrules;
 static uint64_t seed;
 static bool use_host;
 static bool use_caller;
+/* Some rule looks at local addresses (local=, port=): pending ones must
+ * then be asked for before matching. */
+static bool use_local;
 /* How many calls each rule has selected in this process. */
 static _Atomic uint64_t selected[ST_RULES_MAX];
 
@@ -145,6 +149,7 @@ void st_faults_init(void)
 		st_fault_fns |= parsed[i].fns;
 		use_host |= parsed[i].host[0] != '\0';
 		use_caller |= parsed[i].caller_func[0] != '\0';
+		use_local |= parsed[i].local.set || parsed[i].has_port;
 		nrules++;
 	}
 	/* caller= needs stacks: a rule that could never match is refused
@@ -407,30 +412,38 @@ static void hang(struct st_fault *f, enum st_fn fn, int fd, int msg_flags)
 	f->err = rc == EINTR ? EINTR : connecting ? ETIMEDOUT : EAGAIN;
 }
 
-/* SO_LINGER 0 then release the connection: the kernel sends RST and the
- * peer sees ECONNRESET. The program's descriptor stays valid (an
- * unconnected socket of the same family takes its place), so its number
- * can never be handed to something else behind its back. */
+/* A real reset. For TCP, connect(AF_UNSPEC) makes the kernel abort the
+ * connection with RST whatever other descriptors (dup, fork) share it, and
+ * the socket then reports ECONNRESET and EPIPE exactly as after a reset
+ * from the network; SO_LINGER 0 first keeps any unsent data from being
+ * flushed. Other families have no such disconnect: their connection is
+ * released by putting an unconnected socket in the descriptor's place
+ * (dup3), so the program's number stays valid and can never be handed to
+ * something else behind its back. */
 static void reset_connection(struct st_fault *f, int fd)
 {
 	struct linger lg = { 1, 0 };
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
 	struct st_fdsnap snap;
-	int fdflags = real_fcntl(fd, F_GETFD, NULL);
-	int flflags = real_fcntl(fd, F_GETFL, NULL);
-	int dead;
+	int fdflags, flflags, dead;
 
 	st_fd_snapshot(fd, &snap);
 	real_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	dead = real_socket(snap.family ? snap.family : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	f->replaced = true;
+	f->ret = -1;
+	f->err = ECONNRESET;
+	if ((snap.family == AF_INET || snap.family == AF_INET6) &&
+	    real_connect(fd, &unspec, sizeof(unspec)) == 0)
+		return;
+	fdflags = real_fcntl(fd, F_GETFD, NULL);
+	flflags = real_fcntl(fd, F_GETFL, NULL);
+	dead = real_socket(snap.family ? snap.family : AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (dead >= 0) {
 		real_dup3(dead, fd, fdflags >= 0 && (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
 		real_close(dead);
 		if (flflags >= 0)
 			real_fcntl(fd, F_SETFL, (void *)(long)flflags);
 	}
-	f->replaced = true;
-	f->ret = -1;
-	f->err = ECONNRESET;
 }
 
 static void apply_delay(struct st_fault *f, uint64_t t0)
@@ -485,7 +498,7 @@ bool st_fault_begin(struct st_fault *f, enum st_fn fn, int fd,
 	int saved = errno;
 
 	memset(f, 0, sizeof(*f));
-	if (fd >= 0 && st_fd_snapshot(fd, &snap)) {
+	if (fd >= 0 && (use_local ? st_fd_snapshot_full(fd, &snap) : st_fd_snapshot(fd, &snap))) {
 		ctx.peer = &snap.peer_ep;
 		ctx.local = &snap.local_ep;
 		snap.peer[snap.peer_len] = '\0';

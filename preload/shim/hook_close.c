@@ -26,6 +26,9 @@ static int st_close(int fd)
 	}
 	st_ensure_init();
 	is_socket = st_fd_snapshot(fd, &snap);
+	/* The address must be asked for before the socket is gone. */
+	if (is_socket && snap.local_pending && st_tracing_on())
+		is_socket = st_fd_snapshot_full(fd, &snap);
 	if (!st_enter() || (!is_socket && !st_fault_may(ST_FN_close))) {
 		ret = real_close(fd);
 		err = errno;

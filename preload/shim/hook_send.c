@@ -14,7 +14,7 @@ static void learn_after_send(int fd, ssize_t ret, int err, int flags,
 		st_fd_set_peer(fd, to, tolen);
 	if ((ret >= 0 || err == EINPROGRESS) && !st_fd_has_local(fd) &&
 	    st_fd_kind(fd) == ST_FD_SOCKET)
-		st_learn_local(fd);
+		st_fd_set_local_pending(fd);
 }
 
 /* send and sendto share everything but the destination. */

@@ -173,7 +173,7 @@ static void learn_accepted(int listener, int fd, const struct sockaddr *addr,
 
 	st_fd_snapshot(listener, &snap);
 	st_fd_set_socket(fd, snap.family, snap.socktype);
-	st_learn_local(fd);
+	st_fd_set_local_pending(fd);
 	if (addr && lenp && *lenp <= given && *lenp > 0)
 		st_fd_set_peer(fd, addr, *lenp);
 	else
@@ -247,7 +247,7 @@ static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	} else if ((ret == 0 || err == EINPROGRESS) && !(f.rule && f.replaced)) {
 		/* A non-blocking connect already has its local address. */
 		st_fd_set_peer(fd, addr, len);
-		st_learn_local(fd);
+		st_fd_set_local_pending(fd);
 	}
 	if (st_tracing_on()) {
 		st_rec_begin(&r, ST_FN_connect, fd, t0, t1, ret, err);

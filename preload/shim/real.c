@@ -3,6 +3,9 @@
 #include "log.h"
 
 #include <dlfcn.h>
+#include <link.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,22 +14,43 @@
 #include "real.def"
 #undef REAL
 
-/* Any object of ours tells dladdr which module we are. */
-static const char self_anchor;
+/* Our own loaded segments: a real symbol found inside them would be one
+ * of our hooks. One dl_iterate_phdr at start-up instead of a dladdr per
+ * symbol (each dladdr walks every symbol table). */
+static uintptr_t self_lo = UINTPTR_MAX, self_hi;
 
-static void *our_base(void)
+static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	Dl_info self;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	bool ours = false;
 
-	return dladdr(&self_anchor, &self) ? self.dli_fbase : NULL;
+	(void)size;
+	(void)arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+		uintptr_t end = start + ph->p_memsz;
+		if (start < lo)
+			lo = start;
+		if (end > hi)
+			hi = end;
+		if ((uintptr_t)find_self >= start && (uintptr_t)find_self < end)
+			ours = true;
+	}
+	if (!ours)
+		return 0;
+	self_lo = lo;
+	self_hi = hi;
+	return 1;
 }
 
-static void *bind_one(const char *name, void *base)
+static void *bind_one(const char *name)
 {
 	void *sym = dlsym(RTLD_NEXT, name);
-	Dl_info where;
 
-	if (sym && base && dladdr(sym, &where) && where.dli_fbase == base) {
+	if (sym && (uintptr_t)sym >= self_lo && (uintptr_t)sym < self_hi) {
 		/* Calling it would call ourselves until the stack overflows:
 		 * stop now with a message instead of a mysterious crash. */
 		st_log_fatal_symbol(name);
@@ -37,14 +61,14 @@ static void *bind_one(const char *name, void *base)
 
 void st_real_bind_all(void)
 {
-	void *base = our_base();
+	dl_iterate_phdr(find_self, NULL);
 
 	/* A symbol the libc lacks (closefrom before glibc 2.34) stays NULL;
 	 * its hook answers ENOSYS, as an old libc would have. */
 	/* memcpy: ISO C has no cast from object to function pointer. */
 #define REAL(ret, name, params) \
 	do { \
-		void *sym = bind_one(#name, base); \
+		void *sym = bind_one(#name); \
 		memcpy(&real_##name, &sym, sizeof(sym)); \
 	} while (0);
 #include "real.def"

@@ -286,11 +286,15 @@ static void test_payload_fits_with_longest_addresses(void **state)
 	jdata = json_object_get(root, "data");
 	jcut = json_object_get(root, "data_cut");
 	assert_true(json_is_string(jdata));
-	assert_true(json_is_integer(jcut));
+	/* Whether the worst case is cut depends on ST_EV_MAX; either way
+	 * what is shown and what is counted as cut add up to the data. */
+	assert_true(jcut == NULL || json_is_integer(jcut));
 	shown = latin1_bytes(json_string_value(jdata), json_string_length(jdata),
 			     back, sizeof(back));
 	assert_true(shown > 0);
-	assert_int_equal(shown + (size_t)json_integer_value(jcut), sizeof(data));
+	assert_int_equal(shown + (jcut ? (size_t)json_integer_value(jcut) : 0), sizeof(data));
+	if (6 * sizeof(data) + 2 * ST_ADDR_MAX + 512 < ST_EV_MAX)
+		assert_null(jcut);
 	assert_memory_equal(back, data, shown);
 	json_decref(root);
 }
