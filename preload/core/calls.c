@@ -15,11 +15,12 @@ static const struct st_call_info call_table[ST_FN_COUNT] = {
 #undef ST_CALL
 };
 
+/* Plural or distinct names: "send", "recv" and "close" are calls. */
 const struct st_group_name st_groups[] = {
 	{ "setup", ST_G_SETUP },
-	{ "send", ST_G_SEND },
-	{ "recv", ST_G_RECV },
-	{ "close", ST_G_CLOSE },
+	{ "sends", ST_G_SEND },
+	{ "receives", ST_G_RECV },
+	{ "teardown", ST_G_CLOSE },
 	{ "opt", ST_G_OPT },
 	{ "fd", ST_G_FD },
 	{ "dns", ST_G_DNS },

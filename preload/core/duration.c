@@ -24,6 +24,8 @@ static bool parse_scaled(const char *s, const struct unit *units, double *out)
 	for (const struct unit *u = units; u->name; u++) {
 		if (strcmp(end, u->name) == 0) {
 			*out = v * u->scale;
+			/* Below 2^64 (with room), so that the conversion to
+			 * uint64_t is defined. */
 			return isfinite(*out) && *out < 1.8e19;
 		}
 	}
@@ -41,7 +43,8 @@ bool st_parse_duration(const char *s, uint64_t *ns)
 
 	if (!parse_scaled(s, time_units, &v))
 		return false;
-	*ns = (uint64_t)llround(v);
+	/* Not llround: it stops at 2^63, and parse_scaled allows 1.8e19. */
+	*ns = (uint64_t)(v + 0.5);
 	return true;
 }
 
@@ -75,7 +78,7 @@ bool st_parse_rate(const char *s, uint64_t *bytes_per_sec)
 
 	if (!parse_scaled(s, rate_units, &v) || v < 1)
 		return false;
-	*bytes_per_sec = (uint64_t)llround(v);
+	*bytes_per_sec = (uint64_t)(v + 0.5);
 	return true;
 }
 

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <stdbool.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -115,7 +116,7 @@ static bool parse_calls(struct parser *p, struct st_rule *r, const struct word *
 				fail(p, col, "a rule starts with the calls it applies to, e.g. 'connect %s'",
 				     name);
 			else
-				fail(p, col, "unknown call '%s' (calls: connect, accept, send, recv, ...; groups: setup, send, recv, close, data, dns, all)",
+				fail(p, col, "unknown call '%s' (calls: connect, accept, send, recv, ...; groups: setup, sends, receives, data, teardown, opt, fd, dns, all)",
 				     name);
 			return false;
 		}
@@ -207,7 +208,11 @@ static bool parse_addr_filter(struct parser *p, struct st_addr_filter *f, const 
 		rest = close + 1;
 		f->family = AF_INET6;
 	} else {
-		alen = strcspn(v, strchr(v, '.') ? "/:" : "/");
+		/* Two colons make it IPv6 written bare (::1, ::ffff:10.0.0.1),
+		 * which cannot carry a port; otherwise IPv4 with an optional one. */
+		const char *c1 = strchr(v, ':');
+		bool bare_v6 = c1 && strchr(c1 + 1, ':');
+		alen = strcspn(v, bare_v6 ? "/" : "/:");
 		if (alen >= sizeof(addr))
 			goto bad;
 		memcpy(addr, v, alen);
@@ -302,9 +307,15 @@ static bool parse_error_value(struct parser *p, struct st_rule *r, const char *v
 		const struct st_call_info *ci = st_call_info((enum st_fn)i);
 		const char *names[64];
 		size_t k = 0;
-		for (const short *e = ci->errnos; *e && k < 64; e++)
-			if (st_errno_name(*e))
-				names[k++] = st_errno_name(*e);
+		for (const short *e = ci->errnos; *e && k < 64; e++) {
+			const char *name = st_errno_name(*e);
+			bool seen = false;
+			/* EAGAIN and EWOULDBLOCK are one number: name it once. */
+			for (size_t j = 0; j < k && !seen; j++)
+				seen = names[j] == name;
+			if (name && !seen)
+				names[k++] = name;
+		}
 		const char *hint = st_suggest(v, names, k);
 		char list[256] = "";
 		for (size_t j = 0; j < k && strlen(list) + strlen(names[j]) + 3 < sizeof(list); j++) {
@@ -685,14 +696,13 @@ static void put_double(char *buf, size_t cap, size_t *o, const char *key, double
 {
 	char d[40];
 
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(d, sizeof(d), "%.*g", prec, v);
+	/* Plain decimals (never an exponent: corrupt= tells rates from
+	 * counts by the decimal point), as few digits as read back exactly. */
+	for (int prec = 1; prec <= 30; prec++) {
+		snprintf(d, sizeof(d), "%.*f", prec, v);
 		if (strtod(d, NULL) == v)
 			break;
 	}
-	/* corrupt= tells rates from counts by the decimal point. */
-	if (!strchr(d, '.') && !strchr(d, 'e'))
-		strcat(d, ".0");
 	put(buf, cap, o, " %s=%s", key, d);
 }
 
@@ -707,7 +717,8 @@ static void put_filter(char *buf, size_t cap, size_t *o, const char *key,
 		return;
 	}
 	inet_ntop(f->family, f->addr, a, sizeof(a));
-	if (f->family == AF_INET6 && (f->has_port || f->prefix != max))
+	/* IPv6 always in brackets: it reads back whatever follows. */
+	if (f->family == AF_INET6)
 		put(buf, cap, o, " %s=[%s]", key, a);
 	else
 		put(buf, cap, o, " %s=%s", key, a);

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ST_RULE_TEXT_MAX 256
+#define ST_RULE_TEXT_MAX 1024
 #define ST_RULE_ORIGIN_MAX 128
 #define ST_RULE_GLOB_MAX 108
 

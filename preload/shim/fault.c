@@ -114,7 +114,9 @@ static void choose_seed(void)
 
 void st_faults_init(void)
 {
-	struct st_rule parsed[ST_RULES_MAX];
+	/* Static: a rule is over a kilobyte, too much for the stack of
+	 * whichever thread happens to initialise the shim. Used once. */
+	static struct st_rule parsed[ST_RULES_MAX];
 	struct st_ruleset set = { parsed, 0, ST_RULES_MAX };
 	int errors = 0;
 	char *paths = st_shim.cfg.scenario;
@@ -317,68 +319,91 @@ static uint64_t socket_timeout(int fd, enum st_fn fn)
  * exactly as one whose SYNs vanish on the network: poll does not report
  * it writable, SO_ERROR stays 0, and it ends with ETIMEDOUT. Made once, on
  * the first non-blocking connect a hang applies to. */
-static _Atomic int tarpit_state; /* 0 none, 1 making, 2 ready, 3 failed */
-static struct sockaddr_in tarpit;
+struct tarpit {
+	_Atomic int state; /* 0 none, 1 making, 2 ready, 3 failed */
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+static struct tarpit tarpit4, tarpit6;
 
-static void make_tarpit(void)
+static void make_tarpit(struct tarpit *tp, int family)
 {
 	int expected = 0;
-	socklen_t len = sizeof(tarpit);
 	int lfd, cfd;
 
-	if (!atomic_compare_exchange_strong(&tarpit_state, &expected, 1)) {
-		while (atomic_load(&tarpit_state) == 1)
+	if (!atomic_compare_exchange_strong(&tp->state, &expected, 1)) {
+		while (atomic_load(&tp->state) == 1)
 			sched_yield();
 		return;
 	}
-	lfd = real_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	cfd = real_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	memset(&tarpit, 0, sizeof(tarpit));
-	tarpit.sin_family = AF_INET;
-	tarpit.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (lfd < 0 || cfd < 0 || real_bind(lfd, (struct sockaddr *)&tarpit, sizeof(tarpit)) != 0 ||
+	memset(&tp->addr, 0, sizeof(tp->addr));
+	if (family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&tp->addr;
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		tp->len = sizeof(*in);
+	} else {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&tp->addr;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = in6addr_loopback;
+		tp->len = sizeof(*in6);
+	}
+	lfd = real_socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cfd = real_socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || cfd < 0 || real_bind(lfd, (struct sockaddr *)&tp->addr, tp->len) != 0 ||
 	    real_listen(lfd, 0) != 0 ||
-	    real_getsockname(lfd, (struct sockaddr *)&tarpit, &len) != 0 ||
-	    real_connect(cfd, (struct sockaddr *)&tarpit, sizeof(tarpit)) != 0) {
+	    real_getsockname(lfd, (struct sockaddr *)&tp->addr, &tp->len) != 0 ||
+	    real_connect(cfd, (struct sockaddr *)&tp->addr, tp->len) != 0) {
 		if (lfd >= 0)
 			real_close(lfd);
 		if (cfd >= 0)
 			real_close(cfd);
-		atomic_store(&tarpit_state, 3);
+		atomic_store(&tp->state, 3);
 		return;
 	}
 	/* Both stay open for the life of the process, out of its way. */
 	st_move_fd_high(lfd);
 	st_move_fd_high(cfd);
-	atomic_store(&tarpit_state, 2);
+	atomic_store(&tp->state, 2);
 }
 
-/* Starts a connect that will never be answered; false if impossible. */
+static bool connect_to(int fd, struct tarpit *tp, int family, const struct sockaddr *addr,
+		       socklen_t len)
+{
+	make_tarpit(tp, family);
+	return atomic_load(&tp->state) == 2 && real_connect(fd, addr, len) == -1 &&
+	       errno == EINPROGRESS;
+}
+
+/* Starts a connect that will never be answered; false if impossible. An
+ * IPv6 socket tries the IPv4 black hole as ::ffff:127.0.0.1 first (one
+ * listener serves both), then, if it is IPV6_V6ONLY, one on ::1. */
 static bool connect_to_tarpit(int fd)
 {
-	struct sockaddr_in6 mapped;
 	struct st_fdsnap snap;
-	int rc;
 
-	make_tarpit();
-	if (atomic_load(&tarpit_state) != 2)
-		return false;
 	st_fd_snapshot(fd, &snap);
-	if (snap.family == AF_INET6) {
-		/* An IPv6 socket reaches it as ::ffff:127.0.0.1 (unless V6ONLY). */
-		memset(&mapped, 0, sizeof(mapped));
-		mapped.sin6_family = AF_INET6;
-		mapped.sin6_port = tarpit.sin_port;
+	if (snap.family == AF_INET) {
+		make_tarpit(&tarpit4, AF_INET);
+		return connect_to(fd, &tarpit4, AF_INET, (struct sockaddr *)&tarpit4.addr,
+				  tarpit4.len);
+	}
+	if (snap.family != AF_INET6)
+		return false;
+	make_tarpit(&tarpit4, AF_INET);
+	if (atomic_load(&tarpit4.state) == 2) {
+		struct sockaddr_in6 mapped = { .sin6_family = AF_INET6 };
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&tarpit4.addr;
+		mapped.sin6_port = in->sin_port;
 		mapped.sin6_addr.s6_addr[10] = 0xff;
 		mapped.sin6_addr.s6_addr[11] = 0xff;
-		memcpy(&mapped.sin6_addr.s6_addr[12], &tarpit.sin_addr, 4);
-		rc = real_connect(fd, (struct sockaddr *)&mapped, sizeof(mapped));
-	} else if (snap.family == AF_INET) {
-		rc = real_connect(fd, (struct sockaddr *)&tarpit, sizeof(tarpit));
-	} else {
-		return false;
+		memcpy(&mapped.sin6_addr.s6_addr[12], &in->sin_addr, 4);
+		if (real_connect(fd, (struct sockaddr *)&mapped, sizeof(mapped)) == -1 &&
+		    errno == EINPROGRESS)
+			return true;
 	}
-	return rc == -1 && errno == EINPROGRESS;
+	make_tarpit(&tarpit6, AF_INET6);
+	return connect_to(fd, &tarpit6, AF_INET6, (struct sockaddr *)&tarpit6.addr, tarpit6.len);
 }
 
 /* What a timed-out call reports: connect gives ETIMEDOUT, getaddrinfo

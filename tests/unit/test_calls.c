@@ -147,13 +147,15 @@ static void test_groups_table(void **state)
 		assert_true(st_groups[n].mask & all_calls);
 		for (size_t j = 0; j < n; j++)
 			assert_string_not_equal(st_groups[n].name, st_groups[j].name);
+		/* A group never shadows a call of the same name. */
+		assert_int_equal(st_call_by_name(st_groups[n].name), ST_FN_COUNT);
 		if (strcmp(st_groups[n].name, "setup") == 0) {
 			seen_setup = true;
 			assert_int_equal(st_groups[n].mask, ST_G_SETUP);
-		} else if (strcmp(st_groups[n].name, "send") == 0) {
+		} else if (strcmp(st_groups[n].name, "sends") == 0) {
 			seen_send = true;
 			assert_int_equal(st_groups[n].mask, ST_G_SEND);
-		} else if (strcmp(st_groups[n].name, "recv") == 0) {
+		} else if (strcmp(st_groups[n].name, "receives") == 0) {
 			seen_recv = true;
 			assert_int_equal(st_groups[n].mask, ST_G_RECV);
 		} else if (strcmp(st_groups[n].name, "all") == 0) {
