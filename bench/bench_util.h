@@ -1,0 +1,82 @@
+/* Helpers shared by the benchmark workloads: argument parsing, failure
+ * reporting and whole-buffer transfers. Header-only (static inline) so each
+ * workload is a single translation unit. */
+#ifndef SOCKTRACE_BENCH_UTIL_H
+#define SOCKTRACE_BENCH_UTIL_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* Report a failed call (with errno) and exit non-zero. */
+static inline void bench_die(const char *prog, const char *what)
+{
+	fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+	exit(1);
+}
+
+/* Report a failure that errno does not describe and exit non-zero. */
+static inline void bench_fail(const char *prog, const char *what)
+{
+	fprintf(stderr, "%s: %s\n", prog, what);
+	exit(1);
+}
+
+/* argv[idx] as a count in [1, max], or dflt when absent; exits on junk. */
+static inline long bench_count(int argc, char **argv, int idx, long dflt, long max)
+{
+	if (argc <= idx)
+		return dflt;
+	char *end = NULL;
+	errno = 0;
+	long v = strtol(argv[idx], &end, 10);
+	if (errno != 0 || end == argv[idx] || *end != '\0' || v < 1 || v > max) {
+		fprintf(stderr, "%s: bad count '%s' (1..%ld)\n", argv[0], argv[idx], max);
+		exit(2);
+	}
+	return v;
+}
+
+/* send() all len bytes; 0 on success, -1 on error (errno set). */
+static inline int bench_send_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* recv() exactly len bytes; 0 on success, -1 on error or early end of
+ * stream (errno is 0 for the latter). */
+static inline int bench_recv_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t n = recv(fd, p, len, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = 0;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+#endif

@@ -1,0 +1,33 @@
+/* sp_loop N: one process, one AF_UNIX stream socketpair, N iterations of
+ * send 64 bytes on one end + recv 64 bytes on the other. The cheapest
+ * possible socket calls: what it measures is the shim's per-call cost.
+ * Events when traced: socketpair + 2*N + 2 closes. Prints nothing on
+ * success; exits non-zero on any failure. */
+#include "bench_util.h"
+
+#include <unistd.h>
+
+#define MSG 64
+
+int main(int argc, char **argv)
+{
+	long n = bench_count(argc, argv, 1, 100000, 1000000000L);
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		bench_die(argv[0], "socketpair");
+
+	char out[MSG], in[MSG];
+	memset(out, 'x', sizeof out);
+	for (long i = 0; i < n; i++) {
+		out[0] = (char)i;
+		if (bench_send_all(sv[0], out, sizeof out) < 0)
+			bench_die(argv[0], "send");
+		if (bench_recv_all(sv[1], in, sizeof in) < 0)
+			bench_die(argv[0], "recv");
+		if (in[0] != out[0])
+			bench_fail(argv[0], "recv: wrong data");
+	}
+	if (close(sv[0]) < 0 || close(sv[1]) < 0)
+		bench_die(argv[0], "close");
+	return 0;
+}
