@@ -207,12 +207,16 @@ const char *st_proto_name(int family, int proto)
  * silently stops at cap so a caller's fixed buffer can never overflow. */
 static size_t append(char *buf, size_t cap, size_t len, const char *name)
 {
+	size_t n = strlen(name);
+
 	if (cap == 0)
 		return 0;
 	if (len && len + 1 < cap)
 		buf[len++] = '|';
-	for (; *name && len + 1 < cap; name++)
-		buf[len++] = *name;
+	if (n > cap - 1 - len)
+		n = cap - 1 - len;
+	memcpy(buf + len, name, n);
+	len += n;
 	buf[len] = '\0';
 	return len;
 }
@@ -240,7 +244,9 @@ static size_t flags_str(char *buf, size_t cap, const struct st_name *t,
 		buf[0] = '\0';
 	if (flags == 0)
 		return append(buf, cap, 0, "0");
-	for (size_t i = 0; i < n; i++) {
+	/* Names in table order; the loop ends as soon as no known bit is left
+	 * (a data call usually has one flag, if any). */
+	for (size_t i = 0; i < n && flags; i++) {
 		unsigned bit = (unsigned)t[i].value;
 		if (bit && (flags & bit) == bit) {
 			len = append(buf, cap, len, t[i].name);
