@@ -288,6 +288,8 @@ int cmd_run(int argc, char **argv)
 	status = wait_for(child_pid);
 	files = st_tidy_traces(out_abs);
 	if (!quiet)
+		st_report_warnings(out_abs);
+	if (!quiet)
 		fprintf(stderr, "socktrace: %d trace file%s in %s\n", files < 0 ? 0 : files,
 			files == 1 ? "" : "s", out);
 	return status;

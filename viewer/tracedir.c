@@ -138,3 +138,58 @@ int st_tidy_traces(const char *dir)
 	closedir(d);
 	return count;
 }
+
+/* The value of a string field in a line we wrote ourselves (no escapes in
+ * the fields read here): enough for a one-line report. */
+static void field(const char *line, const char *key, char *out, size_t cap)
+{
+	const char *p = strstr(line, key);
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!p)
+		return;
+	p += strlen(key);
+	while (p[n] && p[n] != '"' && n + 1 < cap)
+		n++;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+int st_report_warnings(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int count = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char *line = NULL;
+		size_t cap = 0;
+		FILE *f;
+
+		if (len < 7 || strcmp(de->d_name + len - 6, ".jsonl") != 0)
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || !(f = fdopen(fd, "r"))) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while (getline(&line, &cap, f) > 0) {
+			char kind[64], message[256];
+			if (!strstr(line, "\"rec\":\"warning\""))
+				continue;
+			field(line, "\"kind\":\"", kind, sizeof(kind));
+			field(line, "\"message\":\"", message, sizeof(message));
+			fprintf(stderr, "socktrace: warning: %s (%s): %s\n", de->d_name, kind, message);
+			count++;
+		}
+		free(line);
+		fclose(f);
+	}
+	closedir(d);
+	return count;
+}

@@ -18,4 +18,8 @@ int st_mkdirs(const char *path);
  * number of trace files in dir, or -1. */
 int st_tidy_traces(const char *dir);
 
+/* Prints each warning record the shim left in dir's traces (io_uring in
+ * use, ...) once per process on stderr. Returns how many. */
+int st_report_warnings(const char *dir);
+
 #endif

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "real.h"
 #include "shim.h"
+#include "warn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -393,6 +394,7 @@ void st_writer_finish(const char *reason)
 
 	if (state != W_MAPPED && state != W_APPEND)
 		goto out;
+	st_warn_scan_fds();
 	n = snprintf(rec, sizeof(rec),
 		     "{\"rec\":\"end\",\"ts\":%llu,\"pid\":%d,\"reason\":\"%s\",\"dropped\":%llu}\n",
 		     (unsigned long long)st_now(), st_shim.pid, reason,
