@@ -129,67 +129,65 @@ static void drop_args(char **argv, char **stack_argv)
 	munmap(argv, (n + 1) * sizeof(char *));
 }
 
-ST_EXPORT int execl(const char *path, const char *arg, ...)
+enum exec_list_kind {
+	EXEC_L,  /* execl: path, argv */
+	EXEC_LP, /* execlp: file searched in PATH, argv */
+	EXEC_LE, /* execle: path, argv, then envp after the NULL */
+};
+
+static int exec_list(enum exec_list_kind kind, const char *file, const char *arg, va_list ap)
 {
 	char *stack_argv[ARGV_ON_STACK];
-	va_list ap;
-	char **argv;
+	char **envp = NULL;
+	char **argv = gather_args(arg, ap, stack_argv, kind == EXEC_LE ? &envp : NULL);
 	int ret, err;
 
-	va_start(ap, arg);
-	argv = gather_args(arg, ap, stack_argv, NULL);
-	va_end(ap);
 	if (!argv) {
 		errno = ENOMEM;
 		return -1;
 	}
-	ret = execv(path, argv);
+	if (kind == EXEC_LP)
+		ret = execvp(file, argv);
+	else if (kind == EXEC_LE)
+		ret = execve(file, argv, envp);
+	else
+		ret = execv(file, argv);
 	err = errno;
 	drop_args(argv, stack_argv);
 	errno = err;
+	return ret;
+}
+
+ST_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, arg);
+	ret = exec_list(EXEC_L, path, arg, ap);
+	va_end(ap);
 	return ret;
 }
 
 ST_EXPORT int execlp(const char *file, const char *arg, ...)
 {
-	char *stack_argv[ARGV_ON_STACK];
 	va_list ap;
-	char **argv;
-	int ret, err;
+	int ret;
 
 	va_start(ap, arg);
-	argv = gather_args(arg, ap, stack_argv, NULL);
+	ret = exec_list(EXEC_LP, file, arg, ap);
 	va_end(ap);
-	if (!argv) {
-		errno = ENOMEM;
-		return -1;
-	}
-	ret = execvp(file, argv);
-	err = errno;
-	drop_args(argv, stack_argv);
-	errno = err;
 	return ret;
 }
 
 ST_EXPORT int execle(const char *path, const char *arg, ...)
 {
-	char *stack_argv[ARGV_ON_STACK];
-	char **envp = NULL;
 	va_list ap;
-	char **argv;
-	int ret, err;
+	int ret;
 
 	va_start(ap, arg);
-	argv = gather_args(arg, ap, stack_argv, &envp);
+	ret = exec_list(EXEC_LE, path, arg, ap);
 	va_end(ap);
-	if (!argv) {
-		errno = ENOMEM;
-		return -1;
-	}
-	ret = execve(path, argv, envp);
-	err = errno;
-	drop_args(argv, stack_argv);
-	errno = err;
 	return ret;
 }
 
