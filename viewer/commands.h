@@ -4,6 +4,8 @@
 #define SOCKTRACE_COMMANDS_H
 
 int cmd_run(int argc, char **argv);
+int cmd_view(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 
 /* Exit statuses of the tool itself (a traced command's own status is

@@ -25,6 +25,10 @@ static const struct command commands[] = {
 	  "run CMD with the shim preloaded; trace CMD and every process it starts" },
 	{ "check", cmd_check, "check [-q] FILE...",
 	  "validate scenario (fault rule) files without running anything" },
+	{ "view", cmd_view, "view [-f text|html|mermaid|perfetto|jsonl] [FILTERS] [TRACE...]",
+	  "draw the calls of every traced process side by side, with the arrows between them" },
+	{ "stats", cmd_stats, "stats [FILTERS] [TRACE...]",
+	  "count, errors, faults and p50/p99/max time per call; bytes and ending per connection" },
 	{ "version", cmd_version, "version", "print the version" },
 };
 

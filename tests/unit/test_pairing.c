@@ -1,0 +1,472 @@
+/* pairing: connections across processes, data by byte ranges, teardown,
+ * datagrams, forked servers, IPv6, unix sockets and peers not traced. Each
+ * test writes a small trace, reads it through the reader and the model as
+ * `socktrace view` does, and checks what was paired with what. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "diagram.h"
+#include "pairing.h"
+#include "pipeline.h"
+#include "trace_fixture.h"
+
+/* A call record: ts, pid, fn, fd, ret, then more fields (",\"k\":v"). */
+#define C(ts, pid, fn, fd, ret, more) \
+	"{\"rec\":\"call\",\"ts\":" #ts ",\"dur\":0,\"pid\":" #pid ",\"tid\":" #pid \
+	",\"fn\":\"" fn "\",\"fd\":" #fd ",\"ret\":" #ret more "}\n"
+#define LP(l, p) ",\"local\":\"" l "\",\"peer\":\"" p "\""
+#define B(n) ",\"bytes\":" #n
+#define SOCK(type) ",\"family\":\"AF_INET\",\"type\":\"" type "\""
+
+#define MAXEV 128
+
+struct got {
+	uint64_t seq;
+	int pid;
+	char fn[24];
+	uint32_t conn;
+	int side;
+	enum vev_link link;
+	bool out;
+	size_t np;
+	uint64_t p[VEV_MAXP];
+	int64_t off;
+	struct arrow a;
+};
+
+struct run {
+	char *dir;
+	struct pass pass;
+	struct got ev[MAXEV];
+	int n;
+};
+
+static void collect(void *p, struct vev *ev)
+{
+	struct run *r = p;
+	struct got *g;
+
+	assert_true(r->n < MAXEV);
+	g = &r->ev[r->n++];
+	memset(g, 0, sizeof(*g));
+	g->seq = ev->seq;
+	g->pid = ev->pid;
+	snprintf(g->fn, sizeof(g->fn), "%s", ev->fn);
+	g->conn = ev->conn ? ev->conn->id : 0;
+	g->side = ev->side;
+	g->link = ev->link;
+	g->out = ev->out;
+	g->np = ev->npartners;
+	for (size_t i = 0; i < ev->npartners && i < VEV_MAXP; i++)
+		g->p[i] = ev->partners[i].seq;
+	g->off = ev->off;
+	ev_arrow(ev, r->pass.model, &g->a);
+}
+
+/* Writes the files (name, content, name, content, ..., NULL) and runs. */
+static struct run *run(const char *name, ...)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	const char *paths[1];
+	va_list ap;
+
+	assert_non_null(r);
+	r->dir = fixture_dir();
+	va_start(ap, name);
+	for (const char *n = name; n; n = va_arg(ap, const char *))
+		fixture_write(r->dir, n, va_arg(ap, const char *), 0);
+	va_end(ap);
+	paths[0] = r->dir;
+	assert_int_equal(pass_open(&r->pass, paths, 1, TR_QUIET), 0);
+	assert_int_equal(pass_run(&r->pass, NULL, collect, r), 0);
+	return r;
+}
+
+static void done(struct run *r)
+{
+	pass_close(&r->pass);
+	fixture_rm(r->dir);
+	free(r);
+}
+
+/* The nth (from 0) event of pid calling fn. */
+static struct got *find(struct run *r, int pid, const char *fn, int nth)
+{
+	for (int i = 0; i < r->n; i++)
+		if (r->ev[i].pid == pid && strcmp(r->ev[i].fn, fn) == 0 && nth-- == 0)
+			return &r->ev[i];
+	fail_msg("no %s #%d of pid %d", fn, nth, pid);
+	return NULL;
+}
+
+static bool paired(const struct got *a, const struct got *b)
+{
+	for (size_t i = 0; i < a->np && i < VEV_MAXP; i++)
+		if (a->p[i] == b->seq)
+			return true;
+	for (size_t i = 0; i < b->np && i < VEV_MAXP; i++)
+		if (b->p[i] == a->seq)
+			return true;
+	return false;
+}
+
+static const struct conn *conn_of(struct run *r, const struct got *g)
+{
+	assert_true(g->conn > 0);
+	return model_conn(r->pass.model, g->conn - 1);
+}
+
+#define SRV "127.0.0.1:7000"
+#define CLI "127.0.0.1:40000"
+
+static const char server_trace[] =
+	HDR(10, 1, "server")
+	C(100, 10, "socket", 3, 3, SOCK("SOCK_STREAM"))
+	C(110, 10, "bind", 3, 0, ",\"addr\":\"" SRV "\",\"local\":\"" SRV "\"")
+	C(120, 10, "listen", 3, 0, ",\"local\":\"" SRV "\"")
+	C(310, 10, "accept4", 3, 4, LP(SRV, CLI))
+	C(330, 10, "recv", 4, 5, B(5) LP(SRV, CLI))
+	C(340, 10, "send", 4, 9, B(9) LP(SRV, CLI))
+	C(400, 10, "close", 4, 0, LP(SRV, CLI));
+
+static const char client_trace[] =
+	HDR(20, 1, "client")
+	C(200, 20, "socket", 3, 3, SOCK("SOCK_STREAM"))
+	C(300, 20, "connect", 3, 0, ",\"addr\":\"" SRV "\"" LP(CLI, SRV))
+	C(320, 20, "send", 3, 5, B(5) LP(CLI, SRV))
+	C(350, 20, "recv", 3, 4, B(4) LP(CLI, SRV))
+	C(360, 20, "recv", 3, 5, B(5) LP(CLI, SRV))
+	C(410, 20, "recv", 3, 0, B(0) LP(CLI, SRV))
+	C(420, 20, "close", 3, 0, LP(CLI, SRV));
+
+static void tcp_two_processes(void **state)
+{
+	struct run *r = run("server.10.jsonl", server_trace, "client.20.jsonl", client_trace, NULL);
+	struct got *acc = find(r, 10, "accept4", 0), *con = find(r, 20, "connect", 0);
+
+	(void)state;
+	assert_true(paired(acc, con));
+	assert_int_equal(acc->conn, con->conn);
+	assert_int_equal(con->side, 0);
+	assert_int_equal(acc->side, 1);
+	assert_int_equal(acc->link, LINK_CONNECT);
+	/* 5 bytes up; 9 bytes down, read as 4 + 5. */
+	assert_true(paired(find(r, 20, "send", 0), find(r, 10, "recv", 0)));
+	struct got *down = find(r, 10, "send", 0);
+	struct got *r1 = find(r, 20, "recv", 0), *r2 = find(r, 20, "recv", 1);
+	assert_true(paired(down, r1));
+	assert_true(paired(down, r2));
+	assert_int_equal(r1->off, 0);
+	assert_int_equal(r2->off, 4);
+	assert_true(r1->out == false && down->out == true);
+	/* The server's close is the client's EOF. */
+	struct got *eof = find(r, 20, "recv", 2);
+	assert_int_equal(eof->link, LINK_CLOSE);
+	assert_true(paired(eof, find(r, 10, "close", 0)));
+	const struct conn *c = conn_of(r, acc);
+	char end[64];
+	assert_string_equal(conn_end_text(c, end, sizeof(end)), "server closed first");
+	assert_int_equal(conn_bytes(c, 0, NULL), 5);
+	assert_int_equal(conn_bytes(c, 1, NULL), 9);
+	assert_int_equal(model_nconns(r->pass.model), 1);
+	/* Both ends traced: no arrow to a remote endpoint. */
+	arrow_final(&con->a, conn_final(c), c->fail);
+	assert_int_equal(con->a.kind, AR_NONE);
+	done(r);
+}
+
+static void recv_returns_before_send(void **state)
+{
+	/* On loopback the receiver may return before the sender does. */
+	static const char a[] = HDR(10, 1, "a")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(200, 10, "recv", 4, 3, B(3) LP(SRV, CLI));
+	static const char b[] = HDR(20, 1, "b")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(210, 20, "send", 3, 3, B(3) LP(CLI, SRV));
+	struct run *r = run("a.10.jsonl", a, "b.20.jsonl", b, NULL);
+	struct got *send = find(r, 20, "send", 0), *recv = find(r, 10, "recv", 0);
+
+	(void)state;
+	assert_true(send->seq > recv->seq);
+	assert_true(paired(send, recv));
+	assert_true(send->out);
+	assert_true(paired(find(r, 20, "connect", 0), find(r, 10, "accept", 0)));
+	done(r);
+}
+
+static void three_processes_through_a_proxy(void **state)
+{
+	static const char cli[] = HDR(20, 1, "client")
+		C(100, 20, "connect", 3, 0, LP("127.0.0.1:40000", "127.0.0.1:8080"))
+		C(110, 20, "send", 3, 4, B(4) LP("127.0.0.1:40000", "127.0.0.1:8080"));
+	static const char proxy[] = HDR(30, 1, "proxy")
+		C(50, 30, "listen", 3, 0, ",\"local\":\"127.0.0.1:8080\"")
+		C(105, 30, "accept", 3, 4, LP("127.0.0.1:8080", "127.0.0.1:40000"))
+		C(120, 30, "recv", 4, 4, B(4) LP("127.0.0.1:8080", "127.0.0.1:40000"))
+		C(130, 30, "connect", 5, 0, LP("127.0.0.1:40001", "127.0.0.1:9090"))
+		C(140, 30, "send", 5, 4, B(4) LP("127.0.0.1:40001", "127.0.0.1:9090"));
+	static const char srv[] = HDR(40, 1, "server")
+		C(60, 40, "listen", 3, 0, ",\"local\":\"127.0.0.1:9090\"")
+		C(135, 40, "accept", 3, 7, LP("127.0.0.1:9090", "127.0.0.1:40001"))
+		C(150, 40, "recv", 7, 4, B(4) LP("127.0.0.1:9090", "127.0.0.1:40001"));
+	struct run *r = run("client.20.jsonl", cli, "proxy.30.jsonl", proxy, "server.40.jsonl",
+			    srv, NULL);
+
+	(void)state;
+	assert_int_equal(model_nconns(r->pass.model), 2);
+	assert_true(paired(find(r, 20, "connect", 0), find(r, 30, "accept", 0)));
+	assert_true(paired(find(r, 30, "connect", 0), find(r, 40, "accept", 0)));
+	assert_true(paired(find(r, 20, "send", 0), find(r, 30, "recv", 0)));
+	assert_true(paired(find(r, 30, "send", 0), find(r, 40, "recv", 0)));
+	assert_int_not_equal(find(r, 30, "recv", 0)->conn, find(r, 30, "send", 0)->conn);
+	/* The proxy is the server of one connection and the client of the other. */
+	assert_int_equal(find(r, 30, "accept", 0)->side, 1);
+	assert_int_equal(find(r, 30, "connect", 0)->side, 0);
+	done(r);
+}
+
+static void fork_per_connection_server(void **state)
+{
+	/* The parent accepts, forks, closes its copy; the child serves. */
+	static const char parent[] = HDR(10, 1, "srv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"" SRV "\"")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(120, 10, "close", 4, 0, LP(SRV, CLI));
+	static const char child[] = HDR(11, 10, "srv")
+		C(130, 11, "recv", 4, 2, B(2) LP(SRV, CLI))
+		C(140, 11, "send", 4, 2, B(2) LP(SRV, CLI))
+		C(160, 11, "close", 4, 0, LP(SRV, CLI));
+	static const char client[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(110, 20, "send", 3, 2, B(2) LP(CLI, SRV))
+		C(150, 20, "recv", 3, 2, B(2) LP(CLI, SRV))
+		/* returns before the child's close does: its EOF waits */
+		C(155, 20, "recv", 3, 0, B(0) LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", parent, "srv.11.jsonl", child, "cli.20.jsonl", client,
+			    NULL);
+	struct got *eof = find(r, 20, "recv", 1);
+	struct got *child_close = find(r, 11, "close", 0);
+
+	(void)state;
+	assert_int_equal(model_nconns(r->pass.model), 1);
+	assert_true(paired(find(r, 20, "send", 0), find(r, 11, "recv", 0)));
+	assert_true(paired(find(r, 11, "send", 0), find(r, 20, "recv", 0)));
+	assert_int_equal(find(r, 11, "recv", 0)->side, 1);
+	/* Not the parent's close, which more data followed. */
+	assert_false(paired(eof, find(r, 10, "close", 0)));
+	assert_true(paired(eof, child_close));
+	assert_true(child_close->out);
+	done(r);
+}
+
+static void fork_inherits_unix_socketpair(void **state)
+{
+	static const char parent[] = HDR(10, 1, "p")
+		C(100, 10, "socketpair", -1, 0, ",\"family\":\"AF_UNIX\",\"type\":\"SOCK_STREAM\",\"fds\":[3,4]")
+		C(200, 10, "recv", 3, 6, B(6) LP("unix:", "unix:"));
+	static const char child[] = HDR(11, 10, "p")
+		C(150, 11, "send", 4, 6, B(6) LP("unix:", "unix:"));
+	struct run *r = run("p.10.jsonl", parent, "p.11.jsonl", child, NULL);
+
+	(void)state;
+	assert_true(paired(find(r, 11, "send", 0), find(r, 10, "recv", 0)));
+	assert_int_equal(find(r, 11, "send", 0)->side, 1);
+	assert_int_equal(find(r, 10, "recv", 0)->side, 0);
+	done(r);
+}
+
+static void udp_exchange(void **state)
+{
+	/* Unconnected sockets: the client bound to any address, the server
+	 * sees the client's real one. */
+	static const char srv[] = HDR(10, 1, "udp_server")
+		C(10, 10, "socket", 3, 3, SOCK("SOCK_DGRAM"))
+		C(20, 10, "bind", 3, 0, ",\"addr\":\"0.0.0.0:5353\",\"local\":\"0.0.0.0:5353\"")
+		C(200, 10, "recvfrom", 3, 7, B(7) ",\"addr\":\"127.0.0.1:41000\",\"local\":\"0.0.0.0:5353\"")
+		C(210, 10, "sendto", 3, 3, B(3) ",\"addr\":\"127.0.0.1:41000\",\"local\":\"0.0.0.0:5353\"");
+	static const char cli[] = HDR(20, 1, "udp_client")
+		C(100, 20, "socket", 5, 5, SOCK("SOCK_DGRAM"))
+		C(150, 20, "sendto", 5, 7, B(7) ",\"addr\":\"127.0.0.1:5353\",\"local\":\"0.0.0.0:41000\"")
+		C(160, 20, "sendto", 5, 7, B(7) ",\"addr\":\"127.0.0.1:5353\",\"local\":\"0.0.0.0:41000\"")
+		C(220, 20, "recvfrom", 5, 3, B(3) ",\"addr\":\"127.0.0.1:5353\",\"local\":\"0.0.0.0:41000\"");
+	struct run *r = run("s.10.jsonl", srv, "c.20.jsonl", cli, NULL);
+
+	(void)state;
+	assert_int_equal(model_nconns(r->pass.model), 1);
+	assert_true(paired(find(r, 20, "sendto", 0), find(r, 10, "recvfrom", 0)));
+	assert_true(paired(find(r, 10, "sendto", 0), find(r, 20, "recvfrom", 0)));
+	/* The second datagram was never received. */
+	assert_int_equal(find(r, 20, "sendto", 1)->np, 0);
+	const struct conn *c = conn_of(r, find(r, 20, "sendto", 0));
+	assert_int_equal(c->kind, CONN_DGRAM);
+	assert_string_equal(conn_proto(c), "udp");
+	int64_t msgs;
+	assert_int_equal(conn_bytes(c, 0, &msgs), 14);
+	assert_int_equal(msgs, 2);
+	done(r);
+}
+
+static void unpaired_peer(void **state)
+{
+	static const char cli[] = HDR(20, 1, "curl")
+		C(100, 20, "connect", 5, -1, ",\"errno\":\"EINPROGRESS\",\"addr\":\"93.184.216.34:80\""
+					     LP("10.0.0.2:50000", "93.184.216.34:80"))
+		C(110, 20, "send", 5, 78, B(78) LP("10.0.0.2:50000", "93.184.216.34:80"))
+		C(120, 20, "recv", 5, 400, B(400) LP("10.0.0.2:50000", "93.184.216.34:80"))
+		C(130, 20, "close", 5, 0, LP("10.0.0.2:50000", "93.184.216.34:80"))
+		C(200, 20, "connect", 6, -1, ",\"errno\":\"ECONNREFUSED\",\"addr\":\"127.0.0.1:9\"");
+	struct run *r = run("curl.20.jsonl", cli, NULL);
+	struct got *send = find(r, 20, "send", 0);
+	const struct conn *c = conn_of(r, send);
+	char end[64];
+
+	(void)state;
+	assert_false(c->side[1].seen);
+	arrow_final(&send->a, conn_final(c), c->fail);
+	assert_int_equal(send->a.kind, AR_DATA);
+	assert_true(send->a.out);
+	assert_int_equal(send->a.pid, 0);
+	assert_string_equal(send->a.remote, "93.184.216.34:80");
+	struct got *recv = find(r, 20, "recv", 0);
+	arrow_final(&recv->a, conn_final(c), c->fail);
+	assert_false(recv->a.out);
+	assert_string_equal(recv->a.text, "400 B");
+	assert_int_equal(conn_bytes(c, 1, NULL), 400);
+	/* The refused one. */
+	struct got *bad = find(r, 20, "connect", 1);
+	const struct conn *rc = conn_of(r, bad);
+	arrow_final(&bad->a, conn_final(rc), rc->fail);
+	assert_int_equal(bad->a.kind, AR_FAIL);
+	assert_string_equal(bad->a.remote, "127.0.0.1:9");
+	assert_string_equal(conn_end_text(rc, end, sizeof(end)), "refused (ECONNREFUSED)");
+	done(r);
+}
+
+static void ipv6_and_v4_mapped(void **state)
+{
+	/* A dual-stack server sees its IPv4 client as ::ffff:127.0.0.1. */
+	static const char srv[] = HDR(10, 1, "srv6")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"[::]:7000\"")
+		C(100, 10, "accept", 3, 4, LP("[::ffff:127.0.0.1]:7000", "[::ffff:127.0.0.1]:40000"))
+		C(120, 10, "recv", 4, 1, B(1) LP("[::ffff:127.0.0.1]:7000", "[::ffff:127.0.0.1]:40000"))
+		C(200, 10, "accept", 3, 5, LP("[::1]:7000", "[::1]:40002"))
+		C(220, 10, "recv", 5, 2, B(2) LP("[::1]:7000", "[::1]:40002"));
+	static const char cli[] = HDR(20, 1, "cli4")
+		C(90, 20, "connect", 3, 0, LP("127.0.0.1:40000", "127.0.0.1:7000"))
+		C(110, 20, "send", 3, 1, B(1) LP("127.0.0.1:40000", "127.0.0.1:7000"))
+		C(190, 20, "connect", 4, 0, LP("[::1]:40002", "[::1]:7000"))
+		C(210, 20, "send", 4, 2, B(2) LP("[::1]:40002", "[::1]:7000"));
+	struct run *r = run("srv6.10.jsonl", srv, "cli4.20.jsonl", cli, NULL);
+
+	(void)state;
+	assert_int_equal(model_nconns(r->pass.model), 2);
+	assert_true(paired(find(r, 20, "connect", 0), find(r, 10, "accept", 0)));
+	assert_true(paired(find(r, 20, "send", 0), find(r, 10, "recv", 0)));
+	assert_true(paired(find(r, 20, "connect", 1), find(r, 10, "accept", 1)));
+	assert_true(paired(find(r, 20, "send", 1), find(r, 10, "recv", 1)));
+	assert_string_equal(conn_proto(conn_of(r, find(r, 20, "send", 1))), "tcp6");
+	/* The listener on [::]:7000 also answers for 127.0.0.1:7000. */
+	assert_int_equal(model_listener(r->pass.model, "127.0.0.1:7000"), 10);
+	done(r);
+}
+
+static void unix_sockets(void **state)
+{
+	/* Two clients on one path: unnamed client sockets all look alike, so
+	 * connects and accepts pair in order, data by descriptor. */
+	static const char srv[] = HDR(10, 1, "usrv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"unix:/run/s.sock\"")
+		C(100, 10, "accept", 3, 4, LP("unix:/run/s.sock", "unix:"))
+		C(110, 10, "accept", 3, 5, LP("unix:/run/s.sock", "unix:"))
+		C(200, 10, "recv", 5, 2, B(2) LP("unix:/run/s.sock", "unix:"))
+		C(210, 10, "recv", 4, 1, B(1) LP("unix:/run/s.sock", "unix:"));
+	static const char c1[] = HDR(20, 1, "c1")
+		C(90, 20, "connect", 3, 0, ",\"addr\":\"unix:/run/s.sock\"" LP("unix:", "unix:/run/s.sock"))
+		C(150, 20, "send", 3, 1, B(1) LP("unix:", "unix:/run/s.sock"));
+	static const char c2[] = HDR(30, 1, "c2")
+		C(105, 30, "connect", 7, 0, ",\"addr\":\"unix:/run/s.sock\"" LP("unix:", "unix:/run/s.sock"))
+		C(140, 30, "send", 7, 2, B(2) LP("unix:", "unix:/run/s.sock"));
+	struct run *r = run("usrv.10.jsonl", srv, "c1.20.jsonl", c1, "c2.30.jsonl", c2, NULL);
+
+	(void)state;
+	assert_int_equal(model_nconns(r->pass.model), 2);
+	assert_true(paired(find(r, 20, "connect", 0), find(r, 10, "accept", 0)));
+	assert_true(paired(find(r, 30, "connect", 0), find(r, 10, "accept", 1)));
+	assert_true(paired(find(r, 30, "send", 0), find(r, 10, "recv", 0)));
+	assert_true(paired(find(r, 20, "send", 0), find(r, 10, "recv", 1)));
+	assert_string_equal(conn_proto(conn_of(r, find(r, 20, "send", 0))), "unix");
+	done(r);
+}
+
+static void reset_and_reuse(void **state)
+{
+	static const char srv[] = HDR(10, 1, "srv")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(110, 10, "close", 4, 0, LP(SRV, CLI))
+		/* the same pair of addresses again, a new connection */
+		C(300, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(310, 10, "recv", 4, 1, B(1) LP(SRV, CLI));
+	static const char cli[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(120, 20, "recv", 3, -1, ",\"errno\":\"ECONNRESET\"" LP(CLI, SRV))
+		C(130, 20, "close", 3, 0, LP(CLI, SRV))
+		C(290, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(305, 20, "send", 3, 1, B(1) LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+	struct got *rst = find(r, 20, "recv", 0);
+	char end[64];
+
+	(void)state;
+	assert_int_equal(model_nconns(r->pass.model), 2);
+	assert_int_equal(rst->link, LINK_CLOSE);
+	assert_true(paired(rst, find(r, 10, "close", 0)));
+	assert_string_equal(conn_end_text(conn_of(r, rst), end, sizeof(end)), "reset by server");
+	assert_true(paired(find(r, 20, "connect", 1), find(r, 10, "accept", 1)));
+	assert_true(paired(find(r, 20, "send", 0), find(r, 10, "recv", 0)));
+	assert_int_not_equal(find(r, 20, "send", 0)->conn, rst->conn);
+	done(r);
+}
+
+static void exec_keeps_the_process(void **state)
+{
+	/* One pid, two images: env exec'd the server. One process, named by
+	 * the image that made the calls. */
+	static const char env[] = HDR(10, 1, "env")
+		"{\"rec\":\"exec\",\"ts\":50,\"pid\":10,\"tid\":10,\"path\":\"/bin/srv\"}\n"
+		"{\"rec\":\"end\",\"ts\":51,\"pid\":10,\"reason\":\"exec\",\"dropped\":0}\n";
+	static const char srv[] = HDR(10, 1, "srv")
+		C(60, 10, "listen", 3, 0, ",\"local\":\"" SRV "\"")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI));
+	static const char cli[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV));
+	struct run *r = run("env.10.jsonl", env, "srv.10-2.jsonl", srv, "cli.20.jsonl", cli, NULL);
+
+	(void)state;
+	assert_string_equal(model_prog(r->pass.model, 10), "srv");
+	assert_true(paired(find(r, 20, "connect", 0), find(r, 10, "accept", 0)));
+	assert_string_equal(find(r, 10, "exec", 0)->fn, "exec");
+	done(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(tcp_two_processes),
+		cmocka_unit_test(recv_returns_before_send),
+		cmocka_unit_test(three_processes_through_a_proxy),
+		cmocka_unit_test(fork_per_connection_server),
+		cmocka_unit_test(fork_inherits_unix_socketpair),
+		cmocka_unit_test(udp_exchange),
+		cmocka_unit_test(unpaired_peer),
+		cmocka_unit_test(ipv6_and_v4_mapped),
+		cmocka_unit_test(unix_sockets),
+		cmocka_unit_test(reset_and_reuse),
+		cmocka_unit_test(exec_keeps_the_process),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,427 @@
+/* trace_reader: the streaming reader of trace files and directories:
+ * merge order, NUL padding, cut records, corrupt files, versions. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "trace_fixture.h"
+#include "trace_reader.h"
+
+#include <sys/stat.h>
+
+#define REC(ts, dur, pid, fn) \
+	"{\"rec\":\"call\",\"ts\":" #ts ",\"dur\":" #dur ",\"pid\":" #pid ",\"tid\":" #pid \
+	",\"fn\":\"" fn "\",\"fd\":3,\"ret\":0}\n"
+
+struct capture {
+	char *text;
+	size_t len;
+	FILE *f;
+};
+
+static void capture_open(struct capture *c)
+{
+	c->text = NULL;
+	c->len = 0;
+	c->f = open_memstream(&c->text, &c->len);
+	assert_non_null(c->f);
+}
+
+static const char *capture_text(struct capture *c)
+{
+	fflush(c->f);
+	return c->text ? c->text : "";
+}
+
+static void capture_close(struct capture *c)
+{
+	fclose(c->f);
+	free(c->text);
+}
+
+/* Reads everything; returns the count, the keys (ts + dur) in *keys. */
+static int read_all(struct tr_reader *r, int64_t *keys, int max)
+{
+	struct tr_record rec;
+	int n = 0, rc;
+
+	while ((rc = tr_next(r, &rec)) > 0) {
+		if (n < max)
+			keys[n] = rec.ts + rec.dur;
+		n++;
+		tr_record_free(&rec);
+	}
+	return rc < 0 ? -1 : n;
+}
+
+static int open_dir(struct tr_reader *r, const char *dir, struct capture *c)
+{
+	const char *paths[] = { dir };
+
+	return tr_open(r, paths, 1, c->f, 0);
+}
+
+static void merges_files_by_return_time(void **state)
+{
+	char *dir = fixture_dir();
+	struct tr_reader r;
+	struct capture c;
+	int64_t k[8];
+
+	(void)state;
+	/* b's first call started first but returned last. */
+	fixture_write(dir, "a.1.jsonl", HDR(1, 0, "a") REC(100, 0, 1, "socket") REC(300, 0, 1, "bind"), 0);
+	fixture_write(dir, "b.2.jsonl", HDR(2, 0, "b") REC(50, 1000, 2, "accept") REC(2000, 5, 2, "recv"), 0);
+	capture_open(&c);
+	assert_int_equal(open_dir(&r, dir, &c), 0);
+	assert_int_equal(read_all(&r, k, 8), 4);
+	assert_int_equal(k[0], 100);
+	assert_int_equal(k[1], 300);
+	assert_int_equal(k[2], 1050);
+	assert_int_equal(k[3], 2005);
+	assert_int_equal(r.skipped_cut + r.skipped_invalid + r.skipped_unknown, 0);
+	tr_close(&r);
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+static void lookahead_orders_threads(void **state)
+{
+	char *dir = fixture_dir();
+	struct tr_reader r;
+	struct capture c;
+	int64_t k[8];
+
+	(void)state;
+	/* Threads wrote their records in a different order than they returned. */
+	fixture_write(dir, "a.1.jsonl",
+		      HDR(1, 0, "a") REC(50, 0, 1, "send") REC(10, 0, 1, "recv") REC(30, 0, 1, "send")
+			      REC(20, 0, 1, "recv"),
+		      0);
+	capture_open(&c);
+	assert_int_equal(open_dir(&r, dir, &c), 0);
+	assert_int_equal(read_all(&r, k, 8), 4);
+	assert_int_equal(k[0], 10);
+	assert_int_equal(k[1], 20);
+	assert_int_equal(k[2], 30);
+	assert_int_equal(k[3], 50);
+	tr_close(&r);
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+static void nul_padding_and_cut_records(void **state)
+{
+	static const char data[] = HDR(1, 0, "a") REC(10, 0, 1, "socket")
+		"\0\0\0\0"
+		/* a thread killed while copying, then another thread's record */
+		"{\"rec\":\"call\",\"ts\":15,\"du\0\0\0\0\0\0" REC(20, 0, 1, "bind")
+		/* padding, then a last line cut short */
+		"\0\0\0\0\0\0\0\0{\"rec\":\"call\",\"ts\":30";
+	char *dir = fixture_dir();
+	struct tr_reader r;
+	struct capture c;
+	int64_t k[8];
+
+	(void)state;
+	fixture_write(dir, "a.1.jsonl", data, sizeof(data) - 1);
+	capture_open(&c);
+	assert_int_equal(open_dir(&r, dir, &c), 0);
+	assert_int_equal(read_all(&r, k, 8), 2);
+	assert_int_equal(k[0], 10);
+	assert_int_equal(k[1], 20);
+	assert_int_equal(r.skipped_cut, 2);
+	assert_false(r.failed);
+	tr_report(&r, "t");
+	assert_non_null(strstr(capture_text(&c), "skipped 2 incomplete records"));
+	assert_non_null(strstr(capture_text(&c), "a.1.jsonl:3"));
+	tr_close(&r);
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+static void last_line_without_newline(void **state)
+{
+	char *dir = fixture_dir();
+	struct tr_reader r;
+	struct capture c;
+	int64_t k[8];
+	/* Complete but for its newline: kept. */
+	static const char whole[] = HDR(1, 0, "a") "{\"rec\":\"call\",\"ts\":5,\"pid\":1,\"fn\":\"close\"}";
+
+	(void)state;
+	fixture_write(dir, "a.1.jsonl", whole, 0);
+	capture_open(&c);
+	assert_int_equal(open_dir(&r, dir, &c), 0);
+	assert_int_equal(read_all(&r, k, 8), 1);
+	assert_int_equal(r.skipped_cut, 0);
+	tr_close(&r);
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+static void bad_json_in_the_middle_is_an_error(void **state)
+{
+	char *dir = fixture_dir();
+	struct tr_reader r;
+	struct capture c;
+	int64_t k[8];
+
+	(void)state;
+	fixture_write(dir, "a.1.jsonl",
+		      HDR(1, 0, "a") REC(10, 0, 1, "socket") REC(11, 0, 1, "socket")
+			      REC(12, 0, 1, "socket") "{\"rec\":\"call\",\"ts\":1x}\n" REC(20, 0, 1, "bind"),
+		      0);
+	capture_open(&c);
+	assert_int_equal(open_dir(&r, dir, &c), 0);
+	assert_int_equal(read_all(&r, k, 8), -1);
+	assert_true(r.failed);
+	assert_non_null(strstr(capture_text(&c), "a.1.jsonl:5: not valid JSON"));
+	tr_close(&r);
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+static void not_a_trace(void **state)
+{
+	char *dir = fixture_dir();
+	char path[PATH_MAX];
+	const char *paths[] = { path };
+	struct tr_reader r;
+	struct capture c;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/x.jsonl", dir);
+	capture_open(&c);
+	fixture_write(dir, "x.jsonl", "{\"hello\":1}\n", 0);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	assert_non_null(strstr(capture_text(&c), "x.jsonl:1: not a socktrace trace"));
+	tr_close(&r);
+	fixture_write(dir, "x.jsonl", "\x7f" "ELF\x02\x01\x01\0\0\0binary junk\n\xff\xfe", 24);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	tr_close(&r);
+	fixture_write(dir, "x.jsonl", "[1,2,3]\n", 0);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	tr_close(&r);
+	/* Another major version. */
+	fixture_write(dir, "x.jsonl",
+		      "{\"rec\":\"header\",\"format\":\"socktrace\",\"version\":\"2.0\",\"pid\":1}\n", 0);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	assert_non_null(strstr(capture_text(&c), "trace format 2.0"));
+	tr_close(&r);
+	/* Missing file. */
+	snprintf(path, sizeof(path), "%s/missing.jsonl", dir);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	assert_non_null(strstr(capture_text(&c), "missing.jsonl"));
+	tr_close(&r);
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+static void newer_minor_and_unknown_things(void **state)
+{
+	char *dir = fixture_dir();
+	struct tr_reader r;
+	struct capture c;
+	int64_t k[8];
+
+	(void)state;
+	fixture_write(dir, "a.1.jsonl",
+		      "{\"rec\":\"header\",\"format\":\"socktrace\",\"version\":\"1.7\",\"pid\":1,"
+		      "\"new_field\":[1,2]}\n"
+		      "{\"rec\":\"call\",\"ts\":10,\"dur\":1,\"pid\":1,\"fn\":\"socket\",\"shiny\":{\"a\":1}}\n"
+		      "{\"rec\":\"hologram\",\"ts\":11}\n"
+		      "{\"rec\":\"call\",\"pid\":1,\"fn\":\"bind\"}\n"
+		      "{\"rec\":\"call\",\"ts\":12,\"pid\":1,\"fn\":\"sock_of_the_future\"}\n",
+		      0);
+	capture_open(&c);
+	assert_int_equal(open_dir(&r, dir, &c), 0);
+	assert_int_equal(read_all(&r, k, 8), 2);
+	assert_int_equal(r.skipped_unknown, 1);
+	assert_int_equal(r.skipped_invalid, 1);
+	tr_report(&r, "t");
+	assert_non_null(strstr(capture_text(&c), "trace format 1.7"));
+	assert_non_null(strstr(capture_text(&c), "a.1.jsonl:4: no integer \"ts\""));
+	tr_close(&r);
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+static void warnings_and_dropped_records(void **state)
+{
+	char *dir = fixture_dir();
+	struct tr_reader r;
+	struct capture c;
+	struct tr_record rec;
+	int kinds[4] = { 0 }, rc;
+
+	(void)state;
+	fixture_write(dir, "a.1.jsonl",
+		      HDR(1, 0, "a") REC(10, 0, 1, "socket")
+		      "{\"rec\":\"warning\",\"ts\":20,\"pid\":1,\"tid\":1,\"kind\":\"io_uring\"}\n"
+		      "{\"rec\":\"end\",\"ts\":30,\"pid\":1,\"reason\":\"exit\",\"dropped\":5}\n",
+		      0);
+	capture_open(&c);
+	assert_int_equal(open_dir(&r, dir, &c), 0);
+	while ((rc = tr_next(&r, &rec)) > 0) {
+		kinds[rec.kind]++;
+		tr_record_free(&rec);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(kinds[TR_CALL], 1);
+	assert_int_equal(kinds[TR_WARNING], 1);
+	assert_int_equal(kinds[TR_END], 1);
+	assert_int_equal(r.skipped_unknown, 0);
+	assert_int_equal(r.dropped, 5);
+	tr_report(&r, "t");
+	assert_non_null(strstr(capture_text(&c), "could not write 5 records"));
+	tr_close(&r);
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+static void empty_files_and_directories(void **state)
+{
+	char *dir = fixture_dir();
+	char sub[PATH_MAX];
+	const char *paths[] = { dir };
+	struct tr_reader r;
+	struct capture c;
+	int64_t k[8];
+
+	(void)state;
+	capture_open(&c);
+	/* No trace files at all. */
+	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	assert_non_null(strstr(capture_text(&c), "no trace files"));
+	tr_close(&r);
+	/* socktrace-out/latest stands for the directory. */
+	snprintf(sub, sizeof(sub), "%s/run-1", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	fixture_write(sub, "a.1.jsonl", HDR(1, 0, "a") REC(1, 0, 1, "socket"), 0);
+	fixture_write(sub, "b.2.jsonl", "", 1); /* one NUL: killed at once */
+	fixture_write(sub, "notes.txt", "not a trace", 0);
+	char link[PATH_MAX];
+	snprintf(link, sizeof(link), "%s/latest", dir);
+	assert_int_equal(symlink("run-1", link), 0);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), 0);
+	assert_int_equal(r.nfiles, 1);
+	assert_int_equal(r.skipped_files, 1);
+	assert_int_equal(read_all(&r, k, 8), 1);
+	tr_close(&r);
+	unlink(link);
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+static void aligns_hosts_on_wall_clock(void **state)
+{
+	char *dir = fixture_dir();
+	struct tr_reader r;
+	struct capture c;
+	int64_t k[8];
+
+	(void)state;
+	/* Host x's monotonic clock is 1000 s ahead of host y's; on the wall
+	 * clock y's call (real 1000000500) came before x's (1000000700). */
+	fixture_write(dir, "x.1.jsonl",
+		      "{\"rec\":\"header\",\"format\":\"socktrace\",\"version\":\"1.0\",\"pid\":1,\"host\":\"x\","
+		      "\"clock\":{\"mono\":1000000000000,\"real\":1000000000}}\n"
+		      "{\"rec\":\"call\",\"ts\":1000000000700,\"pid\":1,\"fn\":\"send\"}\n",
+		      0);
+	fixture_write(dir, "y.2.jsonl",
+		      "{\"rec\":\"header\",\"format\":\"socktrace\",\"version\":\"1.0\",\"pid\":2,\"host\":\"y\","
+		      "\"clock\":{\"mono\":0,\"real\":1000000000}}\n"
+		      "{\"rec\":\"call\",\"ts\":500,\"pid\":2,\"fn\":\"recv\"}\n",
+		      0);
+	capture_open(&c);
+	assert_int_equal(open_dir(&r, dir, &c), 0);
+	assert_true(r.multihost);
+	assert_int_equal(read_all(&r, k, 8), 2);
+	assert_int_equal(k[0], 500);
+	assert_int_equal(k[1], 1000000000700LL);
+	tr_close(&r);
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+static void many_files_in_bounded_descriptors(void **state)
+{
+	char *dir = fixture_dir();
+	struct tr_reader r;
+	struct capture c;
+	int64_t k[4];
+	char name[64], body[1024];
+
+	(void)state;
+	/* 300 short-lived processes one after the other: each file is opened
+	 * when the merge reaches it and closed when it is used up. */
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "child.%d.jsonl", 1000 + i);
+		snprintf(body, sizeof(body),
+			 "{\"rec\":\"header\",\"format\":\"socktrace\",\"version\":\"1.0\",\"pid\":%d}\n"
+			 "{\"rec\":\"call\",\"ts\":%d,\"pid\":%d,\"fn\":\"socket\"}\n"
+			 "{\"rec\":\"end\",\"ts\":%d,\"pid\":%d,\"reason\":\"exit\"}\n",
+			 1000 + i, 100 * i + 1, 1000 + i, 100 * i + 2, 1000 + i);
+		fixture_write(dir, name, body, 0);
+	}
+	capture_open(&c);
+	assert_int_equal(open_dir(&r, dir, &c), 0);
+	assert_int_equal(read_all(&r, k, 4), 600);
+	assert_int_equal(k[0], 1);
+	tr_close(&r);
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+/* Garbage must never crash the reader: every prefix of a trace with
+ * every byte flipped, read to the end. */
+static void survives_mutations(void **state)
+{
+	static const char base[] = HDR(1, 0, "a") REC(10, 0, 1, "socket")
+		"{\"rec\":\"call\",\"ts\":20,\"pid\":1,\"fn\":\"send\",\"data\":\"a\\u0000b\",\"bytes\":3}\n"
+		"\0\0{\"rec\":\"end\",\"ts\":30,\"pid\":1}\n";
+	char *dir = fixture_dir();
+	char buf[sizeof(base)];
+	struct tr_reader r;
+	struct capture c;
+	int64_t k[8];
+
+	(void)state;
+	capture_open(&c);
+	for (size_t i = 0; i < sizeof(base) - 1; i += 3) {
+		static const unsigned char flips[] = { 0x00, 0x0a, 0x22, 0x7b, 0x7d, 0xff, 0x5c };
+		for (size_t f = 0; f < sizeof(flips); f++) {
+			memcpy(buf, base, sizeof(base));
+			buf[i] = (char)flips[f];
+			fixture_write(dir, "m.1.jsonl", buf, sizeof(base) - 1);
+			if (open_dir(&r, dir, &c) == 0)
+				(void)read_all(&r, k, 8);
+			tr_close(&r);
+		}
+	}
+	capture_close(&c);
+	fixture_rm(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(merges_files_by_return_time),
+		cmocka_unit_test(lookahead_orders_threads),
+		cmocka_unit_test(nul_padding_and_cut_records),
+		cmocka_unit_test(last_line_without_newline),
+		cmocka_unit_test(bad_json_in_the_middle_is_an_error),
+		cmocka_unit_test(not_a_trace),
+		cmocka_unit_test(newer_minor_and_unknown_things),
+		cmocka_unit_test(warnings_and_dropped_records),
+		cmocka_unit_test(empty_files_and_directories),
+		cmocka_unit_test(aligns_hosts_on_wall_clock),
+		cmocka_unit_test(many_files_in_bounded_descriptors),
+		cmocka_unit_test(survives_mutations),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

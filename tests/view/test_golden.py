@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Golden-file tests of `socktrace view` and `socktrace stats`.
+
+Renders the recorded traces in fixtures/ (see record_fixtures.py) in every
+format and with the main options, and compares the output, byte for byte,
+with golden/CASE (and its standard error with golden/CASE.stderr, which
+must be empty when that file is absent).
+
+    SOCKTRACE_TOOL=build/viewer/socktrace tests/view/test_golden.py [--regen] [CASE...]
+
+--regen writes the goldens instead of comparing (review the diff before
+committing). Run from anywhere: paths in messages are relative to this
+directory.
+"""
+
+import difflib
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOOL = os.path.abspath(os.environ["SOCKTRACE_TOOL"]) if os.environ.get("SOCKTRACE_TOOL") else ""
+VIEW = ["view", "--width", "120", "--color", "never"]
+TEXT = VIEW + ["-f", "text"]
+
+FORMATS = [("text", "txt"), ("html", "html"), ("mermaid", "mmd"), ("perfetto", "json"),
+           ("jsonl", "jsonl")]
+FIXTURES = ["tcp", "tcp3", "udp", "refused", "faults", "killed"]
+
+
+def cases():
+    out = []
+    for fx in FIXTURES:
+        for fmt, ext in FORMATS:
+            out.append(("%s.%s" % (fx, ext), VIEW + ["-f", fmt, "fixtures/" + fx]))
+        out.append(("%s.stats.txt" % fx, ["stats", "fixtures/" + fx]))
+    out += [
+        # Options on the two-client trace.
+        ("tcp3.ascii.txt", TEXT + ["--ascii", "fixtures/tcp3"]),
+        ("tcp3.narrow.txt", ["view", "-f", "text", "--width", "60", "--color", "never",
+                             "fixtures/tcp3"]),
+        ("tcp3.pid.txt", TEXT + ["--pid", "1003", "fixtures/tcp3"]),
+        ("tcp3.conn.txt", TEXT + ["--conn", "c2", "fixtures/tcp3"]),
+        ("tcp3.addr.jsonl", VIEW + ["-f", "jsonl", "--conn", "127.0.0.1:40001", "fixtures/tcp3"]),
+        ("tcp3.fn.mmd", VIEW + ["-f", "mermaid", "--fn", "connect,accept,send,recv",
+                                "fixtures/tcp3"]),
+        ("tcp3.until.txt", TEXT + ["--until", "0.052", "fixtures/tcp3"]),
+        ("tcp3.since.txt", TEXT + ["--since", "54ms", "fixtures/tcp3"]),
+        ("tcp3.limit.html", VIEW + ["-f", "html", "--limit", "10", "fixtures/tcp3"]),
+        ("tcp3.color.txt", ["view", "-f", "text", "--width", "120", "--color", "always",
+                            "fixtures/tcp3"]),
+        ("faults.errors.txt", TEXT + ["--errors", "fixtures/faults"]),
+        ("faults.errors.stats.txt", ["stats", "--errors", "fixtures/faults"]),
+        ("tcp3.stats.pid.txt", ["stats", "--pid", "1002", "fixtures/tcp3"]),
+    ]
+    return out
+
+
+def run(args):
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    env.pop("COLUMNS", None)
+    p = subprocess.run([TOOL] + args, cwd=HERE, env=env, capture_output=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def compare(name, what, got, path):
+    if not os.path.exists(path):
+        if got:
+            print("%s: unexpected %s:\n%s" % (name, what, got.decode(errors="replace")))
+            return False
+        return True
+    want = open(path, "rb").read()
+    if got == want:
+        return True
+    diff = difflib.unified_diff(want.decode(errors="replace").splitlines(True),
+                                got.decode(errors="replace").splitlines(True),
+                                "golden/" + os.path.basename(path), "output")
+    print("%s: %s differs from %s:" % (name, what, path))
+    sys.stdout.writelines(list(diff)[:80])
+    return False
+
+
+def main():
+    regen = "--regen" in sys.argv
+    only = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if not TOOL:
+        sys.exit("test_golden: set SOCKTRACE_TOOL to build/viewer/socktrace")
+    golden = os.path.join(HERE, "golden")
+    os.makedirs(golden, exist_ok=True)
+    failed = 0
+    for name, args in cases():
+        if only and name not in only:
+            continue
+        rc, out, err = run(args)
+        out_path = os.path.join(golden, name)
+        err_path = out_path + ".stderr"
+        if rc != 0:
+            print("%s: socktrace %s exited %d\n%s" % (name, " ".join(args), rc,
+                                                      err.decode(errors="replace")))
+            failed += 1
+            continue
+        if regen:
+            open(out_path, "wb").write(out)
+            if err:
+                open(err_path, "wb").write(err)
+            elif os.path.exists(err_path):
+                os.unlink(err_path)
+            continue
+        ok = compare(name, "output", out, out_path) & compare(name, "standard error", err,
+                                                               err_path)
+        if not ok:
+            failed += 1
+    if regen:
+        print("goldens written to %s: review `git diff` before committing" % golden)
+    elif failed:
+        print("%d golden case(s) failed; if the change is intended, regenerate:\n"
+              "  SOCKTRACE_TOOL=build/viewer/socktrace tests/view/test_golden.py --regen" % failed)
+    else:
+        print("all %d golden cases match" % len(cases()))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+/* socktrace stats: what the calls cost and how the connections went. */
+#include "commands.h"
+#include "filter.h"
+#include "pipeline.h"
+#include "stats.h"
+#include "trace_reader.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fputs("usage: socktrace stats [OPTIONS] [TRACE...]\n"
+	      "\n"
+	      "Per call name: how many, how many failed (and with which errno), faults\n"
+	      "injected, total time in the call and its p50, p99 and maximum (like\n"
+	      "strace -c, with percentiles, within 1.6%). Per connection: its two\n"
+	      "endpoints, how long it lasted, the bytes each way and how it ended.\n"
+	      "TRACE is a trace file or a directory of them; by default $SOCKTRACE_OUT,\n"
+	      "else socktrace-out/latest, else socktrace-out. Memory stays small however\n"
+	      "long the trace: it grows with the connections, not with the calls.\n"
+	      "\n"
+	      "options (the filters of socktrace view: only matching calls count):\n"
+	      "  -p, --pid PID[,PID...]     calls of these processes\n"
+	      "  -c, --conn CONN[,CONN...]  calls on these connections (c3, an address, :PORT)\n"
+	      "      --fn NAME[,NAME...]    these calls\n"
+	      "      --since TIME           calls that returned at or after TIME\n"
+	      "      --until TIME           calls that returned at or before TIME\n"
+	      "  -e, --errors               only failed calls and injected faults\n"
+	      "  -a, --all                  list every connection (default: the first 50,\n"
+	      "                             then how they all ended)\n"
+	      "  -o, --output FILE          write to FILE instead of standard output\n"
+	      "  -h, --help                 this text\n"
+	      "\n"
+	      "Exit status: 0 (also when unreadable lines were skipped, as reported on\n"
+	      "standard error), 1 when an input is not a socktrace trace or is corrupt,\n"
+	      "2 on bad usage.\n",
+	      out);
+}
+
+static void count(void *st, struct vev *ev)
+{
+	stats_add(st, ev);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		FILTER_LONGOPTS,
+		{ "output", required_argument, NULL, 'o' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct filter f;
+	struct pass pass;
+	struct stats *st;
+	const char *output = NULL, *dflt;
+	FILE *out = stdout;
+	int opt, status;
+	size_t max_conns = 50;
+
+	filter_init(&f);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "p:c:eo:ah", longopts, NULL)) != -1) {
+		int rc = filter_option(&f, opt, optarg);
+		if (rc < 0)
+			goto usage_error;
+		if (rc == 0)
+			continue;
+		switch (opt) {
+		case 'o':
+			output = optarg;
+			break;
+		case 'a':
+			max_conns = (size_t)-1;
+			break;
+		case 'h':
+			usage(stdout);
+			filter_free(&f);
+			return 0;
+		default:
+			goto usage_error;
+		}
+	}
+	dflt = tr_default_path();
+	if (pass_open(&pass, optind < argc ? (const char *const *)argv + optind : &dflt,
+		      optind < argc ? (size_t)(argc - optind) : 1, 0) != 0) {
+		filter_free(&f);
+		return 1;
+	}
+	st = stats_new();
+	status = pass_run(&pass, &f, count, st);
+	tr_report(&pass.reader, "socktrace stats");
+	if (status == 0) {
+		if (output && !(out = fopen(output, "w"))) {
+			fprintf(stderr, "socktrace stats: cannot write %s: %s\n", output, strerror(errno));
+			status = 1;
+		} else {
+			stats_print(st, pass.model, max_conns, out);
+			if ((fflush(out) != 0 || ferror(out)) && status == 0) {
+				fprintf(stderr, "socktrace stats: cannot write the output: %s\n",
+					strerror(errno));
+				status = 1;
+			}
+			if (output)
+				fclose(out);
+		}
+	}
+	stats_free(st);
+	pass_close(&pass);
+	filter_free(&f);
+	return status;
+
+usage_error:
+	fputs("Try 'socktrace stats --help'.\n", stderr);
+	filter_free(&f);
+	return ST_EXIT_USAGE;
+}

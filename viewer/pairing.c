@@ -1,0 +1,1028 @@
+/* The pairing model (see pairing.h). */
+#include "pairing.h"
+
+#include "addr.h"
+#include "hmap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Ancestors searched for a socket a forked child inherited. */
+#define INHERIT_DEPTH 4
+
+enum sock_type {
+	SOCK_UNKNOWN_TYPE,
+	SOCK_IS_STREAM,
+	SOCK_IS_DGRAM,
+};
+
+/* What a process's descriptor is known to be. */
+struct fdent {
+	enum sock_type type;
+	bool listening;
+	bool closed;         /* kept so a forked child can still find it */
+	struct conn *conn;
+	int side;
+};
+
+struct proc {
+	int pid, ppid;
+	char *prog;
+	struct hmap fds;     /* int fd -> struct fdent */
+};
+
+/* Connections waiting for their other half, first come first served. */
+struct cqueue {
+	struct conn **v;
+	size_t len, cap;
+};
+
+struct model {
+	struct hmap procs;      /* int pid -> struct proc */
+	struct conn **conns;
+	size_t nconns, cap;
+	struct hmap live;       /* "s" addrA "\n" addrB (sorted) -> conn */
+	struct hmap wait_accept;  /* ambiguous key -> cqueue of connects */
+	struct hmap wait_connect; /* ambiguous key -> cqueue of accepts */
+	struct hmap dgram;      /* port key -> cqueue of datagram flows */
+	struct hmap listeners;  /* address, or "*:PORT" -> pid */
+};
+
+/* ---- small helpers ---- */
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p) {
+		fputs("socktrace: out of memory\n", stderr);
+		exit(1);
+	}
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s ? s : "");
+
+	if (!d) {
+		fputs("socktrace: out of memory\n", stderr);
+		exit(1);
+	}
+	return d;
+}
+
+static void xput(struct hmap *h, const void *key, size_t klen, void *val)
+{
+	if (hmap_put(h, key, klen, val) != 0) {
+		fputs("socktrace: out of memory\n", stderr);
+		exit(1);
+	}
+}
+
+static void cq_push(struct cqueue *q, struct conn *c)
+{
+	if (q->len == q->cap) {
+		size_t ncap = q->cap ? q->cap * 2 : 4;
+		struct conn **nv = realloc(q->v, ncap * sizeof(*nv));
+		if (!nv) {
+			fputs("socktrace: out of memory\n", stderr);
+			exit(1);
+		}
+		q->v = nv;
+		q->cap = ncap;
+	}
+	q->v[q->len++] = c;
+}
+
+static struct conn *cq_pop(struct cqueue *q)
+{
+	struct conn *c;
+
+	if (!q || q->len == 0)
+		return NULL;
+	c = q->v[0];
+	memmove(&q->v[0], &q->v[1], (q->len - 1) * sizeof(q->v[0]));
+	q->len--;
+	return c;
+}
+
+static void cq_free(void *p)
+{
+	struct cqueue *q = p;
+
+	free(q->v);
+	free(q);
+}
+
+static struct cqueue *cq_get(struct hmap *h, const char *key, bool create)
+{
+	struct cqueue *q = hmap_gets(h, key);
+
+	if (!q && create) {
+		q = xcalloc(1, sizeof(*q));
+		xput(h, key, strlen(key), q);
+	}
+	return q;
+}
+
+/* ---- byte-range queues ---- */
+
+static void segq_push(struct segq *q, const struct seg *s)
+{
+	if (q->len == SEGQ_MAX) {
+		/* The oldest stays unmatched: its peer was not traced, or
+		 * never read it. */
+		q->head = (q->head + 1) % q->cap;
+		q->len--;
+	}
+	if (q->len == q->cap) {
+		size_t ncap = q->cap ? q->cap * 2 : 4;
+		struct seg *nv = xcalloc(ncap, sizeof(*nv));
+		for (size_t i = 0; i < q->len; i++)
+			nv[i] = q->v[(q->head + i) % q->cap];
+		free(q->v);
+		q->v = nv;
+		q->cap = ncap;
+		q->head = 0;
+	}
+	q->v[(q->head + q->len) % q->cap] = *s;
+	q->len++;
+}
+
+static struct seg *segq_at(struct segq *q, size_t i)
+{
+	return &q->v[(q->head + i) % q->cap];
+}
+
+static void segq_drop_front(struct segq *q)
+{
+	q->head = (q->head + 1) % q->cap;
+	q->len--;
+}
+
+/* Removes entry i, keeping the order of the others. */
+static void segq_remove(struct segq *q, size_t i)
+{
+	for (size_t k = i; k + 1 < q->len; k++)
+		*segq_at(q, k) = *segq_at(q, k + 1);
+	q->len--;
+}
+
+static void segq_free(struct segq *q)
+{
+	free(q->v);
+	memset(q, 0, sizeof(*q));
+}
+
+static void add_partner(struct vev *ev, const struct evref *r)
+{
+	if (ev->npartners < VEV_MAXP)
+		ev->partners[ev->npartners] = *r;
+	ev->npartners++;
+}
+
+/* ---- processes and descriptors ---- */
+
+static void fdent_free(void *p)
+{
+	free(p);
+}
+
+static void proc_free(void *p)
+{
+	struct proc *pr = p;
+
+	hmap_free(&pr->fds, fdent_free);
+	free(pr->prog);
+	free(pr);
+}
+
+static struct proc *proc_find(const struct model *m, int pid)
+{
+	return hmap_get(&m->procs, &pid, sizeof(pid));
+}
+
+static struct proc *proc_of(struct model *m, const struct vev *ev)
+{
+	struct proc *p = proc_find(m, ev->pid);
+
+	if (!p) {
+		p = xcalloc(1, sizeof(*p));
+		p->pid = ev->pid;
+		p->ppid = ev->file->ppid;
+		p->prog = xstrdup(ev->file->prog);
+		xput(&m->procs, &p->pid, sizeof(p->pid), p);
+	} else if (ev->kind == TR_CALL && strcmp(p->prog, ev->file->prog) != 0) {
+		/* After exec: the image that makes the calls names it. */
+		free(p->prog);
+		p->prog = xstrdup(ev->file->prog);
+	}
+	return p;
+}
+
+static struct fdent *fd_get(struct proc *p, int fd)
+{
+	return fd >= 0 ? hmap_get(&p->fds, &fd, sizeof(fd)) : NULL;
+}
+
+static struct fdent *fd_new(struct proc *p, int fd)
+{
+	struct fdent *e = fd_get(p, fd);
+
+	if (!e) {
+		e = xcalloc(1, sizeof(*e));
+		xput(&p->fds, &fd, sizeof(fd), e);
+	}
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+static void fd_bind(struct proc *p, int fd, struct conn *c, int side, enum sock_type type)
+{
+	struct fdent *e;
+
+	if (fd < 0)
+		return;
+	e = fd_new(p, fd);
+	e->conn = c;
+	e->side = side;
+	e->type = type;
+}
+
+/* The descriptor as the process or, for a forked child, an ancestor had
+ * it. */
+static struct fdent *fd_lookup(const struct model *m, struct proc *p, int fd, bool *inherited)
+{
+	struct fdent *e = fd_get(p, fd);
+
+	*inherited = false;
+	for (int depth = 0; !e && depth < INHERIT_DEPTH && p->ppid > 0; depth++) {
+		p = proc_find(m, p->ppid);
+		if (!p)
+			break;
+		e = fd_get(p, fd);
+		*inherited = e != NULL;
+	}
+	return e;
+}
+
+/* ---- connections ---- */
+
+static struct conn *conn_new(struct model *m, enum conn_kind kind, const char *a0,
+			     const char *a1)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	if (m->nconns == m->cap) {
+		size_t ncap = m->cap ? m->cap * 2 : 64;
+		struct conn **nv = realloc(m->conns, ncap * sizeof(*nv));
+		if (!nv) {
+			fputs("socktrace: out of memory\n", stderr);
+			exit(1);
+		}
+		m->conns = nv;
+		m->cap = ncap;
+	}
+	m->conns[m->nconns++] = c;
+	c->id = (uint32_t)m->nconns;
+	c->kind = kind;
+	c->side[0].addr = xstrdup(a0);
+	c->side[1].addr = xstrdup(a1);
+	c->first_t = INT64_MAX;
+	return c;
+}
+
+static void conn_set_addr(struct conn *c, int side, const char *a)
+{
+	if (!a || !*a || strcmp(c->side[side].addr, a) == 0)
+		return;
+	/* A more specific address replaces an unknown or wildcard one. */
+	if (!c->side[side].addr[0] || addr_is_wildcard(c->side[side].addr) ||
+	    strcmp(c->side[side].addr, "unix:") == 0) {
+		free(c->side[side].addr);
+		c->side[side].addr = xstrdup(a);
+	}
+}
+
+/* The live-table key of a pair of addresses: both orders give one key. */
+static void pair_key(char *key, size_t cap, char kind, const char *a, const char *b)
+{
+	if (strcmp(a, b) > 0) {
+		const char *t = a;
+		a = b;
+		b = t;
+	}
+	snprintf(key, cap, "%c%s\n%s", kind, a, b);
+}
+
+/* Which side of c has local address l and peer p (NULL: not known). */
+static int side_of(const struct conn *c, const char *l, const char *p)
+{
+	for (int s = 0; s < 2; s++) {
+		const char *mine = c->side[s].addr, *theirs = c->side[1 - s].addr;
+		if (l && *mine && strcmp(mine, l) != 0)
+			continue;
+		if (p && *theirs && strcmp(theirs, p) != 0)
+			continue;
+		return s;
+	}
+	return -1;
+}
+
+static bool side_matches(const struct conn *c, int s, const char *l, const char *p)
+{
+	const char *mine = c->side[s].addr, *theirs = c->side[1 - s].addr;
+
+	if (l && *mine && strcmp(mine, l) != 0 && !addr_compatible(mine, l))
+		return false;
+	if (p && *theirs && strcmp(theirs, p) != 0 && !addr_compatible(theirs, p))
+		return false;
+	return true;
+}
+
+static void touch(struct conn *c, int s, struct vev *ev)
+{
+	struct cside *sd = &c->side[s];
+
+	sd->seen = true;
+	if (!sd->pid)
+		sd->pid = ev->pid;
+	if (ev->t < c->first_t)
+		c->first_t = ev->t;
+	if (ev->tend > c->last_t)
+		c->last_t = ev->tend;
+	ev->conn = c;
+	ev->side = s;
+}
+
+static enum sock_type type_of(const char *type)
+{
+	if (!type)
+		return SOCK_UNKNOWN_TYPE;
+	if (strncmp(type, "SOCK_DGRAM", 10) == 0)
+		return SOCK_IS_DGRAM;
+	if (strncmp(type, "SOCK_STREAM", 11) == 0 || strncmp(type, "SOCK_SEQPACKET", 14) == 0)
+		return SOCK_IS_STREAM;
+	return SOCK_UNKNOWN_TYPE;
+}
+
+struct addrs {
+	char l[ADDR_MAX], p[ADDR_MAX];
+	bool has_l, has_p;
+};
+
+static void addrs_of(struct addrs *a, const char *local, const char *peer)
+{
+	a->has_l = local != NULL;
+	a->has_p = peer != NULL;
+	addr_norm(local, a->l, sizeof(a->l));
+	addr_norm(peer, a->p, sizeof(a->p));
+}
+
+/* The stream connection an event on fd is about, creating it when the
+ * event names one nobody has seen yet and create is set. */
+static struct conn *stream_resolve(struct model *m, struct proc *pr, const struct vev *ev,
+				   int fd, bool create, int *side)
+{
+	struct addrs a;
+	bool inherited;
+	struct fdent *e = fd_lookup(m, pr, fd, &inherited);
+	const char *l, *p;
+	char key[2 * ADDR_MAX + 4];
+	struct conn *c;
+
+	addrs_of(&a, ev->local, ev->peer);
+	l = a.has_l ? a.l : NULL;
+	p = a.has_p ? a.p : NULL;
+	if (e && e->conn && e->conn->kind == CONN_STREAM && (!e->closed || inherited) &&
+	    side_matches(e->conn, e->side, l, p)) {
+		if (inherited)
+			fd_bind(pr, fd, e->conn, e->side, SOCK_IS_STREAM);
+		*side = e->side;
+		return e->conn;
+	}
+	if (!l || !p)
+		return NULL;
+	pair_key(key, sizeof(key), 's', l, p);
+	if (addr_is_specific(l) && addr_is_specific(p)) {
+		c = hmap_gets(&m->live, key);
+		if (c && (*side = side_of(c, l, p)) >= 0) {
+			fd_bind(pr, fd, c, *side, SOCK_IS_STREAM);
+			return c;
+		}
+	}
+	if (!create)
+		return NULL;
+	/* Nothing seen of its start: the listener's side is the server. */
+	*side = model_listener(m, l) ? 1 : 0;
+	c = conn_new(m, CONN_STREAM, *side == 0 ? l : p, *side == 0 ? p : l);
+	if (addr_is_specific(l) && addr_is_specific(p))
+		xput(&m->live, key, strlen(key), c);
+	fd_bind(pr, fd, c, *side, SOCK_IS_STREAM);
+	return c;
+}
+
+/* ---- events ---- */
+
+static void on_socket(struct proc *pr, const struct vev *ev)
+{
+	struct fdent *e;
+
+	if (ev->err || ev->ret < 0 || ev->ret > (1 << 30))
+		return;
+	e = fd_new(pr, (int)ev->ret);
+	e->type = type_of(json_string_value(json_object_get(ev->j, "type")));
+}
+
+static void on_socketpair(struct model *m, struct proc *pr, struct vev *ev)
+{
+	json_t *fds = json_object_get(ev->j, "fds");
+	enum sock_type t = type_of(json_string_value(json_object_get(ev->j, "type")));
+	struct conn *c;
+	int fd[2];
+
+	if (ev->err || json_array_size(fds) != 2)
+		return;
+	for (int i = 0; i < 2; i++) {
+		json_t *x = json_array_get(fds, (size_t)i);
+		if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > (1 << 30))
+			return;
+		fd[i] = (int)json_integer_value(x);
+	}
+	c = conn_new(m, t == SOCK_IS_DGRAM ? CONN_DGRAM : CONN_STREAM, "unix:", "unix:");
+	c->side[0].connected = true;
+	c->side[1].accepted = true;
+	c->linked = true;
+	touch(c, 0, ev);
+	touch(c, 1, ev);
+	fd_bind(pr, fd[0], c, 0, t);
+	fd_bind(pr, fd[1], c, 1, t);
+	ev->conn = c;
+	ev->side = 0;
+}
+
+static void on_listen(struct model *m, struct proc *pr, const struct vev *ev)
+{
+	struct fdent *e = fd_get(pr, ev->fd);
+	char a[ADDR_MAX];
+
+	if (ev->err || !ev->local)
+		return;
+	if (e)
+		e->listening = true;
+	addr_norm(ev->local, a, sizeof(a));
+	xput(&m->listeners, a, strlen(a), (void *)(intptr_t)ev->pid);
+	if (addr_is_wildcard(a)) {
+		char k[32];
+		snprintf(k, sizeof(k), "*:%d", addr_port(a));
+		xput(&m->listeners, k, strlen(k), (void *)(intptr_t)ev->pid);
+	}
+}
+
+/* connect (side 0) or accept (side 1) of a stream. */
+static void on_setup(struct model *m, struct proc *pr, struct vev *ev, int me, int fd)
+{
+	struct addrs a;
+	char key[2 * ADDR_MAX + 4];
+	struct conn *c = NULL;
+	bool specific;
+	struct fdent *e = fd_get(pr, fd);
+
+	addrs_of(&a, ev->local, ev->peer ? ev->peer : (me == 0 ? ev->addr : NULL));
+	if (!a.has_l || !a.has_p) {
+		/* The shim did not know the endpoints: a connection of its own. */
+		c = conn_new(m, CONN_STREAM, me == 0 ? a.l : a.p, me == 0 ? a.p : a.l);
+		goto joined;
+	}
+	/* connect again on a socket in progress (EALREADY, EISCONN, 0). */
+	if (me == 0 && e && e->conn && !e->closed && e->conn->side[0].connected &&
+	    side_matches(e->conn, 0, a.l, a.p)) {
+		touch(e->conn, 0, ev);
+		return;
+	}
+	pair_key(key, sizeof(key), 's', a.l, a.p);
+	specific = addr_is_specific(a.l) && addr_is_specific(a.p);
+	if (specific) {
+		c = hmap_gets(&m->live, key);
+		if (c && (side_of(c, a.l, a.p) != me ||
+			  (me == 0 ? c->side[0].connected : c->side[1].accepted)))
+			c = NULL; /* the same pair of addresses, a new connection */
+	} else {
+		c = cq_pop(cq_get(me == 0 ? &m->wait_connect : &m->wait_accept, key, false));
+	}
+	if (!c) {
+		c = conn_new(m, CONN_STREAM, me == 0 ? a.l : a.p, me == 0 ? a.p : a.l);
+		if (specific)
+			xput(&m->live, key, strlen(key), c);
+		else
+			cq_push(cq_get(me == 0 ? &m->wait_accept : &m->wait_connect, key, true), c);
+	}
+	conn_set_addr(c, me, a.l);
+	conn_set_addr(c, 1 - me, a.p);
+joined:
+	if (me == 0)
+		c->side[0].connected = true;
+	else
+		c->side[1].accepted = true;
+	touch(c, me, ev);
+	fd_bind(pr, fd, c, me, SOCK_IS_STREAM);
+	ev->link = LINK_CONNECT;
+	ev->out = me == 0;
+	struct evref *other = me == 0 ? &c->accept_ev : &c->connect_ev;
+	if (other->seq && !c->linked) {
+		add_partner(ev, other);
+		c->linked = true;
+	} else if (me == 0) {
+		c->connect_ev = vev_ref(ev);
+	} else {
+		c->accept_ev = vev_ref(ev);
+	}
+}
+
+static void on_failed_connect(struct model *m, struct proc *pr, struct vev *ev)
+{
+	struct fdent *e = fd_get(pr, ev->fd);
+	char l[ADDR_MAX], p[ADDR_MAX];
+	struct conn *c;
+
+	addr_norm(ev->local, l, sizeof(l));
+	addr_norm(ev->addr ? ev->addr : ev->peer, p, sizeof(p));
+	if (e && e->conn && !e->closed && e->conn->side[0].connected &&
+	    side_matches(e->conn, 0, NULL, p)) {
+		c = e->conn; /* the result of a connect in progress */
+	} else {
+		c = conn_new(m, CONN_STREAM, l, p);
+		c->side[0].connected = true;
+		fd_bind(pr, ev->fd, c, 0, SOCK_IS_STREAM);
+	}
+	snprintf(c->fail, sizeof(c->fail), "%s", ev->err);
+	c->fail_injected = vev_is_fake(ev);
+	touch(c, 0, ev);
+}
+
+/* Which datagram flow: by the pair of ports, a wildcard host matching any. */
+static struct conn *dgram_resolve(struct model *m, struct proc *pr, const struct vev *ev,
+				  bool sending, int *side)
+{
+	const char *remote = ev->addr ? ev->addr : ev->peer;
+	char l[ADDR_MAX], r[ADDR_MAX], kl[ADDR_MAX], kr[ADDR_MAX], key[2 * ADDR_MAX + 4];
+	struct fdent *e;
+	bool inherited;
+	struct cqueue *q;
+	struct conn *c;
+
+	addr_norm(ev->local, l, sizeof(l));
+	addr_norm(remote, r, sizeof(r));
+	e = fd_lookup(m, pr, ev->fd, &inherited);
+	if (!remote) {
+		/* A connected datagram socket's send without an address. */
+		if (e && e->conn && e->conn->kind == CONN_DGRAM) {
+			*side = e->side;
+			return e->conn;
+		}
+		return NULL;
+	}
+	if (addr_port(l) > 0)
+		snprintf(kl, sizeof(kl), "%d", addr_port(l));
+	else
+		snprintf(kl, sizeof(kl), "%s", l);
+	if (addr_port(r) > 0)
+		snprintf(kr, sizeof(kr), "%d", addr_port(r));
+	else
+		snprintf(kr, sizeof(kr), "%s", r);
+	pair_key(key, sizeof(key), 'd', kl, kr);
+	q = cq_get(&m->dgram, key, true);
+	for (size_t i = 0; i < q->len; i++) {
+		c = q->v[i];
+		for (int s = 0; s < 2; s++) {
+			if ((!ev->local || !*c->side[s].addr || addr_compatible(c->side[s].addr, l)) &&
+			    addr_compatible(c->side[1 - s].addr, r)) {
+				conn_set_addr(c, s, ev->local ? l : NULL);
+				conn_set_addr(c, 1 - s, r);
+				*side = s;
+				return c;
+			}
+		}
+	}
+	/* A new flow: whoever sends first is side 0. */
+	*side = sending ? 0 : 1;
+	c = conn_new(m, CONN_DGRAM, sending ? l : r, sending ? r : l);
+	cq_push(q, c);
+	return c;
+}
+
+static void data_stream(struct conn *c, int s, struct vev *ev, int64_t n)
+{
+	int d = ev->op == OP_SEND ? s : 1 - s;
+	struct segq *mine = ev->op == OP_SEND ? &c->sendq[d] : &c->recvq[d];
+	struct segq *theirs = ev->op == OP_SEND ? &c->recvq[d] : &c->sendq[d];
+	int64_t *my_off = ev->op == OP_SEND ? &c->sent_off[d] : &c->recv_off[d];
+	int64_t their_off = ev->op == OP_SEND ? c->recv_off[d] : c->sent_off[d];
+	struct seg sg = { vev_ref(ev), *my_off, sat_add64(*my_off, n) };
+
+	ev->link = LINK_DATA;
+	ev->out = ev->op == OP_SEND;
+	ev->off = sg.start;
+	*my_off = sg.end;
+	for (size_t i = 0; i < theirs->len; i++) {
+		struct seg *o = segq_at(theirs, i);
+		if (o->start < sg.end && o->end > sg.start)
+			add_partner(ev, &o->ref);
+	}
+	/* The other side's ranges wholly covered are done. */
+	while (theirs->len && segq_at(theirs, 0)->end <= *my_off)
+		segq_drop_front(theirs);
+	if (their_off < sg.end)
+		segq_push(mine, &sg);
+}
+
+static void data_dgram(struct conn *c, int s, struct vev *ev, int64_t n)
+{
+	int d = ev->op == OP_SEND ? s : 1 - s;
+	struct segq *mine = ev->op == OP_SEND ? &c->sendq[d] : &c->recvq[d];
+	struct segq *theirs = ev->op == OP_SEND ? &c->recvq[d] : &c->sendq[d];
+	struct seg sg = { vev_ref(ev), 0, n };
+
+	ev->link = LINK_DATA;
+	ev->out = ev->op == OP_SEND;
+	for (size_t i = 0; i < theirs->len; i++) {
+		struct seg *o = segq_at(theirs, i);
+		if (o->end == n) {
+			add_partner(ev, &o->ref);
+			segq_remove(theirs, i);
+			return;
+		}
+	}
+	segq_push(mine, &sg);
+}
+
+/* Both ends closed: the queues go (a late call still finds the
+ * connection by its addresses, which stay in the live table until a new
+ * connect or accept reuses them: another thread's recv may return after
+ * the close, or fall outside the reader's look-ahead). */
+static void conn_done(struct conn *c)
+{
+	for (int d = 0; d < 2; d++) {
+		segq_free(&c->sendq[d]);
+		segq_free(&c->recvq[d]);
+	}
+}
+
+/* A close/shutdown(SHUT_WR) by side s. */
+static void on_fin(struct conn *c, int s, struct vev *ev)
+{
+	struct cside *peer = &c->side[1 - s];
+
+	c->side[s].fin = vev_ref(ev);
+	if (ev->op == OP_CLOSE && peer->fin.seq)
+		conn_done(c);
+	if (peer->eof.seq && !peer->eof_paired) {
+		ev->link = LINK_CLOSE;
+		ev->out = true;
+		add_partner(ev, &peer->eof);
+		peer->eof_paired = true;
+	}
+}
+
+/* A recv on side s that returned 0 (or failed with ECONNRESET). */
+static void on_eof(struct conn *c, int s, struct vev *ev)
+{
+	struct cside *me = &c->side[s], *peer = &c->side[1 - s];
+
+	if (me->eof_paired || me->eof.seq)
+		return; /* only the first one is the peer's doing */
+	me->eof = vev_ref(ev);
+	ev->link = LINK_CLOSE;
+	ev->out = false;
+	if (peer->fin.seq && peer->fin.seq > peer->last_send) {
+		add_partner(ev, &peer->fin);
+		me->eof_paired = true;
+	}
+}
+
+/* A descriptor known to be a datagram socket (from its socket() call). */
+static bool known_dgram(const struct model *m, struct proc *pr, int fd)
+{
+	bool inherited;
+	struct fdent *e = fd_lookup(m, pr, fd, &inherited);
+
+	return e && (e->type == SOCK_IS_DGRAM || (e->conn && e->conn->kind == CONN_DGRAM));
+}
+
+static bool is_dgram_event(const struct model *m, struct proc *pr, const struct vev *ev)
+{
+	bool inherited;
+	struct fdent *e = fd_lookup(m, pr, ev->fd, &inherited);
+
+	if (e && e->type != SOCK_UNKNOWN_TYPE)
+		return e->type == SOCK_IS_DGRAM;
+	if (e && e->conn)
+		return e->conn->kind == CONN_DGRAM;
+	/* Never saw its socket(): an address on each datagram and no peer. */
+	return ev->addr && !ev->peer;
+}
+
+/* Bytes one call can move (a count above it is damage, not data). */
+#define MAX_CALL_BYTES ((int64_t)1 << 48)
+
+static void on_data(struct model *m, struct proc *pr, struct vev *ev)
+{
+	bool sending = ev->op == OP_SEND;
+	int64_t n = ev->bytes >= 0 ? ev->bytes : ev->ret;
+
+	if (n > MAX_CALL_BYTES)
+		return;
+	struct conn *c;
+	int s;
+
+	if (is_dgram_event(m, pr, ev)) {
+		if (ev->err)
+			return;
+		c = dgram_resolve(m, pr, ev, sending, &s);
+		if (!c)
+			return;
+		touch(c, s, ev);
+		if (sending) {
+			c->side[s].bytes = sat_add64(c->side[s].bytes, n);
+			c->side[s].msgs++;
+		} else {
+			c->side[s].bytes_in = sat_add64(c->side[s].bytes_in, n);
+			c->side[s].msgs_in++;
+		}
+		data_dgram(c, s, ev, n);
+		return;
+	}
+	c = stream_resolve(m, pr, ev, ev->fd, true, &s);
+	if (!c)
+		return;
+	touch(c, s, ev);
+	if (ev->err) {
+		if (!sending && strcmp(ev->err, "ECONNRESET") == 0) {
+			/* A made-up reset says nothing of the peer: no pairing. */
+			if (vev_is_fake(ev)) {
+				c->side[s].reset_injected = true;
+			} else {
+				c->side[s].reset = true;
+				on_eof(c, s, ev);
+			}
+		}
+		return;
+	}
+	if (n < 0)
+		return;
+	if (sending) {
+		if (n == 0)
+			return;
+		c->side[s].bytes = sat_add64(c->side[s].bytes, n);
+		c->side[s].msgs++;
+		c->side[s].last_send = ev->seq;
+		data_stream(c, s, ev, n);
+	} else if (n == 0) {
+		on_eof(c, s, ev);
+	} else {
+		c->side[s].bytes_in = sat_add64(c->side[s].bytes_in, n);
+		c->side[s].msgs_in++;
+		data_stream(c, s, ev, n);
+	}
+}
+
+static void on_close(struct model *m, struct proc *pr, struct vev *ev)
+{
+	struct fdent *e = fd_get(pr, ev->fd);
+	struct conn *c;
+	int s;
+
+	if (ev->err)
+		return;
+	if (ev->op == OP_SHUTDOWN && ev->how && strcmp(ev->how, "SHUT_RD") == 0)
+		return;
+	if (e && e->type == SOCK_IS_DGRAM && !(e->conn && e->conn->kind == CONN_STREAM)) {
+		if (ev->op == OP_CLOSE)
+			e->closed = true;
+		return;
+	}
+	c = stream_resolve(m, pr, ev, ev->fd, false, &s);
+	if (ev->op == OP_CLOSE) {
+		e = fd_get(pr, ev->fd);
+		if (e)
+			e->closed = true;
+	}
+	if (!c || c->kind != CONN_STREAM)
+		return;
+	touch(c, s, ev);
+	on_fin(c, s, ev);
+}
+
+static void on_dup(struct proc *pr, const struct vev *ev)
+{
+	struct fdent *e = fd_get(pr, ev->fd), *n;
+
+	if (ev->err || !e || ev->ret < 0 || ev->ret > (1 << 30) || ev->ret == ev->fd)
+		return;
+	struct fdent copy = *e;
+	n = fd_new(pr, (int)ev->ret);
+	*n = copy;
+}
+
+static void on_getsockopt(struct proc *pr, const struct vev *ev)
+{
+	struct fdent *e = fd_get(pr, ev->fd);
+	const char *opt = json_string_value(json_object_get(ev->j, "opt"));
+	const char *val = json_string_value(json_object_get(ev->j, "value"));
+
+	/* The outcome of a non-blocking connect. */
+	if (ev->err || !e || !e->conn || !opt || strcmp(opt, "SO_ERROR") != 0 || !val)
+		return;
+	if (e->conn->side[0].connected && !e->conn->side[1].accepted)
+		snprintf(e->conn->fail, sizeof(e->conn->fail), "%s", val);
+}
+
+void model_feed(struct model *m, struct vev *ev)
+{
+	struct proc *pr = proc_of(m, ev);
+
+	if (ev->kind == TR_END) {
+		/* Its descriptors are gone; its children keep their own. */
+		hmap_free(&pr->fds, fdent_free);
+		return;
+	}
+	if (ev->kind != TR_CALL)
+		return;
+	switch (ev->op) {
+	case OP_SOCKET:
+		on_socket(pr, ev);
+		break;
+	case OP_SOCKETPAIR:
+		on_socketpair(m, pr, ev);
+		break;
+	case OP_LISTEN:
+		on_listen(m, pr, ev);
+		break;
+	case OP_ACCEPT:
+		if (!ev->err && ev->ret >= 0 && ev->ret <= (1 << 30))
+			on_setup(m, pr, ev, 1, (int)ev->ret);
+		break;
+	case OP_CONNECT:
+		if (ev->fd < 0)
+			break;
+		if (known_dgram(m, pr, ev->fd)) {
+			int s;
+			struct conn *c;
+			if (ev->err)
+				break;
+			c = dgram_resolve(m, pr, ev, true, &s);
+			if (c) {
+				touch(c, s, ev);
+				fd_bind(pr, ev->fd, c, s, SOCK_IS_DGRAM);
+			}
+		} else if (!ev->err || strcmp(ev->err, "EINPROGRESS") == 0 ||
+			   strcmp(ev->err, "EALREADY") == 0 || strcmp(ev->err, "EISCONN") == 0 ||
+			   strcmp(ev->err, "EINTR") == 0) {
+			on_setup(m, pr, ev, 0, ev->fd);
+		} else {
+			on_failed_connect(m, pr, ev);
+		}
+		break;
+	case OP_SEND:
+	case OP_RECV:
+		if (ev->fd >= 0)
+			on_data(m, pr, ev);
+		break;
+	case OP_SHUTDOWN:
+	case OP_CLOSE:
+		if (ev->fd >= 0)
+			on_close(m, pr, ev);
+		break;
+	case OP_DUP:
+		on_dup(pr, ev);
+		break;
+	case OP_OPT:
+		if (ev->call == ST_FN_getsockopt)
+			on_getsockopt(pr, ev);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- the model ---- */
+
+struct model *model_new(void)
+{
+	return xcalloc(1, sizeof(struct model));
+}
+
+void model_free(struct model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->nconns; i++) {
+		struct conn *c = m->conns[i];
+		for (int d = 0; d < 2; d++) {
+			segq_free(&c->sendq[d]);
+			segq_free(&c->recvq[d]);
+			free(c->side[d].addr);
+		}
+		free(c);
+	}
+	free(m->conns);
+	hmap_free(&m->procs, proc_free);
+	hmap_free(&m->live, NULL);
+	hmap_free(&m->wait_accept, cq_free);
+	hmap_free(&m->wait_connect, cq_free);
+	hmap_free(&m->dgram, cq_free);
+	hmap_free(&m->listeners, NULL);
+	free(m);
+}
+
+size_t model_nconns(const struct model *m)
+{
+	return m->nconns;
+}
+
+const struct conn *model_conn(const struct model *m, size_t i)
+{
+	return i < m->nconns ? m->conns[i] : NULL;
+}
+
+int model_listener(const struct model *m, const char *addr)
+{
+	char k[ADDR_MAX];
+	void *v;
+
+	if (!addr || !*addr)
+		return 0;
+	addr_norm(addr, k, sizeof(k));
+	v = hmap_gets(&m->listeners, k);
+	if (!v && addr_port(k) > 0) {
+		snprintf(k, sizeof(k), "*:%d", addr_port(addr));
+		v = hmap_gets(&m->listeners, k);
+	}
+	return (int)(intptr_t)v;
+}
+
+const char *model_prog(const struct model *m, int pid)
+{
+	struct proc *p = proc_find(m, pid);
+
+	return p ? p->prog : "?";
+}
+
+const char *conn_end_text(const struct conn *c, char *buf, size_t cap)
+{
+	uint64_t f0 = c->side[0].fin.seq, f1 = c->side[1].fin.seq;
+
+	if (c->fail[0]) {
+		snprintf(buf, cap, "%s (%s%s)",
+			 strcmp(c->fail, "ECONNREFUSED") == 0 ? "refused" : "failed", c->fail,
+			 c->fail_injected ? ", injected" : "");
+	} else if (c->side[0].reset || c->side[1].reset) {
+		snprintf(buf, cap, "reset by %s",
+			 conn_side_name(c, c->side[0].reset ? 1 : 0));
+	} else if (c->side[0].reset_injected || c->side[1].reset_injected) {
+		snprintf(buf, cap, "reset injected at %s",
+			 conn_side_name(c, c->side[0].reset_injected ? 0 : 1));
+	} else if (c->kind == CONN_DGRAM) {
+		snprintf(buf, cap, "datagrams");
+	} else if (!f0 && !f1) {
+		snprintf(buf, cap, "open at end of trace");
+	} else if (f0 && (!f1 || f0 < f1)) {
+		snprintf(buf, cap, "%s closed first", conn_side_name(c, 0));
+	} else {
+		snprintf(buf, cap, "%s closed first", conn_side_name(c, 1));
+	}
+	return buf;
+}
+
+int64_t conn_bytes(const struct conn *c, int d, int64_t *msgs)
+{
+	const struct cside *from = &c->side[d], *to = &c->side[1 - d];
+
+	if (msgs)
+		*msgs = from->msgs > to->msgs_in ? from->msgs : to->msgs_in;
+	return from->bytes > to->bytes_in ? from->bytes : to->bytes_in;
+}
+
+const char *conn_side_name(const struct conn *c, int side)
+{
+	if (c->kind == CONN_DGRAM)
+		return side == 0 ? "sender" : "receiver";
+	return side == 0 ? "client" : "server";
+}
+
+const char *conn_proto(const struct conn *c)
+{
+	const char *a = *c->side[0].addr ? c->side[0].addr : c->side[1].addr;
+	bool dgram = c->kind == CONN_DGRAM;
+
+	if (strncmp(a, "unix:", 5) == 0)
+		return dgram ? "unix-dgram" : "unix";
+	if (a[0] == '[')
+		return dgram ? "udp6" : "tcp6";
+	if (a[0] >= '0' && a[0] <= '9')
+		return dgram ? "udp" : "tcp";
+	return dgram ? "dgram" : "stream";
+}

@@ -1,0 +1,303 @@
+#include "stats.h"
+
+#include "diagram.h"
+#include "hmap.h"
+#include "textutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct stats {
+	struct hmap calls;      /* fn -> struct callstat */
+	struct hmap warnings;   /* kind -> count, the first message kept */
+	uint64_t ncalls;
+	struct hmap pids;       /* processes with calls shown */
+	uint8_t *conns;         /* per conn id: 1 when one of its calls was counted */
+	size_t nconns;
+};
+
+static void *xalloc(void *p)
+{
+	if (!p) {
+		fputs("socktrace: out of memory\n", stderr);
+		exit(1);
+	}
+	return p;
+}
+
+struct stats *stats_new(void)
+{
+	return xalloc(calloc(1, sizeof(struct stats)));
+}
+
+static void count_errno(struct callstat *cs, const char *err)
+{
+	for (size_t i = 0; i < cs->nerrs; i++) {
+		if (strcmp(cs->errs[i].name, err) == 0) {
+			cs->errs[i].count++;
+			return;
+		}
+	}
+	cs->errs = xalloc(realloc(cs->errs, (cs->nerrs + 1) * sizeof(*cs->errs)));
+	snprintf(cs->errs[cs->nerrs].name, sizeof(cs->errs[0].name), "%s", err);
+	sanitize_ascii(cs->errs[cs->nerrs].name);
+	cs->errs[cs->nerrs].count = 1;
+	cs->nerrs++;
+}
+
+void stats_add(struct stats *st, const struct vev *ev)
+{
+	struct callstat *cs;
+
+	if (ev->kind == TR_WARNING) {
+		struct errcount *w = hmap_gets(&st->warnings, ev->warning);
+		if (!w) {
+			w = xalloc(calloc(1, sizeof(*w)));
+			snprintf(w->name, sizeof(w->name), "%s", ev->warning);
+			sanitize_ascii(w->name);
+			if (hmap_put(&st->warnings, ev->warning, strlen(ev->warning), w) != 0)
+				xalloc(NULL);
+		}
+		w->count++;
+		return;
+	}
+	if (ev->kind != TR_CALL)
+		return;
+	cs = hmap_gets(&st->calls, ev->fn);
+	if (!cs) {
+		cs = xalloc(calloc(1, sizeof(*cs)));
+		snprintf(cs->name, sizeof(cs->name), "%s", ev->fn);
+		sanitize_ascii(cs->name);
+		if (hmap_put(&st->calls, ev->fn, strlen(ev->fn), cs) != 0)
+			xalloc(NULL);
+	}
+	cs->count++;
+	st->ncalls++;
+	if (ev->err) {
+		cs->errors++;
+		count_errno(cs, ev->err);
+	}
+	if (ev->fault)
+		cs->faults++;
+	hist_add(&cs->dur, (uint64_t)ev->dur);
+	if (!hmap_get(&st->pids, &ev->pid, sizeof(ev->pid)) &&
+	    hmap_put(&st->pids, &ev->pid, sizeof(ev->pid), st) != 0)
+		xalloc(NULL);
+	if (ev->conn) {
+		if (ev->conn->id >= st->nconns) {
+			size_t n = st->nconns ? st->nconns : 64;
+			while (n <= ev->conn->id)
+				n *= 2;
+			st->conns = xalloc(realloc(st->conns, n));
+			memset(st->conns + st->nconns, 0, n - st->nconns);
+			st->nconns = n;
+		}
+		st->conns[ev->conn->id] = 1;
+	}
+}
+
+const struct callstat *stats_call(const struct stats *st, const char *name)
+{
+	return hmap_gets(&st->calls, name);
+}
+
+static int cmp_calls(const void *a, const void *b)
+{
+	const struct callstat *x = *(const struct callstat *const *)a;
+	const struct callstat *y = *(const struct callstat *const *)b;
+
+	if (x->dur.sum != y->dur.sum)
+		return x->dur.sum > y->dur.sum ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int cmp_errs(const void *a, const void *b)
+{
+	const struct errcount *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static void print_calls(const struct stats *st, FILE *out)
+{
+	const struct callstat **v = xalloc(calloc(st->calls.len + 1, sizeof(*v)));
+	const struct hmap_ent *e;
+	size_t n = 0, pos = 0;
+	uint64_t count = 0, errors = 0, faults = 0, total = 0;
+	char t[4][32];
+
+	while ((e = hmap_next(&st->calls, &pos)))
+		v[n++] = e->val;
+	qsort(v, n, sizeof(*v), cmp_calls);
+	fprintf(out, "%-16s %9s %7s %6s %10s %10s %10s %10s  %s\n", "call", "count", "errors",
+		"faults", "total", "p50", "p99", "max", "errors by errno");
+	for (size_t i = 0; i < n; i++) {
+		const struct callstat *cs = v[i];
+		fprintf(out, "%-16s %9llu %7llu %6llu %10s %10s %10s %10s", cs->name,
+			(unsigned long long)cs->count, (unsigned long long)cs->errors,
+			(unsigned long long)cs->faults, fmt_dur(t[0], sizeof(t[0]), (int64_t)cs->dur.sum),
+			fmt_dur(t[1], sizeof(t[1]), (int64_t)hist_percentile(&cs->dur, 50)),
+			fmt_dur(t[2], sizeof(t[2]), (int64_t)hist_percentile(&cs->dur, 99)),
+			fmt_dur(t[3], sizeof(t[3]), (int64_t)cs->dur.max));
+		if (cs->nerrs)
+			qsort(cs->errs, cs->nerrs, sizeof(*cs->errs), cmp_errs);
+		for (size_t k = 0; k < cs->nerrs; k++)
+			fprintf(out, "%s%s:%llu", k ? " " : "  ", cs->errs[k].name,
+				(unsigned long long)cs->errs[k].count);
+		fputc('\n', out);
+		count += cs->count;
+		errors += cs->errors;
+		faults += cs->faults;
+		total = total + cs->dur.sum < total ? UINT64_MAX : total + cs->dur.sum;
+	}
+	fprintf(out, "%-16s %9llu %7llu %6llu %10s\n", "total", (unsigned long long)count,
+		(unsigned long long)errors, (unsigned long long)faults,
+		fmt_dur(t[0], sizeof(t[0]), (int64_t)total));
+	free(v);
+}
+
+static void endpoint(const struct model *m, const struct conn *c, int s, char *buf, size_t cap)
+{
+	const char *a = *c->side[s].addr ? c->side[s].addr : "?";
+	char lab[160];
+
+	int listener = c->side[s].seen ? c->side[s].pid : model_listener(m, a);
+
+	if (listener) {
+		/* Traced, or listening there but never took it. */
+		proc_label(m, listener, lab, sizeof(lab));
+		snprintf(buf, cap, "%s %s", lab, a);
+	} else {
+		snprintf(buf, cap, "(not traced) %s", a);
+	}
+	sanitize_ascii(buf);
+}
+
+static void bytes_text(const struct conn *c, int d, char *buf, size_t cap)
+{
+	int64_t msgs, bytes = conn_bytes(c, d, &msgs);
+
+	if (c->kind == CONN_DGRAM)
+		snprintf(buf, cap, "%lld B/%lld dg", (long long)bytes, (long long)msgs);
+	else
+		snprintf(buf, cap, "%lld B", (long long)bytes);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void print_conns(const struct stats *st, const struct model *m, size_t max, FILE *out)
+{
+	size_t n = model_nconns(m), listed = 0, counted = 0;
+	int w[2] = { 6, 6 };
+	char a[2][400], b[2][48], d[32], end[64];
+	struct hmap endings = HMAP_INIT;
+
+	/* Widths first: the table is built from the model, never stored. */
+	for (size_t i = 0; i < n && listed < max; i++) {
+		const struct conn *c = model_conn(m, i);
+		if (c->id >= st->nconns || !st->conns[c->id])
+			continue;
+		for (int s = 0; s < 2; s++) {
+			endpoint(m, c, s, a[s], sizeof(a[s]));
+			if ((int)strlen(a[s]) > w[s])
+				w[s] = (int)strlen(a[s]);
+		}
+		listed++;
+	}
+	if (listed == 0) {
+		fputs("(no connections)\n", out);
+		return;
+	}
+	fprintf(out, "%-6s %-10s %-*s %-*s %10s %14s %14s  %s\n", "conn", "proto", w[0], "client",
+		w[1], "server", "duration", "client->server", "server->client", "how it ended");
+	listed = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct conn *c = model_conn(m, i);
+		if (c->id >= st->nconns || !st->conns[c->id])
+			continue;
+		counted++;
+		conn_end_text(c, end, sizeof(end));
+		uintptr_t k = (uintptr_t)hmap_gets(&endings, end);
+		if (hmap_put(&endings, end, strlen(end), (void *)(k + 1)) != 0)
+			xalloc(NULL);
+		if (listed >= max)
+			continue;
+		listed++;
+		char id[16];
+		snprintf(id, sizeof(id), "c%u", c->id);
+		endpoint(m, c, 0, a[0], sizeof(a[0]));
+		endpoint(m, c, 1, a[1], sizeof(a[1]));
+		bytes_text(c, 0, b[0], sizeof(b[0]));
+		bytes_text(c, 1, b[1], sizeof(b[1]));
+		fprintf(out, "%-6s %-10s %-*s %-*s %10s %14s %14s  %s\n", id, conn_proto(c), w[0], a[0],
+			w[1], a[1],
+			fmt_dur(d, sizeof(d), c->last_t > c->first_t ? sat_sub64(c->last_t, c->first_t) : 0),
+			b[0],
+			b[1], end);
+	}
+	if (counted > listed)
+		fprintf(out, "... %zu more connection%s (--all lists every one)\n", counted - listed,
+			counted - listed == 1 ? "" : "s");
+	/* How they ended, in one line. */
+	fprintf(out, "\n%zu connection%s:", counted, counted == 1 ? "" : "s");
+	size_t pos = 0, k = 0;
+	const struct hmap_ent *e;
+	const char **names = xalloc(calloc(endings.len + 1, sizeof(*names)));
+	while ((e = hmap_next(&endings, &pos)))
+		names[k++] = e->key;
+	qsort(names, k, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < k; i++) {
+		fprintf(out, "%s %lu %s", i ? "," : "",
+			(unsigned long)(uintptr_t)hmap_gets(&endings, names[i]), names[i]);
+	}
+	fputc('\n', out);
+	free(names);
+	hmap_free(&endings, NULL);
+}
+
+void stats_print(const struct stats *st, const struct model *m, size_t max_conns, FILE *out)
+{
+	fprintf(out, "%llu call%s in %zu process%s\n\n", (unsigned long long)st->ncalls,
+		st->ncalls == 1 ? "" : "s", st->pids.len, st->pids.len == 1 ? "" : "es");
+	print_calls(st, out);
+	if (st->warnings.len) {
+		size_t pos = 0, n = 0;
+		const struct hmap_ent *e;
+		struct errcount *v = xalloc(calloc(st->warnings.len, sizeof(*v)));
+		while ((e = hmap_next(&st->warnings, &pos)))
+			v[n++] = *(const struct errcount *)e->val;
+		qsort(v, n, sizeof(*v), cmp_errs);
+		fputs("\nwarnings of the shim (what it could not see):", out);
+		for (size_t i = 0; i < n; i++)
+			fprintf(out, " %s:%llu", v[i].name, (unsigned long long)v[i].count);
+		fputc('\n', out);
+		free(v);
+	}
+	fputc('\n', out);
+	print_conns(st, m, max_conns, out);
+}
+
+static void callstat_free(void *p)
+{
+	struct callstat *cs = p;
+
+	hist_free(&cs->dur);
+	free(cs->errs);
+	free(cs);
+}
+
+void stats_free(struct stats *st)
+{
+	if (!st)
+		return;
+	hmap_free(&st->calls, callstat_free);
+	hmap_free(&st->warnings, free);
+	hmap_free(&st->pids, NULL);
+	free(st->conns);
+	free(st);
+}

@@ -1,0 +1,35 @@
+/* socktrace stats: per call and per connection figures, in bounded memory
+ * (a histogram per call name, a summary per connection). */
+#ifndef SOCKTRACE_STATS_H
+#define SOCKTRACE_STATS_H
+
+#include "hist.h"
+#include "pairing.h"
+#include "vev.h"
+
+#include <stdio.h>
+
+struct errcount {
+	char name[24];
+	uint64_t count;
+};
+
+struct callstat {
+	char name[32];
+	uint64_t count, errors, faults;
+	struct hist dur;
+	struct errcount *errs;
+	size_t nerrs;
+};
+
+struct stats;
+
+struct stats *stats_new(void);
+void stats_add(struct stats *st, const struct vev *ev);
+/* The call table and the connection table (its first max_conns rows). */
+void stats_print(const struct stats *st, const struct model *m, size_t max_conns, FILE *out);
+void stats_free(struct stats *st);
+/* For the tests: the figures of one call name, NULL if it never came. */
+const struct callstat *stats_call(const struct stats *st, const char *name);
+
+#endif

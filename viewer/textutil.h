@@ -1,0 +1,29 @@
+/* Formatting shared by the renderers and stats: durations, times, byte
+ * previews, escaping for HTML and Mermaid. */
+#ifndef SOCKTRACE_TEXTUTIL_H
+#define SOCKTRACE_TEXTUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* "850ns", "12.4us", "3.1ms", "2.05s". */
+char *fmt_dur(char *buf, size_t cap, int64_t ns);
+/* Seconds with microseconds: "0.307423". */
+char *fmt_secs(char *buf, size_t cap, int64_t ns);
+/* Parses "1.5", "1.5s", "200ms", "30us", "10ns" (seconds by default) into
+ * ns; false when it is not a time. */
+bool parse_time(const char *s, int64_t *ns);
+/* Bytes as a quoted C-like string, printable ASCII kept, \n \r \t \\ \"
+ * and \xNN for the rest, cut to at most max characters (then "...");
+ * more, when true, adds "..." for bytes transferred but not recorded. */
+size_t fmt_preview(char *buf, size_t cap, const unsigned char *b, size_t n, size_t max,
+		   bool more);
+/* Writes s with &, <, >, " and ' escaped. */
+void html_escape(FILE *out, const char *s);
+/* Replaces every byte outside printable ASCII with '?' in place (program
+ * names come from the traced programs). */
+void sanitize_ascii(char *s);
+
+#endif

@@ -1,0 +1,128 @@
+/* Streaming reader of socktrace traces (docs/trace-format.md).
+ *
+ * Takes trace files and directories, checks each file's header, and merges
+ * the records of all files into one stream ordered by the time each call
+ * returned (ts + dur, aligned across hosts with the headers' clock pairs).
+ * Memory does not grow with the number of records: a file is opened when
+ * the merge reaches it and closed when it is used up, and each open file
+ * holds a small look-ahead window that puts back in order the records of
+ * threads that finished in a different order than they wrote.
+ *
+ * What cannot be read is accounted for, never fatal when the format allows
+ * it: NUL padding of killed writers is skipped silently; an incomplete
+ * record (a writer killed while copying it) and records this reader does
+ * not understand are skipped and reported by tr_report(). A file that is
+ * not a trace, or a line in the middle that is not JSON, is an error that
+ * names the file and line. */
+#ifndef SOCKTRACE_TRACE_READER_H
+#define SOCKTRACE_TRACE_READER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* Records held per open file to undo small disorders between threads. */
+#define TR_LOOKAHEAD 16
+/* Longest line accepted (records are at most 4 KiB, headers a little more). */
+#define TR_LINE_MAX (1 << 20)
+
+enum tr_kind {
+	TR_CALL,
+	TR_EXEC,
+	TR_END,
+	TR_WARNING,  /* something the shim could not see (io_uring, ...) */
+};
+
+struct tr_file;
+
+struct tr_record {
+	json_t *j;           /* owned by the record: tr_record_free() */
+	struct tr_file *file;
+	long line;           /* 1-based line in the file */
+	enum tr_kind kind;
+	int64_t ts;          /* as written (CLOCK_MONOTONIC of its host) */
+	int64_t dur;         /* 0 when absent */
+	int64_t key;         /* merge key: ts + dur + the file's host offset */
+};
+
+struct tr_file {
+	char *path;
+	size_t index;        /* position in the sorted file list */
+	/* From the header. */
+	int pid, ppid;
+	char *prog;
+	char *host;
+	int64_t clock_mono, clock_real;
+	bool has_clock;
+	int64_t start;       /* when the shim started in this image; -1 unknown */
+	int payload;
+	int minor;
+	int64_t offset;      /* added to ts: 0 on a single host */
+
+	/* Reading state. */
+	int fd;              /* -1 when closed */
+	bool started;        /* opened by the merge (past the header scan) */
+	bool eof;
+	off_t resume;        /* where records start (after the header) */
+	char *buf;           /* read buffer while open */
+	size_t pos, len;
+	off_t consumed;      /* bytes of the file consumed by lines */
+	long line;
+	struct tr_record la[TR_LOOKAHEAD];
+	size_t nla;
+	int64_t next_key;
+};
+
+struct tr_reader {
+	struct tr_file **files;
+	size_t nfiles;
+	struct tr_file **heap;
+	size_t nheap;
+	FILE *diag;          /* warnings and errors */
+	bool multihost;
+	int64_t base;        /* time zero: the earliest start of a traced image
+			      * (aligned), so no call begins before it */
+	char *line;          /* shared line buffer */
+	size_t line_cap;
+
+	/* Accounting, reported by tr_report(). */
+	unsigned long records;
+	unsigned long skipped_cut;      /* incomplete records */
+	unsigned long skipped_invalid;  /* JSON, but not a record we can use */
+	unsigned long skipped_unknown;  /* rec kinds this reader does not know */
+	unsigned long skipped_files;    /* empty files, files cut in the header */
+	unsigned long dropped;          /* records the shim could not write */
+	char first_dropped[256];
+	char first_cut[512];
+	char first_invalid[512];
+	int newest_minor;
+	char newest_file[256];
+	bool quiet;          /* warnings off (an earlier pass gave them) */
+	bool failed;         /* a fatal error was reported */
+};
+
+/* tr_open flags */
+#define TR_QUIET 1u
+
+/* Resolves paths (files, or directories of *.jsonl; a directory without
+ * trace files but with a `latest` entry stands for that), reads every
+ * header and prepares the merge. Returns 0, or -1 after printing why
+ * (unreadable input, not a socktrace trace, another major version). */
+int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *diag,
+	    unsigned flags);
+/* The next record in time order: 1 and *rec filled, 0 at the end, -1 on a
+ * fatal error (printed). */
+int tr_next(struct tr_reader *r, struct tr_record *rec);
+void tr_record_free(struct tr_record *rec);
+/* Prints what was skipped (nothing when all was read). */
+void tr_report(const struct tr_reader *r, const char *prog);
+void tr_close(struct tr_reader *r);
+
+/* The default input, where the shim writes: $SOCKTRACE_OUT when set,
+ * else ./socktrace-out/latest when it exists, else ./socktrace-out. */
+const char *tr_default_path(void);
+
+#endif

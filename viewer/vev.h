@@ -1,0 +1,128 @@
+/* One record of the merged stream, decoded for the model and the
+ * renderers: the fields every part of the viewer looks at, plus what the
+ * pairing model adds. Strings point into the record's JSON and live as
+ * long as the record. */
+#ifndef SOCKTRACE_VEV_H
+#define SOCKTRACE_VEV_H
+
+#include "calls.h"
+#include "trace_reader.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Earlier events one event pairs with that are kept for drawing. */
+#define VEV_MAXP 4
+
+/* Another event, as renderers need it to draw an arrow or a flow. */
+struct evref {
+	uint64_t seq; /* 0: none */
+	int pid, tid;
+	int64_t t;    /* entry, ns since the trace start */
+	int64_t dur;
+};
+
+/* What a call does, as far as connections go. */
+enum vev_op {
+	OP_OTHER,
+	OP_SOCKET,
+	OP_SOCKETPAIR,
+	OP_BIND,
+	OP_LISTEN,
+	OP_ACCEPT,
+	OP_CONNECT,
+	OP_SEND,
+	OP_RECV,
+	OP_SHUTDOWN,
+	OP_CLOSE,
+	OP_DUP,
+	OP_OPT,
+	OP_DNS,
+};
+
+enum vev_link {
+	LINK_NONE,
+	LINK_CONNECT, /* connect <-> accept of the same connection */
+	LINK_DATA,    /* send <-> the recv calls that consumed its bytes */
+	LINK_CLOSE,   /* close/shutdown <-> the peer's recv of EOF or ECONNRESET */
+};
+
+struct conn;
+
+struct vev {
+	json_t *j;                 /* the record */
+	const struct tr_file *file;
+	long line;
+	uint64_t seq;              /* 1, 2, ... in merged order */
+	enum tr_kind kind;
+	int64_t t;                 /* entry, ns since the trace start */
+	int64_t dur;
+	int64_t tend;              /* t + dur: when the call returned */
+	int pid, tid;
+	const char *fn;            /* "exec" and "end" for those records */
+	enum st_fn call;           /* ST_FN_COUNT when not in the call table */
+	enum vev_op op;
+	int fd;                    /* -1 when the record has none */
+	int64_t ret;
+	const char *err;           /* errno name of a failed call, else NULL */
+	bool fault;                /* a fault rule acted on the call */
+	bool fault_made;           /* ... and the real call ran: its result is real */
+	const char *fault_rule, *fault_action;
+	const char *local, *peer, *addr;
+	int64_t bytes;             /* -1 when absent */
+	const char *data;          /* payload preview (code points = bytes) */
+	size_t data_len;           /* in UTF-8 bytes of data */
+	int64_t data_cut;
+	const char *how;           /* shutdown; a warning's how */
+	const char *warning;       /* a warning's kind ("io_uring"), else NULL */
+	const char *message;       /* a warning's message */
+
+	/* Filled by the model (pairing.c). */
+	struct conn *conn;
+	int side;                  /* 0: the connecting side, 1: the accepting side; -1 */
+	enum vev_link link;
+	bool out;                  /* the sending end of its link */
+	int64_t off;               /* data: stream offset of its first byte, or -1 */
+	size_t npartners;          /* earlier events it pairs with (may exceed VEV_MAXP) */
+	struct evref partners[VEV_MAXP];
+};
+
+/* Saturating arithmetic on times and byte counts from the trace: any
+ * number may arrive in a damaged or hostile file. */
+static inline int64_t sat_add64(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static inline int64_t sat_sub64(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r))
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+/* Decodes rec into ev (seq and times relative to base). */
+void vev_decode(struct vev *ev, const struct tr_record *rec, uint64_t seq, int64_t base);
+/* The payload preview as bytes; returns how many were written. */
+size_t vev_data_bytes(const struct vev *ev, unsigned char *out, size_t cap);
+struct evref vev_ref(const struct vev *ev);
+/* A result socktrace made up: the real call did not run. */
+static inline bool vev_is_fake(const struct vev *ev)
+{
+	return ev->fault && !ev->fault_made;
+}
+/* Failed (errno set), injected, or a warning of the shim. */
+static inline bool vev_is_error(const struct vev *ev)
+{
+	return ev->err != NULL || ev->fault || ev->warning != NULL;
+}
+
+#endif
