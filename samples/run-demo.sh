@@ -1,6 +1,6 @@
 #!/bin/sh
-# Runs the TCP and the UDP sample pairs under the shim and prints what it
-# recorded, one line per call.
+# Runs the TCP and the UDP sample pairs under the shim and draws what it
+# recorded with `socktrace view`: the classic socket diagram, from a real run.
 #
 # Usage: samples/run-demo.sh [BUILD_DIR]    (default ./build; builds nothing)
 #
@@ -76,27 +76,9 @@ for proto in tcp udp; do
 	wait_server "${proto}_server"
 done
 
+# The flow diagram: client and server side by side, one trace per run.
 echo
-echo "== trace: pid fn fd ret errno local->peer bytes"
-python3 - "$trace" <<'EOF'
-import glob, json, os, sys
-
-events = []
-for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.jsonl"))):
-    with open(path, "rb") as f:
-        # A killed process may leave NUL padding: skip it.
-        for line in f.read().replace(b"\0", b"").splitlines():
-            rec = json.loads(line)
-            if rec.get("rec") == "call":
-                events.append(rec)
-# A datagram's peer is the address it went to or came from.
-DGRAM = ("sendto", "recvfrom", "sendmsg", "recvmsg", "__recvfrom_chk")
-for e in sorted(events, key=lambda e: e["ts"]):
-    peer = e.get("peer") or (e.get("addr") if e["fn"] in DGRAM else None)
-    ends = "%s->%s" % (e.get("local", "?"), peer or "?") if "local" in e or peer else "-"
-    print("%-6s %-12s %3s %4s %-12s %-43s %s" % (
-        e["pid"], e["fn"], e.get("fd", "-"), e["ret"], e.get("errno", "-"),
-        ends, e.get("bytes", "-")))
-EOF
+echo "== socktrace view (both runs merged: a TCP pair, then a UDP pair)"
+"$build/viewer/socktrace" view --format text --color never --width 110 "$trace"
 echo
 echo "trace kept in $trace"
