@@ -7,7 +7,8 @@ Usage: python3 bench/run.py [BUILD_DIR] [--rounds R] [--quick] [--markdown]
 Runs every workload of bench/ (built in BUILD_DIR/bench/) in several modes:
 untraced, under the shim with tracing off and one fault rule that never
 matches, under the shim with full tracing, with full tracing and stack
-capture (when the shim supports it) and under strace. Modes alternate within
+capture of 8 and of 32 frames (when the shim supports it), under strace and
+under strace -k (stack traces, when strace supports it). Modes alternate within
 each round (round-robin, the starting mode rotating from round to round) so
 that slow drifts of a noisy machine hit every mode alike. Each whole run is
 timed with time.perf_counter; the table shows medians normalised per loop
@@ -32,7 +33,8 @@ import time
 # Workloads. n: iterations in a full run, chosen so that an untraced run takes
 # about 0.5 s on the reference machine (2-core AMD EPYC VM); strace_n: the
 # same for strace, about 100x slower on the cheapest calls, so that a traced
-# run takes about 1 s. quick_div divides both for --quick.
+# run takes about 1 s (also used by the other slow modes: stacks of 32
+# frames and strace -k). quick_div divides both for --quick.
 
 THREADS = 4
 
@@ -74,7 +76,14 @@ MODE_UNTRACED = 'untraced'
 MODE_OFF = 'shim, tracing off, 1 rule never matching'
 MODE_FULL = 'full tracing'
 MODE_STACKS = 'tracing + stacks depth 8'
+MODE_STACKS32 = 'tracing + stacks depth 32'
 MODE_STRACE = 'strace -f -e trace=network'
+MODE_STRACE_K = 'strace -k -f -e trace=network'
+
+# Frames per stack of the stack modes.
+STACK_DEPTH = {MODE_STACKS: 8, MODE_STACKS32: 32}
+# Modes run with the workload's smaller strace_n.
+SLOW_MODES = (MODE_STACKS32, MODE_STRACE, MODE_STRACE_K)
 
 NEVER_MATCHING_RULE = 'connect port=1 error=ECONNREFUSED'
 
@@ -134,6 +143,22 @@ def strace_status():
         return None, 'n/a (strace cannot trace here: %s)' % (why[-1] if why else
                                                              'exit %d' % p.returncode)
     return path, None
+
+
+def strace_k_status(strace, strace_reason):
+    """None when strace -k (a stack trace with every call) works here, else
+    why not: `strace -k -e trace=none true` fails when strace was built
+    without libunwind/libdw."""
+    if not strace:
+        return strace_reason
+    try:
+        p = subprocess.run([strace, '-k', '-e', 'trace=none', 'true'],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return 'n/a (strace built without -k)'
+    if p.returncode != 0:
+        return 'n/a (strace built without -k)'
+    return None
 
 
 def machine_description(shim):
@@ -251,7 +276,9 @@ class Runner:
             Mode(MODE_OFF),
             Mode(MODE_FULL),
             Mode(MODE_STACKS, None if stacks else 'n/a (stacks not built)'),
+            Mode(MODE_STACKS32, None if stacks else 'n/a (stacks not built)'),
             Mode(MODE_STRACE, strace_reason),
+            Mode(MODE_STRACE_K, strace_k_status(self.strace, strace_reason)),
         ]
 
     # -- commands per mode
@@ -262,11 +289,11 @@ class Runner:
             env['LD_PRELOAD'] = self.shim
             env['SOCKTRACE_OUT'] = 'off'
             env['SOCKTRACE_FAULTS'] = NEVER_MATCHING_RULE
-        elif mode in (MODE_FULL, MODE_STACKS):
+        elif mode == MODE_FULL or mode in STACK_DEPTH:
             env['LD_PRELOAD'] = self.shim
             env['SOCKTRACE_OUT'] = tracedir
-            if mode == MODE_STACKS:
-                env['SOCKTRACE_BACKTRACE'] = '8'
+            if mode in STACK_DEPTH:
+                env['SOCKTRACE_BACKTRACE'] = str(STACK_DEPTH[mode])
         return env
 
     def argv_for(self, mode, wl, n):
@@ -274,10 +301,13 @@ class Runner:
         if mode == MODE_STRACE:
             argv = [self.strace, '-f', '-qq', '-e', 'trace=network',
                     '-o', os.devnull] + argv
+        elif mode == MODE_STRACE_K:
+            argv = [self.strace, '-k', '-f', '-qq', '-e', 'trace=network',
+                    '-o', os.devnull] + argv
         return argv
 
     def n_for(self, mode, wl):
-        n = wl.strace_n if mode == MODE_STRACE else wl.n
+        n = wl.strace_n if mode in SLOW_MODES else wl.n
         if self.args.quick:
             n = n // QUICK_DIV
         return max(1, int(n * self.args.scale))
@@ -286,7 +316,7 @@ class Runner:
         """One timed run; returns seconds. The trace directory of a tracing
         mode is made before and deleted after the timed region."""
         tracedir = None
-        if mode in (MODE_FULL, MODE_STACKS):
+        if mode == MODE_FULL or mode in STACK_DEPTH:
             tracedir = tempfile.mkdtemp(prefix='socktrace-bench-', dir=self.tmproot)
         try:
             secs = run_timed(self.argv_for(mode, wl, self.n_for(mode, wl)),
@@ -563,10 +593,11 @@ def main():
                      % sp['send_bytes'])
     notes.append('modes: "%s" = LD_PRELOAD=shim SOCKTRACE_OUT=off '
                  "SOCKTRACE_FAULTS='%s'; \"%s\" = SOCKTRACE_OUT=<fresh directory "
-                 'per run, deleted after it, outside the timed region>; "%s" = '
-                 'the same with SOCKTRACE_BACKTRACE=8; strace = strace -f -qq -e '
-                 'trace=network -o /dev/null, with its own smaller N'
-                 % (MODE_OFF, NEVER_MATCHING_RULE, MODE_FULL, MODE_STACKS))
+                 'per run, deleted after it, outside the timed region>; "%s" and '
+                 '"%s" = the same with SOCKTRACE_BACKTRACE=8 and =32; strace = '
+                 'strace [-k] -f -qq -e trace=network -o /dev/null; stacks depth '
+                 '32 and both strace modes with the smaller strace N'
+                 % (MODE_OFF, NEVER_MATCHING_RULE, MODE_FULL, MODE_STACKS, MODE_STACKS32))
     notes.append('%d round%s, modes alternating within each round; ±MAD = median '
                  'absolute deviation / median; ns/event over untraced = (median '
                  '- untraced median) per iteration / events per iteration; '

@@ -141,7 +141,9 @@ static int set_preload(const char *shim)
 		if (!value)
 			return -1;
 	}
-	return setenv("LD_PRELOAD", value, 1);
+	int rc = setenv("LD_PRELOAD", value, 1); /* setenv copies it */
+	free(value);
+	return rc;
 }
 
 static int wait_for(pid_t pid)

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,12 @@ static void usage(FILE *out)
 	      "  -e, --errors               only failed calls and injected faults\n"
 	      "  -a, --all                  list every connection (default: the first 50,\n"
 	      "                             then how they all ended)\n"
+	      "      --by-caller            per call site instead of per call: calls grouped\n"
+	      "                             by the innermost frame of their stack that is in\n"
+	      "                             the traced program (socktrace run --backtrace),\n"
+	      "                             with file:line when it has debug information\n"
+	      "      --addr2line PROG       --by-caller: get file:line from PROG (default\n"
+	      "                             addr2line, from binutils; none: names only)\n"
 	      "  -o, --output FILE          write to FILE instead of standard output\n"
 	      "  -h, --help                 this text\n"
 	      "\n"
@@ -39,6 +46,9 @@ static void usage(FILE *out)
 	      "2 on bad usage.\n",
 	      out);
 }
+
+/* Long options without a letter. */
+enum { OPT_BY_CALLER = 1000, OPT_ADDR2LINE };
 
 static void count(void *st, struct vev *ev)
 {
@@ -51,6 +61,8 @@ int cmd_stats(int argc, char **argv)
 		FILTER_LONGOPTS,
 		{ "output", required_argument, NULL, 'o' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "by-caller", no_argument, NULL, OPT_BY_CALLER },
+		{ "addr2line", required_argument, NULL, OPT_ADDR2LINE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -61,6 +73,8 @@ int cmd_stats(int argc, char **argv)
 	FILE *out = stdout;
 	int opt, status;
 	size_t max_conns = 50;
+	bool by_caller = false;
+	const char *addr2line = "addr2line";
 
 	filter_init(&f);
 	optind = 1;
@@ -77,6 +91,12 @@ int cmd_stats(int argc, char **argv)
 		case 'a':
 			max_conns = (size_t)-1;
 			break;
+		case OPT_BY_CALLER:
+			by_caller = true;
+			break;
+		case OPT_ADDR2LINE:
+			addr2line = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			filter_free(&f);
@@ -92,6 +112,8 @@ int cmd_stats(int argc, char **argv)
 		return 1;
 	}
 	st = stats_new();
+	if (by_caller)
+		stats_by_caller(st, addr2line);
 	status = pass_run(&pass, &f, count, st);
 	tr_report(&pass.reader, "socktrace stats");
 	if (status == 0) {

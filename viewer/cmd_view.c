@@ -20,6 +20,9 @@
 #define DEFAULT_LIMIT_HTML 5000
 #define DEFAULT_LIMIT_MERMAID 300
 
+/* Long options without a letter. */
+enum { OPT_STACKS = 1000, OPT_ADDR2LINE };
+
 static void usage(FILE *out)
 {
 	fputs("usage: socktrace view [OPTIONS] [TRACE...]\n"
@@ -50,6 +53,12 @@ static void usage(FILE *out)
 	      "                     (the default on a terminal whose locale is not UTF-8)\n"
 	      "  -n, --limit N      html, mermaid: draw at most N events (default 5000 for\n"
 	      "                     html, 300 for mermaid; 0: no limit)\n"
+	      "      --stacks       text: under each event that has a call stack (socktrace\n"
+	      "                     run --backtrace), its frames, innermost first: function\n"
+	      "                     and file:line, or module+offset\n"
+	      "      --addr2line PROG  text with --stacks, html: get file:line of stack\n"
+	      "                     frames from PROG (default addr2line, from binutils);\n"
+	      "                     none: show modules and offsets only\n"
 	      "\n"
 	      "filters (all formats; an event is shown when it matches every one given):\n"
 	      "  -p, --pid PID[,PID...]     calls of these processes\n"
@@ -171,12 +180,14 @@ int cmd_view(int argc, char **argv)
 		{ "colour", required_argument, NULL, 'C' },
 		{ "ascii", no_argument, NULL, 'A' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "stacks", no_argument, NULL, OPT_STACKS },
+		{ "addr2line", required_argument, NULL, OPT_ADDR2LINE },
 		FILTER_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct view_opts o;
-	const char *format = NULL, *output = NULL, *color = "auto";
+	const char *format = NULL, *output = NULL, *color = "auto", *addr2line = "addr2line";
 	long width = 0, limit = -1;
 	const struct renderer *r = NULL;
 	const char *dflt;
@@ -217,6 +228,12 @@ int cmd_view(int argc, char **argv)
 			break;
 		case 'A':
 			o.ascii = true;
+			break;
+		case OPT_STACKS:
+			o.stacks = true;
+			break;
+		case OPT_ADDR2LINE:
+			addr2line = optarg;
 			break;
 		case 'n':
 			if (!parse_uint(optarg, 100000000, &limit)) {
@@ -271,6 +288,7 @@ int cmd_view(int argc, char **argv)
 		const char *nc = getenv("NO_COLOR");
 		o.color = out_tty && !(nc && *nc);
 	}
+	o.addr2line = addr2line;
 	if (limit >= 0)
 		o.limit = (size_t)limit;
 	else

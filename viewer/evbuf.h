@@ -19,6 +19,7 @@ struct bev {
 	int64_t t, dur, tend;
 	enum tr_kind kind;
 	bool err, fault, warn;
+	bool stack;          /* the record has a call stack */
 	char *label;
 	char *json;          /* the record with pairing fields (html) */
 	const struct conn *conn;

@@ -27,8 +27,9 @@ static const struct command commands[] = {
 	  "validate scenario (fault rule) files without running anything" },
 	{ "view", cmd_view, "view [-f text|html|mermaid|perfetto|jsonl] [FILTERS] [TRACE...]",
 	  "draw the calls of every traced process side by side, with the arrows between them" },
-	{ "stats", cmd_stats, "stats [FILTERS] [TRACE...]",
-	  "count, errors, faults and p50/p99/max time per call; bytes and ending per connection" },
+	{ "stats", cmd_stats, "stats [--by-caller] [FILTERS] [TRACE...]",
+	  "count, errors, faults and p50/p99/max time per call (or per call site); bytes and\n"
+	  "        ending per connection" },
 	{ "version", cmd_version, "version", "print the version" },
 };
 

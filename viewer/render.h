@@ -30,6 +30,9 @@ struct view_opts {
 	bool color;
 	bool ascii;           /* text: no box-drawing characters */
 	size_t limit;         /* html, mermaid: events drawn at most */
+	bool stacks;          /* text: each event's call stack under it */
+	const char *addr2line; /* text (with stacks), html: file:line from this
+				* program; NULL: none */
 	struct filter filter;
 	FILE *out;
 	const char *title;    /* what was read, for html */

@@ -4,10 +4,14 @@
  * when both are drawn). Hovering an event shows all of its fields on the
  * side, clicking pins it and highlights what it pairs with. The records
  * are embedded once as JSON; the page's script only reads them, so a few
- * thousand events stay quick. */
+ * thousand events stay quick. Stack frames that addr2line can place get
+ * "src" ("file:line"), "src_func" and, inside inlined code, "inlined" (the
+ * functions it was inlined into), and the stack in the details panel shows
+ * them; a page without any keeps the plain script. */
 #include "render.h"
 
 #include "evbuf.h"
+#include "symbolize.h"
 #include "textutil.h"
 
 #include <stdlib.h>
@@ -25,6 +29,8 @@ struct html {
 	struct view_ctx *ctx;
 	FILE *out;
 	struct evbuf buf;
+	struct symbolizer *sym;
+	bool src;            /* some frame got a file:line */
 };
 
 static void *ht_begin(struct view_ctx *ctx)
@@ -36,14 +42,93 @@ static void *ht_begin(struct view_ctx *ctx)
 	s->ctx = ctx;
 	s->out = ctx->o->out;
 	evbuf_init(&s->buf, ctx->o->limit, PREVIEW_MAX, true);
+	s->sym = sym_new(ctx->o->addr2line, "socktrace view");
 	return s;
 }
 
 static void ht_event(void *p, struct vev *ev)
 {
 	struct html *s = p;
+	size_t n = s->buf.n;
 
 	evbuf_add(&s->buf, ev, s->ctx->model);
+	if (s->buf.n > n && json_array_size(json_object_get(ev->j, "stack")) > 0) {
+		s->buf.v[n].stack = true;
+		sym_want_stack(s->sym, ev->j);
+	}
+}
+
+static void set_src(json_t *o, const char *key, const struct sym_loc *l)
+{
+	char *v;
+	size_t n;
+
+	if (!l->file || !l->line)
+		return;
+	n = strlen(l->file) + 24;
+	v = malloc(n);
+	if (!v)
+		return;
+	snprintf(v, n, "%s:%lu", l->file, l->line);
+	json_object_set_new(o, key, json_string(v));
+	free(v);
+}
+
+/* Adds what addr2line says to the frames of a kept event's record; true
+ * when some frame got a file:line. */
+static bool annotate(struct html *s, struct bev *e)
+{
+	json_t *j = json_loads(e->json, JSON_ALLOW_NUL, NULL), *fr;
+	size_t i;
+	bool any = false;
+
+	if (!j)
+		return false;
+	json_array_foreach(json_object_get(j, "stack"), i, fr) {
+		struct sym_frame f;
+		const struct sym_result *r;
+		if (!sym_frame_decode(fr, &f) || !f.has_offset)
+			continue;
+		r = sym_get(s->sym, f.module, f.offset);
+		if (!r->nlocs || !r->locs[0].file || !r->locs[0].line)
+			continue;
+		set_src(fr, "src", &r->locs[0]);
+		if (r->locs[0].func)
+			json_object_set_new(fr, "src_func", json_string(r->locs[0].func));
+		if (r->nlocs > 1) {
+			json_t *in = json_array();
+			for (size_t k = 1; k < r->nlocs; k++) {
+				json_t *x = json_object();
+				if (r->locs[k].func)
+					json_object_set_new(x, "func", json_string(r->locs[k].func));
+				set_src(x, "src", &r->locs[k]);
+				json_array_append_new(in, x);
+			}
+			json_object_set_new(fr, "inlined", in);
+		}
+		any = true;
+	}
+	if (any) {
+		char *d = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH |
+						JSON_PRESERVE_ORDER);
+		if (d) {
+			free(e->json);
+			e->json = d;
+		} else {
+			any = false;
+		}
+	}
+	json_decref(j);
+	return any;
+}
+
+/* file:line for the stacks of the events kept: one addr2line per module. */
+static void symbolize(struct html *s)
+{
+	sym_resolve(s->sym);
+	for (size_t i = 0; i < s->buf.n; i++)
+		if (s->buf.v[i].stack && s->buf.v[i].json && annotate(s, &s->buf.v[i]))
+			s->src = true;
 }
 
 static const char *kind_class(enum arrow_kind k)
@@ -98,7 +183,9 @@ static const char style[] =
 	"#details td{font:12px ui-monospace,monospace;word-break:break-all;padding:2px 0}"
 	"#details h2{font-size:15px;margin:4px 0 8px}.stack{font:12px ui-monospace,monospace}";
 
-static const char script[] =
+/* The script, in three parts: the middle one draws a stack frame, with
+ * its file:line when the page has some. */
+static const char script_head[] =
 	"(function(){\n"
 	"var data=JSON.parse(document.getElementById('events').textContent);\n"
 	"var det=document.getElementById('details'),flow=document.getElementById('flow');\n"
@@ -114,9 +201,19 @@ static const char script[] =
 	" Object.keys(r).forEach(function(k){if(k==='stack')return;var v=r[k];\n"
 	"  h+='<tr><th>'+esc(k)+'</th><td>'+esc(typeof v==='object'?JSON.stringify(v):v)+'</td></tr>';});\n"
 	" h+='</table>';\n"
-	" if(r.stack){h+='<h3>stack</h3><ol class=\"stack\">';[].concat(r.stack).forEach(function(f){\n"
+	" if(r.stack){h+='<h3>stack</h3><ol class=\"stack\">';[].concat(r.stack).forEach(function(f){\n";
+
+static const char script_frame[] =
 	"  var t=f&&typeof f==='object'?(f.func||f.ip||'?')+(f.module?'  '+f.module+(f.offset?'+'+f.offset:''):''):f;\n"
-	"  h+='<li>'+esc(t)+'</li>';});h+='</ol>';}\n"
+	"  h+='<li>'+esc(t)+'</li>';});h+='</ol>';}\n";
+
+static const char script_frame_src[] =
+	"  var o=f&&typeof f==='object',t=o?(f.src_func||f.func||f.ip||'?')+(f.src?'  '+f.src:'')"
+	"+(f.module?'  '+f.module+(f.offset?'+'+f.offset:''):''):f;\n"
+	"  h+='<li>'+esc(t);if(o&&f.inlined)[].concat(f.inlined).forEach(function(x){"
+	"h+='<br>inlined in '+esc((x&&x.func||'?')+(x&&x.src?'  '+x.src:''));});h+='</li>';});h+='</ol>';}\n";
+
+static const char script_tail[] =
 	" det.innerHTML=h;\n"
 	" lit.forEach(function(e){e.classList.remove('hl');});lit=[];\n"
 	" (r.pair||[]).concat(pairedBy[r.seq]||[]).forEach(function(q){var e=el(q);"
@@ -294,7 +391,8 @@ static void page(struct html *s)
 	      out);
 	for (size_t i = 0; i < b->n; i++)
 		fprintf(out, "%s%s\n", b->v[i].json, i + 1 < b->n ? "," : "");
-	fprintf(out, "]</script>\n<script>\n%s</script>\n</body></html>\n", script);
+	fprintf(out, "]</script>\n<script>\n%s%s%s</script>\n</body></html>\n", script_head,
+		s->src ? script_frame_src : script_frame, script_tail);
 }
 
 static int ht_finish(void *p, bool draw)
@@ -304,6 +402,7 @@ static int ht_finish(void *p, bool draw)
 
 	if (draw) {
 		evbuf_finish(&s->buf, s->ctx->model);
+		symbolize(s);
 		page(s);
 		if (s->buf.over)
 			fprintf(stderr, "socktrace view: %lu event%s not drawn (over --limit %zu)\n",
@@ -311,6 +410,7 @@ static int ht_finish(void *p, bool draw)
 		rc = ferror(s->out) ? 1 : 0;
 	}
 	evbuf_free(&s->buf);
+	sym_free(s->sym);
 	free(s);
 	return rc;
 }

@@ -13,11 +13,22 @@
  * do not overlap in time share a lane when there are too many to fit.
  *
  * The first pass finds the columns and when each is in use; the second
- * draws. */
+ * draws.
+ *
+ * With --stacks, the call stack an event recorded follows its row, one
+ * line per frame, innermost first, indented under the event's box:
+ *
+ *   0.051884  [connect(5, 127.0.0.1:7000) = -1 ECONNREFUSED] 611ns
+ *               #0 db_connect  callers.c:54
+ *               #1 health_check  callers.c:64
+ *
+ * file:line comes from addr2line, run once per module after the first
+ * pass over every frame it saw; without it, module+offset. */
 #include "render.h"
 
 #include "diagram.h"
 #include "hmap.h"
+#include "symbolize.h"
 #include "textutil.h"
 
 #include <stdlib.h>
@@ -27,6 +38,11 @@
 #define MAX_COL 64
 #define PREVIEW_MAX 24
 #define MIN_ARROW 5
+/* Columns a stack line gets at least (it starts further left if need be). */
+#define STACK_MIN 40
+/* Shortest a function name or location is cut to when a line is too long. */
+#define STACK_FUNC_MIN 20
+#define STACK_WHERE_MIN 24
 
 enum attr {
 	A_NONE = 0,
@@ -102,6 +118,9 @@ struct text {
 	struct cell *row;
 	unsigned long rows;
 	uint64_t last_seq;
+	/* --stacks */
+	struct symbolizer *sym;
+	unsigned long stacks;    /* shown events with a stack */
 };
 
 /* ---- columns ---- */
@@ -174,6 +193,8 @@ static void *tx_begin(struct view_ctx *ctx)
 	s->o = ctx->o;
 	s->out = ctx->o->out;
 	s->g = ctx->o->ascii ? &ascii_glyphs : &utf8_glyphs;
+	if (ctx->o->stacks)
+		s->sym = sym_new(ctx->o->addr2line, "socktrace view");
 	return s;
 }
 
@@ -192,6 +213,10 @@ static void tx_scan(void *p, struct vev *ev)
 		return;
 	ci = col_get(s, false, ev->pid, NULL, ev->seq);
 	s->scanned++;
+	if (s->sym && json_is_array(json_object_get(ev->j, "stack"))) {
+		sym_want_stack(s->sym, ev->j);
+		s->stacks++;
+	}
 	if (ev->tend > s->max_t)
 		s->max_t = ev->tend;
 	if (ev->kind == TR_CALL || ev->kind == TR_WARNING)
@@ -356,6 +381,9 @@ static void tx_rewind(void *p, struct view_ctx *ctx)
 	}
 	for (int l = 0; l < s->nlanes; l++)
 		s->lane_cur[l] = -1;
+	/* Every frame the second pass will show, one addr2line per module. */
+	if (s->sym)
+		sym_resolve(s->sym);
 }
 
 /* ---- drawing ---- */
@@ -530,6 +558,144 @@ static void draw_arrow(struct text *s, int x0, int x1, bool head_right, const st
 	}
 }
 
+/* Cuts str to at most max bytes: "..." at the end, or at the start when
+ * keep_tail (a location's line number or offset is at its end). */
+static void cut_to(char *str, size_t cap, size_t max, bool keep_tail)
+{
+	size_t len = strlen(str);
+
+	if (len <= max || max < 4 || max >= cap)
+		return;
+	if (keep_tail) {
+		memmove(str + 3, str + len - (max - 3), max - 3 + 1);
+		memcpy(str, "...", 3);
+	} else {
+		memcpy(str + max - 3, "...", 4);
+	}
+}
+
+/* One line of a stack: "#N func  where (inlined)". */
+struct sline {
+	char num[24];
+	char func[256];
+	char where[600];
+	bool inlined;
+};
+
+/* Fits a line into cols columns: the function is cut first, then a long
+ * location from its start (its line or offset is at the end), then both
+ * further; the rest is clipped when drawn. Returns its length. */
+static int sline_fit(struct sline *l, int cols)
+{
+	static const int min[4] = { STACK_FUNC_MIN, STACK_WHERE_MIN, 8, 12 };
+	int suffix = l->inlined ? 10 : 0; /* " (inlined)" */
+	int fl = 0, wl = 0;
+
+	for (int step = 0; step < 5; step++) {
+		bool is_func = step % 2 == 0;
+		fl = (int)strlen(l->func);
+		wl = (int)strlen(l->where);
+		int over = fl + (wl ? 2 + wl : 0) + suffix - cols;
+		int len = is_func ? fl : wl;
+		if (over <= 0 || step == 4)
+			break;
+		if (len > min[step])
+			cut_to(is_func ? l->func : l->where, is_func ? sizeof(l->func) : sizeof(l->where),
+			       (size_t)(len - over > min[step] ? len - over : min[step]), !is_func);
+	}
+	return fl + (wl ? 2 + wl : 0) + suffix;
+}
+
+static void sline_draw(struct text *s, int x, int numw, const struct sline *l, int gap_at)
+{
+	row_clear(s);
+	lifelines(s);
+	/* The stack's text covers the lifelines it crosses; those past its
+	 * longest line show again. */
+	for (int c = x; c < gap_at && c < s->tw; c++)
+		put_cp(s, c, ' ', A_NONE);
+	put_str(s, x, x + numw, l->num, A_DIM);
+	x += numw + 1;
+	x = put_str(s, x, s->tw, l->func, A_NONE);
+	if (*l->where)
+		x = put_str(s, x + 2, s->tw, l->where, A_DIM);
+	if (l->inlined)
+		put_str(s, x, s->tw, " (inlined)", A_DIM);
+	row_flush(s);
+}
+
+/* The stack ev recorded, under its row (--stacks). */
+static void stack_rows(struct text *s, const struct vev *ev, int xm)
+{
+	json_t *stack = json_object_get(ev->j, "stack"), *fr;
+	json_t *cutj = json_object_get(ev->j, "stack_cut");
+	json_int_t cut = json_is_integer(cutj) ? json_integer_value(cutj) : 0;
+	size_t i, n = json_array_size(stack), nl = 0, cap = 0;
+	struct sline *lines = NULL;
+	int x = xm + 2, numw, end = 0;
+
+	if (n == 0 && cut <= 0)
+		return;
+	if (s->tw - x < STACK_MIN)
+		x = s->tw - STACK_MIN < s->gutter ? s->gutter : s->tw - STACK_MIN;
+	numw = snprintf(NULL, 0, "#%zu", n ? n - 1 : 0);
+	json_array_foreach(stack, i, fr) {
+		struct sym_frame f;
+		const struct sym_result *r = NULL;
+		size_t nloc;
+
+		sym_frame_decode(fr, &f); /* not an object: all unknown, "?" */
+		if (f.has_offset)
+			r = sym_get(s->sym, f.module, f.offset);
+		nloc = r && r->nlocs ? r->nlocs : 1;
+		for (size_t k = 0; k < nloc; k++) {
+			struct sym_frame outer;
+			const struct sym_frame *fp = &f;
+			struct sline *l;
+			if (nl == cap) {
+				cap = cap ? cap * 2 : 16;
+				lines = realloc(lines, cap * sizeof(*lines));
+				if (!lines) {
+					fputs("socktrace: out of memory\n", stderr);
+					exit(1);
+				}
+			}
+			l = &lines[nl++];
+			if (k > 0) {
+				/* A function this frame's code was inlined into:
+				 * only addr2line knows it. */
+				memset(&outer, 0, sizeof(outer));
+				fp = &outer;
+			}
+			sym_describe(fp, r && r->nlocs ? &r->locs[k] : NULL, true, l->func,
+				     sizeof(l->func), l->where, sizeof(l->where));
+			if (k == 0)
+				snprintf(l->num, sizeof(l->num), "#%zu", i);
+			else
+				l->num[0] = '\0';
+			l->inlined = k + 1 < nloc;
+		}
+	}
+	if (cut > 0 && (lines = realloc(lines, (nl + 1) * sizeof(*lines))) != NULL) {
+		struct sline *l = &lines[nl++];
+		memset(l, 0, sizeof(*l));
+		snprintf(l->func, sizeof(l->func), "... %lld more frame%s not recorded",
+			 (long long)cut, cut == 1 ? "" : "s");
+	}
+	if (!lines) {
+		fputs("socktrace: out of memory\n", stderr);
+		exit(1);
+	}
+	for (size_t k = 0; k < nl; k++) {
+		int len = sline_fit(&lines[k], s->tw - x - numw - 1);
+		if (x + numw + 1 + len > end)
+			end = x + numw + 1 + len;
+	}
+	for (size_t k = 0; k < nl; k++)
+		sline_draw(s, x, numw, &lines[k], end + 2);
+	free(lines);
+}
+
 static void tx_event(void *p, struct vev *ev)
 {
 	struct text *s = p;
@@ -612,6 +778,8 @@ static void tx_event(void *p, struct vev *ev)
 		put_cp(s, xp, a.out ? s->g->life : s->g->end_l, arrow_attr(a.kind));
 	}
 	row_flush(s);
+	if (s->sym)
+		stack_rows(s, ev, xm);
 	s->last_seq = ev->seq;
 	/* Lifelines end with their column's last row. */
 	for (int l = 0; l < s->nlanes; l++)
@@ -647,7 +815,11 @@ static int tx_finish(void *p, bool draw)
 		else
 			fprintf(s->out, "%lu events\n", ctx->reader->records);
 		rc = ferror(s->out) ? 1 : 0;
+		if (s->sym && s->stacks == 0)
+			fputs("socktrace view: --stacks: no event shown has a call stack (record them with socktrace run --backtrace)\n",
+			      stderr);
 	}
+	sym_free(s->sym);
 	free(s->cols);
 	free(s->seen);
 	free(s->fail);

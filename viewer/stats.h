@@ -25,10 +25,17 @@ struct callstat {
 struct stats;
 
 struct stats *stats_new(void);
+/* Groups calls by caller as well (stats --by-caller): by the innermost
+ * frame of their stack in the traced program (the header's exe), else the
+ * innermost frame; file:line from addr2line (NULL or "none": without). */
+void stats_by_caller(struct stats *st, const char *addr2line);
 void stats_add(struct stats *st, const struct vev *ev);
 /* The call table and the connection table (its first max_conns rows). */
 void stats_print(const struct stats *st, const struct model *m, size_t max_conns, FILE *out);
 void stats_free(struct stats *st);
+/* The caller table alone (stats_print prints it instead of the call table
+ * with stats_by_caller). */
+void stats_print_callers(const struct stats *st, FILE *out);
 /* For the tests: the figures of one call name, NULL if it never came. */
 const struct callstat *stats_call(const struct stats *st, const char *name);
 

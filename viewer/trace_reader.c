@@ -430,6 +430,7 @@ static void file_free(struct tr_file *f)
 	free(f->path);
 	free(f->prog);
 	free(f->host);
+	free(f->exe);
 	free(f);
 }
 
@@ -535,11 +536,12 @@ static int read_header(struct tr_reader *r, struct tr_file *f)
 	f->start = get_i64(j, "start", &v) && v >= 0 ? v : -1;
 	f->prog = dup_or(json_object_get(j, "prog"), "?");
 	f->host = dup_or(json_object_get(j, "host"), "");
+	f->exe = dup_or(json_object_get(j, "exe"), "");
 	clock = json_object_get(j, "clock");
 	f->has_clock = get_i64(clock, "mono", &f->clock_mono) &&
 		       get_i64(clock, "real", &f->clock_real);
 	json_decref(j);
-	if (!f->prog || !f->host) {
+	if (!f->prog || !f->host || !f->exe) {
 		diag(r, "socktrace: out of memory\n");
 		return -1;
 	}

@@ -55,6 +55,7 @@ struct tr_file {
 	int pid, ppid;
 	char *prog;
 	char *host;
+	char *exe;           /* the program (/proc/self/exe), "" when absent */
 	int64_t clock_mono, clock_real;
 	bool has_clock;
 	int64_t start;       /* when the shim started in this image; -1 unknown */

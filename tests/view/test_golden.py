@@ -20,7 +20,10 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOOL = os.path.abspath(os.environ["SOCKTRACE_TOOL"]) if os.environ.get("SOCKTRACE_TOOL") else ""
-VIEW = ["view", "--width", "120", "--color", "never"]
+# --addr2line none: the fixtures' stack frames name modules of the machine
+# that recorded them; file:line from this machine's copies (its libc, say)
+# would make the output depend on where the test runs.
+VIEW = ["view", "--width", "120", "--color", "never", "--addr2line", "none"]
 TEXT = VIEW + ["-f", "text"]
 
 FORMATS = [("text", "txt"), ("html", "html"), ("mermaid", "mmd"), ("perfetto", "json"),
@@ -52,6 +55,18 @@ def cases():
         ("faults.errors.txt", TEXT + ["--errors", "fixtures/faults"]),
         ("faults.errors.stats.txt", ["stats", "--errors", "fixtures/faults"]),
         ("tcp3.stats.pid.txt", ["stats", "--pid", "1002", "fixtures/tcp3"]),
+        # Call stacks (the faults fixture's refused connect has one).
+        ("faults.stacks.txt", TEXT + ["--stacks", "fixtures/faults"]),
+        ("faults.stacks.narrow.txt", ["view", "-f", "text", "--width", "60", "--color", "never",
+                                      "--addr2line", "none", "--stacks", "fixtures/faults"]),
+        ("faults.stacks.errors.txt", TEXT + ["--stacks", "--errors", "--ascii", "--color",
+                                             "always", "fixtures/faults"]),
+        ("faults.stacks.none.txt", TEXT + ["--stacks", "--pid", "1001", "fixtures/faults"]),
+        ("faults.by-caller.stats.txt", ["stats", "--by-caller", "--addr2line", "none",
+                                        "fixtures/faults"]),
+        ("faults.by-caller.errors.stats.txt", ["stats", "--by-caller", "--errors",
+                                               "--addr2line", "none", "fixtures/faults"]),
+        ("tcp.by-caller.stats.txt", ["stats", "--by-caller", "fixtures/tcp"]),
     ]
     return out
 
