@@ -1,6 +1,9 @@
 #include "scenario.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +43,21 @@ int st_scenario_load_file(struct st_scenario *sc, const char *path)
 	memset(sc, 0, sizeof(*sc));
 	if (ensure_rules(sc) != 0)
 		return -1;
-	f = fopen(path, "r");
-	if (!f) {
+	/* Not fopen: a FIFO must not hang `check`, and a directory opens. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0) {
 		fprintf(stderr, "%s: cannot open: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "%s: not a regular file; a scenario is a text file of rules\n", path);
+		close(fd);
+		return -1;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
 		return -1;
 	}
 	for (;;) {

@@ -63,7 +63,8 @@ static void report_rule(void *ctx, const char *message)
  * the program's heap and stdio are not ours to use. */
 static void load_file(struct st_ruleset *set, const char *path, int *errors)
 {
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named here must not hang the program's start. */
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	char *text;
 	size_t len = 0;
@@ -73,8 +74,8 @@ static void load_file(struct st_ruleset *set, const char *path, int *errors)
 		(*errors)++;
 		return;
 	}
-	if (fstat(fd, &st) != 0 || st.st_size > (1 << 24)) {
-		st_log("SOCKTRACE_SCENARIO: %s: not a readable scenario file (at most 16 MiB)", path);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 24)) {
+		st_log("SOCKTRACE_SCENARIO: %s: not a regular file of at most 16 MiB", path);
 		(*errors)++;
 		syscall(SYS_close, fd);
 		return;

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <fnmatch.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +29,12 @@ static struct {
 #endif
 
 static _Atomic int ready; /* 0 not tried, 1 ready, 2 unavailable */
+/* Unwinding takes locks inside libunwind and the dynamic loader; a fork in
+ * the middle would leave them held in the child for ever. Unwinds hold
+ * this for reading; the fork prepare handler takes it for writing, so a
+ * fork waits for the unwinds in flight, and none starts meanwhile (a
+ * thread that cannot get it records its stack as cut). */
+static pthread_rwlock_t fork_guard;
 static uintptr_t self_start, self_end;
 /* A signal handler that interrupts this thread's own unwinding must not
  * unwind again through libunwind's per-thread state. */
@@ -70,6 +77,22 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+static void fork_prepare(void)
+{
+	pthread_rwlock_wrlock(&fork_guard);
+}
+
+static void fork_parent(void)
+{
+	pthread_rwlock_unlock(&fork_guard);
+}
+
+static void fork_child(void)
+{
+	/* Only this thread exists now, and no unwind is under way. */
+	pthread_rwlock_init(&fork_guard, NULL);
+}
+
 bool st_stack_init(void)
 {
 #ifdef ST_HAVE_LIBUNWIND
@@ -105,6 +128,11 @@ bool st_stack_init(void)
 	/* The global cache takes a lock; a per-thread one is safe to use
 	 * from any thread and from signal handlers of other threads. */
 	unw.set_caching_policy(*unw.local_space, UNW_CACHE_PER_THREAD);
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&fork_guard, &attr);
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	atomic_store(&ready, 1);
 	return true;
 #else
@@ -180,7 +208,7 @@ void st_stack_capture(struct st_stack *s, unsigned max)
 	unw_context_t uc;
 	unw_cursor_t cursor;
 
-	if (!st_stack_ready() || unwinding) {
+	if (!st_stack_ready() || unwinding || pthread_rwlock_tryrdlock(&fork_guard) != 0) {
 		s->cut = true;
 		return;
 	}
@@ -206,6 +234,7 @@ void st_stack_capture(struct st_stack *s, unsigned max)
 	}
 out:
 	unwinding = false;
+	pthread_rwlock_unlock(&fork_guard);
 #else
 	s->cut = true;
 #endif

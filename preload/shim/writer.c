@@ -342,7 +342,8 @@ static int open_trace(void)
 		return W_APPEND;
 	}
 	copy_out(0, header, header_len);
-	return W_MAPPED;
+	/* copy_out stops tracing (and says why) if the disk is full. */
+	return atomic_load(&w.state) == W_FAILED ? W_FAILED : W_MAPPED;
 }
 
 static void wait_for_open(void)
