@@ -1,0 +1,128 @@
+#!/bin/sh
+# Fuzzes the rule parser and the trace reader with libFuzzer, each for a
+# bounded time.
+#
+#   tests/robust/run-fuzz.sh DIR SECONDS
+#       DIR: a build directory with -Dfuzz=true. If it does not exist it
+#       is set up (CC=clang meson setup DIR -Dfuzz=true); the fuzz targets
+#       are built; then fuzz_rules and fuzz_trace run side by side, SECONDS
+#       each. Each starts from its seed corpus (tests/robust/fuzz/corpus/
+#       NAME), the crashes saved before (tests/robust/fuzz/regressions/NAME,
+#       run first) and what earlier runs found (DIR/fuzz-corpus/NAME, kept).
+#   tests/robust/run-fuzz.sh --one FUZZER SECONDS
+#       One target already built (what `meson test --suite fuzz` runs).
+#
+# Exit status 0 when nothing was found. Otherwise 1, and each crash, leak,
+# timeout or broken property is saved in DIR/fuzz-artifacts/NAME/: copy
+# the file into tests/robust/fuzz/regressions/NAME/ (the robust suite then
+# replays it on every run, with any compiler: robust-fuzz-replay), and fix
+# the bug. Reproduce one with: DIR/tests/robust/fuzz_NAME FILE. The next
+# run of this script empties DIR/fuzz-artifacts/ first.
+set -u
+
+src=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$src/../.." && pwd)
+
+usage() {
+	echo "usage: $0 DIR SECONDS | $0 --one FUZZER SECONDS" >&2
+	exit 2
+}
+
+is_number() {
+	case "$1" in
+	'' | *[!0-9]*) return 1 ;;
+	esac
+	return 0
+}
+
+# fuzz BINARY NAME SECONDS WORK_CORPUS ARTIFACTS LOG: one target; returns
+# its status (0: nothing found).
+fuzz() {
+	bin=$1 name=$2 secs=$3 work=$4 art=$5 log=$6
+	# Artifacts are this run's only (copy the ones to keep, see above).
+	rm -rf "$art"
+	mkdir -p "$work" "$art"
+	regress="$src/fuzz/regressions/$name"
+	seeds="$src/fuzz/corpus/$name"
+	set -- "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+		-max_len=16384 -print_final_stats=1 -close_fd_mask=1 \
+		-artifact_prefix="$art/" "$work" "$seeds"
+	# The saved crashes are inputs like the others: run before any fuzzing.
+	if [ -d "$regress" ] && [ -n "$(ls -A "$regress" 2>/dev/null)" ]; then
+		set -- "$@" "$regress"
+	fi
+	"$@" >"$log" 2>&1
+}
+
+report() {
+	name=$1 status=$2 art=$3 log=$4
+	stats=$(grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units)' "$log" | tail -n 2 | tr '\n' ' ')
+	if [ "$status" -eq 0 ]; then
+		echo "fuzz_$name: nothing found. $stats"
+		return 0
+	fi
+	echo "fuzz_$name: FOUND A PROBLEM (status $status). $stats"
+	grep -E 'ERROR: |SUMMARY: |property broken|Test unit written|^  ' "$log" | head -n 20 | sed 's/^/    /'
+	for f in "$art"/*; do
+		[ -e "$f" ] || continue
+		echo "    saved input: $f"
+		echo "    add it to the regressions: cp '$f' '$src/fuzz/regressions/$name/'"
+	done
+	echo "    full log: $log"
+	return 1
+}
+
+if [ "${1:-}" = "--one" ]; then
+	[ $# -eq 3 ] && is_number "$3" || usage
+	bin=$2
+	name=$(basename "$bin")
+	name=${name#fuzz_}
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/socktrace-fuzz-$name.XXXXXX")
+	fuzz "$bin" "$name" "$3" "$tmp/corpus" "$tmp/artifacts" "$tmp/log"
+	status=$?
+	report "$name" "$status" "$tmp/artifacts" "$tmp/log"
+	status=$?
+	if [ "$status" -eq 0 ]; then
+		rm -rf "$tmp"
+	fi
+	exit "$status"
+fi
+
+[ $# -eq 2 ] && is_number "$2" || usage
+dir=$1
+secs=$2
+
+if [ ! -f "$dir/build.ninja" ]; then
+	echo "run-fuzz: setting up $dir (clang, -Dfuzz=true)"
+	CC=${CC:-clang} meson setup "$dir" "$root" -Dfuzz=true >"${TMPDIR:-/tmp}/run-fuzz-setup.$$.log" 2>&1 || {
+		cat "${TMPDIR:-/tmp}/run-fuzz-setup.$$.log" >&2
+		echo "run-fuzz: meson setup failed (fuzzing needs clang with libFuzzer: Debian packages clang and libclang-rt-dev)" >&2
+		exit 2
+	}
+	rm -f "${TMPDIR:-/tmp}/run-fuzz-setup.$$.log"
+elif ! grep -q 'fuzz_rules' "$dir/build.ninja"; then
+	echo "run-fuzz: turning on -Dfuzz=true in $dir"
+	meson configure "$dir" -Dfuzz=true || exit 2
+fi
+meson compile -C "$dir" tests/robust/fuzz_rules tests/robust/fuzz_trace >/dev/null || {
+	meson compile -C "$dir" tests/robust/fuzz_rules tests/robust/fuzz_trace
+	exit 2
+}
+dir=$(cd "$dir" && pwd)
+
+echo "run-fuzz: fuzz_rules and fuzz_trace, $secs s each, side by side"
+pids=""
+for name in rules trace; do
+	fuzz "$dir/tests/robust/fuzz_$name" "$name" "$secs" "$dir/fuzz-corpus/$name" \
+		"$dir/fuzz-artifacts/$name" "$dir/fuzz-$name.log" &
+	pids="$pids $!"
+done
+status=0
+set -- $pids
+for name in rules trace; do
+	wait "$1"
+	st=$?
+	shift
+	report "$name" "$st" "$dir/fuzz-artifacts/$name" "$dir/fuzz-$name.log" || status=1
+done
+exit "$status"

@@ -1,0 +1,284 @@
+"""Real client/server programs from Debian, both sides under the shim,
+each with its own ordinary workload, and the same workload without the
+shim for comparison. Each must behave the same (same output, same counts
+reported by the programs themselves) and its trace must hold every
+connection, complete in the viewer's pairing (connect with accept, every
+data call with the other side's, bytes equal both ways).
+
+- curl against python3 -m http.server (tests/integration/test_curl.py
+  traces curl alone; here the server too, and several requests);
+- socat as a TCP relay in front of a socat echo server (PIPE): two
+  connections per client, 256 KiB each way, relayed through fork()ed
+  children; and socat's EXEC:cat, where the data reaches cat through a
+  socketpair inherited across fork and exec;
+- redis-server under redis-benchmark (Debian package redis-server);
+- memcached under memcslap (Debian packages memcached, libmemcached-tools).
+
+A program that is not installed makes its test skip and name the package.
+Servers write their logs to files: a pipe nobody reads would stop them."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import rtest
+import sttest
+from rtest import check, check_eq, need_program
+
+SEND_FNS = rtest.SEND_FNS
+RECV_FNS = rtest.RECV_FNS
+
+
+def start_server(sb, argv_for_port, traced, out=None, name="server"):
+    """Starts a server that takes its port on the command line, on a free
+    port (retried when another process took it first); returns (proc,
+    port). Its output goes to a log file in the sandbox."""
+    log = os.path.join(sb.dir, "%s-%s.log" % (name, "traced" if traced else "plain"))
+    for _ in range(5):
+        port = sttest.free_port()
+        argv = ["sh", "-c", 'exec "$0" "$@" >>"%s" 2>&1' % log] + \
+            [str(a) for a in argv_for_port(port)]
+        proc = sb.spawn(argv, traced=traced, out=out)
+        try:
+            sttest.wait_port(port, proc=proc)
+            return proc, port
+        except sttest.Fail:
+            if proc.poll() is None:
+                raise
+    raise sttest.Fail("could not start %s; its log:\n%s" % (name, open(log).read()[-2000:]))
+
+
+def stop(sb, proc, sig=signal.SIGTERM):
+    proc.send_signal(sig)
+    return sb.finish(proc, check_rc=False)
+
+
+# --- curl and http.server ----------------------------------------------------
+
+def test_curl_and_http_server(sb):
+    curl = need_program("curl", "curl")
+    root = os.path.join(sb.dir, "www")
+    os.mkdir(root)
+    pages = {"a.txt": b"first page\n" * 100, "b.bin": bytes(range(256)) * 300,
+             "c.txt": b""}
+    for name, body in pages.items():
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(body)
+
+    def run(traced):
+        server, port = start_server(
+            sb, lambda p: [sys.executable, "-m", "http.server", p, "--bind", "127.0.0.1",
+                           "--directory", root], traced, name="http")
+        outdir = os.path.join(sb.dir, "got-%s" % traced)
+        os.mkdir(outdir)
+        argv = [curl, "-s", "-S", "--noproxy", "*", "--max-time", "20",
+                "-w", "%{http_code} %{size_request} %{size_header} %{size_download}\n"]
+        for name in list(pages) + ["missing"]:
+            argv += ["-o", os.path.join(outdir, name),
+                     "http://127.0.0.1:%d/%s" % (port, name)]
+        res = sb.run(argv, traced=traced, check_rc=False, timeout=30)
+        stop(sb, server, signal.SIGINT)
+        got = {}
+        for name in pages:
+            with open(os.path.join(outdir, name), "rb") as f:
+                got[name] = f.read()
+        return res, port, got
+
+    plain, _, plain_got = run(False)
+    traced, port, traced_got = run(True)
+    check_eq(traced.returncode, plain.returncode, "curl's status with the shim")
+    check_eq(plain.returncode, 0, "curl's status")
+    check_eq(traced_got, plain_got, "the pages curl saved with the shim")
+    check_eq(plain_got, pages, "the pages curl saved")
+    lines = [list(map(int, line.split())) for line in traced.out.splitlines()]
+    check_eq([line[0] for line in lines], [line[0] for line in
+                                             (list(map(int, x.split()))
+                                              for x in plain.out.splitlines())],
+             "HTTP statuses with and without the shim")
+
+    trace = sb.trace()
+    rtest.check_files_clean(trace, allow_killed=())
+    events, _ = rtest.view_jsonl(sb.out)
+    conns = rtest.check_pairing(events, "127.0.0.1:%d" % port, expect_conns=4,
+                                untraced_clients=(1,))
+    # Per request, what curl says it sent and received is in the trace.
+    by_order = sorted(conns, key=lambda c: c.connects[0]["seq"])
+    for c, (code, size_request, size_header, size_download) in zip(by_order, lines):
+        check_eq(c.sent["client"], size_request, "bytes of request c%s" % c.id, c.data[:4])
+        check_eq(c.received["client"], size_header + size_download,
+                 "bytes of response c%s" % c.id, c.data[:4])
+
+
+# --- socat -------------------------------------------------------------------
+
+def socat_client(sb, socat, port, data, traced):
+    inp = os.path.join(sb.dir, "in.bin")
+    with open(inp, "wb") as f:
+        f.write(data)
+    with open(inp, "rb") as stdin:
+        res = sb.run([socat, "-t", "5", "-T", "20", "-", "TCP:127.0.0.1:%d" % port],
+                     traced=traced, stdin=stdin, timeout=40)
+    return res
+
+
+def test_socat_relay(sb):
+    socat = need_program("socat", "socat")
+    data = os.urandom(256 * 1024)
+
+    def run(traced):
+        echo, echo_port = start_server(
+            sb, lambda p: [socat, "TCP-LISTEN:%s,bind=127.0.0.1,reuseaddr,fork" % p, "PIPE"],
+            traced, name="echo")
+        relay, relay_port = start_server(
+            sb, lambda p: [socat, "TCP-LISTEN:%s,bind=127.0.0.1,reuseaddr,fork" % p,
+                           "TCP:127.0.0.1:%d" % echo_port], traced, name="relay")
+        res = socat_client(sb, socat, relay_port, data, traced)
+        time.sleep(0.2)  # let the forked children finish their side
+        stop(sb, relay)
+        stop(sb, echo)
+        return res, echo_port, relay_port, relay
+
+    plain, _, _, _ = run(False)
+    check(plain.raw_out == data, "socat relays the data back unchanged (without the shim)")
+    traced, echo_port, relay_port, relay = run(True)
+    check(traced.raw_out == data, "socat relays the data back unchanged under the shim")
+
+    events, _ = rtest.view_jsonl(sb.out)
+    # The client's connection to the relay: one, complete. The relay's
+    # connections to the echo server, made by forked children of the
+    # relay: two, for the relay served the test's untraced probe (which
+    # saw its port open) too, and that one moved no data.
+    (c,) = rtest.check_pairing(events, "127.0.0.1:%d" % relay_port, expect_conns=1,
+                               untraced_clients=(1,), what="client to relay")
+    check_eq((c.sent["client"], c.sent["server"]), (len(data), len(data)),
+             "client to relay: bytes each way", c.data[:4])
+    relayed = rtest.check_pairing(events, "127.0.0.1:%d" % echo_port, expect_conns=2,
+                                  untraced_clients=(1,), what="relay to echo")
+    check_eq(sorted((c.sent["client"], c.sent["server"]) for c in relayed),
+             [(0, 0), (len(data), len(data))], "relay to echo: bytes each way")
+    check(all(e.get("prog") == "socat" and e["pid"] != relay.pid
+              for c in relayed for e in c.connects),
+          "the relay's connections are made by its forked children",
+          [e for c in relayed for e in c.connects])
+
+
+def test_socat_exec_cat(sb):
+    """socat's EXEC:cat: the TCP connection is accepted by socat, served by
+    a forked child, and the bytes reach cat (exec'd in a grandchild)
+    through a socketpair. The TCP connection must be complete."""
+    socat = need_program("socat", "socat")
+    data = os.urandom(128 * 1024)
+    server, port = start_server(
+        sb, lambda p: [socat, "TCP-LISTEN:%s,bind=127.0.0.1,reuseaddr,fork" % p, "EXEC:cat"],
+        True, name="exec")
+    res = socat_client(sb, socat, port, data, True)
+    check(res.raw_out == data, "data echoed through cat under the shim")
+    time.sleep(0.2)
+    stop(sb, server)
+    events, _ = rtest.view_jsonl(sb.out)
+    (c,) = rtest.check_pairing(events, "127.0.0.1:%d" % port, expect_conns=1,
+                               untraced_clients=(1,))
+    check_eq((c.sent["client"], c.sent["server"]), (len(data), len(data)),
+             "bytes each way on the TCP connection", c.data[:4])
+    # cat itself: it read and wrote every byte, on a socket.
+    cats = [e for e in events if e.get("prog") == "cat" and e.get("rec") == "call"]
+    check_eq((sum(e.get("bytes", 0) for e in cats if e["fn"] in RECV_FNS),
+              sum(e.get("bytes", 0) for e in cats if e["fn"] in SEND_FNS)),
+             (len(data), len(data)), "bytes cat read and wrote on its socket", cats[:4])
+
+
+# --- redis -------------------------------------------------------------------
+
+def redis_info(cli, port):
+    out = subprocess.run([cli, "-p", str(port), "info", "stats"], capture_output=True,
+                         text=True, timeout=10).stdout
+    return {k: int(v) for k, v in re.findall(r"^(total_\w+):(\d+)", out, re.M)}
+
+
+def test_redis_benchmark(sb):
+    server_bin = need_program("redis-server", "redis-server")
+    bench = need_program("redis-benchmark", "redis-tools (with redis-server)")
+    cli = need_program("redis-cli", "redis-tools (with redis-server)")
+    requests, clients = 2000, 10
+
+    def run(traced):
+        server, port = start_server(
+            sb, lambda p: [server_bin, "--port", p, "--bind", "127.0.0.1", "--save", "",
+                           "--appendonly", "no", "--dir", sb.dir, "--loglevel", "warning"],
+            traced, name="redis")
+        res = sb.run([bench, "-p", port, "-n", requests, "-c", clients, "-t", "set,get", "-q"],
+                     traced=traced, timeout=60)
+        info = redis_info(cli, port)
+        subprocess.run([cli, "-p", str(port), "shutdown", "nosave"], capture_output=True,
+                       timeout=10)
+        end = sb.finish(server, check_rc=False)
+        check_eq(end.returncode, 0, "redis-server's status after shutdown (traced %s)" % traced)
+        return res, port, info
+
+    plain, _, plain_info = run(False)
+    traced, port, info = run(True)
+    for res in (plain, traced):
+        check(re.search(r"SET: [\d.]+ requests per second", res.out) and
+              re.search(r"GET: [\d.]+ requests per second", res.out),
+              "redis-benchmark finished both tests: %r" % res.out[-400:])
+    check_eq(info["total_commands_processed"], plain_info["total_commands_processed"],
+             "commands redis processed with and without the shim")
+    check_eq(info["total_connections_received"], plain_info["total_connections_received"],
+             "connections redis received with and without the shim")
+
+    trace = sb.trace()
+    trace.check_clean()
+    srv = trace.file(prog="redis-server")
+    accepts = srv.calls(fn=("accept", "accept4"), ret=lambda r: r >= 0)
+    # redis counts the INFO connection itself before it answers; the
+    # SHUTDOWN connection comes after.
+    check_eq(len(accepts), info["total_connections_received"] + 1,
+             "accepts in redis-server's trace vs its own count (+1: SHUTDOWN)", accepts[-3:])
+    events, _ = rtest.view_jsonl(sb.out)
+    # Untraced clients: the port probe, INFO and SHUTDOWN.
+    conns = rtest.check_pairing(events, "127.0.0.1:%d" % port, untraced_clients=(3,))
+    check_eq(len(conns), info["total_connections_received"] - 2,
+             "redis-benchmark's connections, complete")
+    check(all(e.get("prog") == "redis-benchmark" for c in conns for e in c.connects),
+          "they are redis-benchmark's", [e for c in conns for e in c.connects][:3])
+
+
+# --- memcached ---------------------------------------------------------------
+
+def test_memcached_memcslap(sb):
+    server_bin = need_program("memcached", "memcached")
+    slap = need_program("memcslap", "libmemcached-tools")
+
+    def run(traced):
+        user = ["-u", "root"] if os.geteuid() == 0 else []
+        server, port = start_server(
+            sb, lambda p: [server_bin] + user + ["-p", p, "-l", "127.0.0.1", "-U", "0",
+                                                 "-t", "2"], traced, name="memcached")
+        outs = []
+        for test in ("set", "get"):
+            res = sb.run([slap, "--servers=127.0.0.1:%d" % port, "--concurrency=4",
+                          "--execute-number=500", "--test=" + test], traced=traced,
+                         timeout=60)
+            outs.append(res)
+        stop(sb, server)
+        return outs, port
+
+    plain, _ = run(False)
+    traced, port = run(True)
+    for a, b in zip(plain, traced):
+        summary = [re.sub(r"[\d.]+ seconds", "", line) for line in a.out.splitlines()]
+        summary_t = [re.sub(r"[\d.]+ seconds", "", line) for line in b.out.splitlines()]
+        check_eq(summary_t, summary, "memcslap's report (times left out) with the shim")
+    check(any("2000 keys" in line for line in traced[0].out.splitlines()),
+          "memcslap set 2000 keys: %r" % traced[0].out)
+
+    events, _ = rtest.view_jsonl(sb.out)
+    conns = rtest.check_pairing(events, "127.0.0.1:%d" % port, untraced_clients=(1,))
+    check(len(conns) >= 8, "memcslap's connections (4 per run, 2 runs): %d" % len(conns))
+
+
+if __name__ == "__main__":
+    rtest.main()
