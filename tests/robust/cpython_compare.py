@@ -279,6 +279,15 @@ def main():
     trace_dir = os.path.join(work, "trace")
     shutil.rmtree(trace_dir, ignore_errors=True)
     modes = [Mode("plain", work, None), Mode("traced", work, shim)]
+    try:
+        return compare(a, py, shim, work, trace_dir, modes, deadline, started)
+    finally:
+        # The tests' own temporary directories, whatever happened.
+        for m in modes:
+            m.cleanup()
+
+
+def compare(a, py, shim, work, trace_dir, modes, deadline, started):
     groups = [([], a.tests)] if a.tests else (QUICK if a.quick else FULL)
     # Quick: both modes at once, one process each. Full: one mode after the
     # other, each with -j (timing-sensitive tests see the same load).
@@ -346,8 +355,6 @@ def main():
     if statuses["plain"] != statuses["traced"]:
         log("  note: regrtest statuses differ: %s vs %s" % (statuses["plain"],
                                                            statuses["traced"]))
-    for m in modes:
-        m.cleanup()
     ok = not diffs and not problems
     log("cpython-compare: %s: %d test cases compared, %d different, %d flaky; %.0f s"
         % ("SAME" if ok else "DIFFERENT", len(set(plain) | set(traced)), len(diffs),

@@ -263,14 +263,12 @@ def check_pairing(events, server_addr, expect_conns=None, what="connections",
           "connect is missing or not paired" % (len(server_only), server_addr,
                                                  " or ".join(map(str, untraced_clients))),
           [e for c in server_only[:4] for e in c.accepts])
-    # A non-blocking connect whose handshake had not completed when the
-    # client gave up on it (a SYN dropped by a full accept queue, then
-    # closed at the end of a benchmark): no accept can exist, and no byte
-    # may have moved on it.
+    # Connections the server never accepted: a benchmark's spare one, its
+    # handshake never completed (a SYN dropped by a full accept queue) or
+    # left in the accept queue, closed by the client at the end. No byte
+    # may have moved on them; the tests count the connections that served
+    # requests, so a lost accept record still shows.
     never = [c for c in mine if c.connects and not c.accepts and not c.data]
-    check(all(e.get("errno") == "EINPROGRESS" for c in never for e in c.connects),
-          "connections with a connect that returned 0 but no accept on the server's side",
-          [e for c in never for e in c.connects][:4])
     mine = [c for c in mine if c not in server_only and c not in never]
     if expect_conns is not None:
         check_eq(len(mine), expect_conns, "%s to %s in the viewer's pairing" % (what, server_addr))

@@ -11,6 +11,9 @@ data call with the other side's, bytes equal both ways).
   connections per client, 256 KiB each way, relayed through fork()ed
   children; and socat's EXEC:cat, where the data reaches cat through a
   socketpair inherited across fork and exec;
+- Python's socketserver.ForkingTCPServer: the forking server pattern
+  (socat's fork option, inetd, pre-fork servers) made deterministic: the
+  parent closes its copy of the connection before the child uses it;
 - redis-server under redis-benchmark (Debian package redis-server);
 - memcached under memcslap (Debian packages memcached, libmemcached-tools).
 
@@ -188,6 +191,63 @@ def test_socat_exec_cat(sb):
     check_eq((sum(e.get("bytes", 0) for e in cats if e["fn"] in RECV_FNS),
               sum(e.get("bytes", 0) for e in cats if e["fn"] in SEND_FNS)),
              (len(data), len(data)), "bytes cat read and wrote on its socket", cats[:4])
+
+
+# --- the forking server pattern ---------------------------------------------
+
+FORKING_SERVER = r"""
+import socketserver, sys, time
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self):
+        time.sleep(0.3)  # by now the parent has closed its copy of the socket
+        data = self.rfile.read()
+        self.wfile.write(b"got %d bytes\n" % len(data))
+with socketserver.ForkingTCPServer(("127.0.0.1", 0), Handler) as server:
+    print("listening on %d" % server.server_address[1], flush=True)
+    for _ in range(int(sys.argv[1])):
+        server.handle_request()
+"""
+
+FORKING_CLIENT = r"""
+import socket, sys
+data = bytes(range(256)) * int(sys.argv[2])
+with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as c:
+    c.sendall(data)
+    c.shutdown(socket.SHUT_WR)
+    reply = b""
+    while True:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        reply += chunk
+print(reply.decode().strip())
+"""
+
+
+def test_forking_server_pattern(sb):
+    """Python's socketserver.ForkingTCPServer, the pattern of socat's fork
+    option, inetd and every pre-fork server: the parent accepts, forks, and
+    closes its copy of the connection at once; the child serves it. The
+    parent's close is not the end of the connection: the data the child
+    reads and writes afterwards must still be paired (deterministic here:
+    the child waits until the parent has closed its copy)."""
+    conns, size = 3, 400  # 400 x 256 bytes = 100 KiB per connection
+    server = sb.spawn([sys.executable, "-c", FORKING_SERVER, conns])
+    port = sb.wait_listening(server)
+    for _ in range(conns):
+        res = sb.run([sys.executable, "-c", FORKING_CLIENT, port, size])
+        check_eq(res.out, "got %d bytes\n" % (256 * size), "the server's answer")
+    sb.finish(server)
+    trace = sb.trace()
+    trace.check_clean()
+    parent = trace.file(pid=server.pid)
+    check_eq(len(parent.calls(fn=("accept", "accept4"), ret=lambda r: r >= 0)), conns,
+             "accepts in the parent")
+    events, _ = rtest.view_jsonl(sb.out)
+    done = rtest.check_pairing(events, "127.0.0.1:%d" % port, expect_conns=conns)
+    for c in done:
+        check_eq((c.sent["client"], c.received["server"]), (256 * size, 256 * size),
+                 "c%s: bytes to the server" % c.id, c.data[:4])
 
 
 # --- redis -------------------------------------------------------------------
