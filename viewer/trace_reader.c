@@ -16,10 +16,6 @@
 
 #define TR_BUF (16 * 1024)
 
-#ifndef SOCKTRACE_REC_WARNING
-#define SOCKTRACE_REC_WARNING "warning"
-#endif
-
 enum line_status {
 	LN_LINE,  /* a whole line, ended by '\n' */
 	LN_CUT,   /* bytes ended by NUL or by the end of the file */
@@ -325,6 +321,8 @@ static int read_record(struct tr_reader *r, struct tr_file *f, struct tr_record 
 			out->kind = TR_END;
 		} else if (strcmp(kind, SOCKTRACE_REC_WARNING) == 0) {
 			out->kind = TR_WARNING;
+		} else if (strcmp(kind, SOCKTRACE_REC_CTL) == 0) {
+			out->kind = TR_CTL;
 		} else {
 			/* A newer minor version may add kinds: ignore them. A second
 			 * header (files concatenated) is ignored the same way. */

@@ -34,6 +34,7 @@ enum tr_kind {
 	TR_EXEC,
 	TR_END,
 	TR_WARNING,  /* something the shim could not see (io_uring, ...) */
+	TR_CTL,      /* fault rules changed by `socktrace ctl` */
 };
 
 struct tr_file;

@@ -92,6 +92,12 @@ void vev_decode(struct vev *ev, const struct tr_record *rec, uint64_t seq, int64
 		ev->how = get_str(j, "how");
 		return;
 	}
+	if (rec->kind == TR_CTL) {
+		ev->fn = "ctl";
+		ev->how = get_str(j, "op");
+		ev->message = get_str(j, "message");
+		return;
+	}
 	ev->fn = get_str(j, "fn");
 	ev->call = st_call_by_name(ev->fn);
 	ev->op = op_of(ev->call);

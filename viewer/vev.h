@@ -75,9 +75,9 @@ struct vev {
 	const char *data;          /* payload preview (code points = bytes) */
 	size_t data_len;           /* in UTF-8 bytes of data */
 	int64_t data_cut;
-	const char *how;           /* shutdown; a warning's how */
+	const char *how;           /* shutdown; a warning's how; a ctl record's op */
 	const char *warning;       /* a warning's kind ("io_uring"), else NULL */
-	const char *message;       /* a warning's message */
+	const char *message;       /* a warning's or ctl record's message */
 
 	/* Filled by the model (pairing.c). */
 	struct conn *conn;

@@ -15,6 +15,9 @@
 #define SOCKTRACE_REC_CALL "call"
 #define SOCKTRACE_REC_EXEC "exec"
 #define SOCKTRACE_REC_END "end"
+#define SOCKTRACE_REC_WARNING "warning"
+/* A change of the fault rules by `socktrace ctl` (format 1.1). */
+#define SOCKTRACE_REC_CTL "ctl"
 
 /* Trace files are named PROG.PID.jsonl (PROG.PID-N.jsonl when taken). */
 #define SOCKTRACE_FILE_SUFFIX ".jsonl"
