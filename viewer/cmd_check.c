@@ -13,7 +13,8 @@ static void usage(FILE *out)
 	      "\n"
 	      "Parses each scenario file as the shim would and reports every error as\n"
 	      "FILE:LINE:COL: what is wrong, with the fix where there is one. Prints\n"
-	      "each valid rule in its normalised form, prefixed with its FILE:LINE.\n"
+	      "each valid rule, then each expect line, in its normalised form, prefixed\n"
+	      "with its FILE:LINE.\n"
 	      "Exits 0 when every file is valid, 1 otherwise.\n"
 	      "\n"
 	      "  -q, --quiet   print only errors\n",
@@ -50,13 +51,15 @@ int cmd_check(int argc, char **argv)
 		return ST_EXIT_USAGE;
 	}
 	for (int i = optind; i < argc; i++) {
-		struct st_scenario sc;
+		struct st_scenario sc = { 0 };
 
 		if (st_scenario_load_file(&sc, argv[i]) != 0) {
 			status = 1;
 		} else if (!quiet) {
 			for (size_t k = 0; k < sc.rules.count; k++)
 				printf("%s: %s\n", sc.rules.rules[k].origin, sc.rules.rules[k].text);
+			for (size_t k = 0; k < sc.expects.count; k++)
+				printf("%s: %s\n", sc.expects.v[k].sel.origin, sc.expects.v[k].text);
 		}
 		st_scenario_free(&sc);
 	}

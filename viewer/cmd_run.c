@@ -4,6 +4,7 @@
 #include "scenario.h"
 #include "shimpath.h"
 #include "tracedir.h"
+#include "verdict.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -21,7 +22,8 @@ static void usage(FILE *out)
 	fputs("usage: socktrace run [OPTIONS] [--] CMD [ARGS...]\n"
 	      "\n"
 	      "Runs CMD with libsocktrace.so preloaded and exits with CMD's status\n"
-	      "(128+N when CMD is killed by signal N, 127 when it cannot be run).\n"
+	      "(128+N when CMD is killed by signal N, 127 when it cannot be run),\n"
+	      "or with 122 when an expect line of a scenario (-s) does not hold.\n"
 	      "Every process CMD starts is traced too, each into its own file.\n"
 	      "\n"
 	      "options:\n"
@@ -33,7 +35,9 @@ static void usage(FILE *out)
 	      "                     secrets)\n"
 	      "  -f, --fault RULE   inject faults by RULE (repeatable), e.g.\n"
 	      "                     -f 'connect port=5432 error=ECONNREFUSED when=1..3'\n"
-	      "  -s, --scenario FILE  rules from FILE, one per line (repeatable)\n"
+	      "  -s, --scenario FILE  rules from FILE, one per line (repeatable); its\n"
+	      "                     expect lines are checked over the trace when CMD\n"
+	      "                     ends (see socktrace assert)\n"
 	      "      --seed N       seed for prob= and jitter= (default: random, written\n"
 	      "                     in the trace header so a run can be replayed)\n"
 	      "      --backtrace[=N]  record the program's call stack (N frames, default\n"
@@ -70,8 +74,9 @@ static int append_arg(char *dst, size_t cap, const char *arg, char sep)
 /* Merges -f/-s with any SOCKTRACE_FAULTS/SCENARIO already set, and checks
  * every rule with the shim's own parser before anything runs: a bad rule
  * stops here with FILE:LINE:COL instead of inside the program. -f rules
- * are lines of SOCKTRACE_FAULTS, numbered in the order given. */
-static int setup_rules(const struct rules_args *rules)
+ * are lines of SOCKTRACE_FAULTS, numbered in the order given. The
+ * scenario files' rules and expectations stay in files, for the verdict. */
+static int setup_rules(const struct rules_args *rules, struct st_scenario *files)
 {
 	const char *env_faults = getenv("SOCKTRACE_FAULTS");
 	const char *env_scenario = getenv("SOCKTRACE_SCENARIO");
@@ -92,10 +97,8 @@ static int setup_rules(const struct rules_args *rules)
 		return -1;
 
 	memcpy(walk, scenarios, sizeof(walk));
-	for (char *path = strtok(walk, ":"); path; path = strtok(NULL, ":")) {
-		bad |= st_scenario_load_file(&sc, path) != 0;
-		st_scenario_free(&sc);
-	}
+	for (char *path = strtok(walk, ":"); path; path = strtok(NULL, ":"))
+		bad |= st_scenario_load_file(files, path) != 0;
 	if (faults[0]) {
 		memset(&sc, 0, sizeof(sc));
 		bad |= st_scenario_load_text(&sc, "SOCKTRACE_FAULTS", faults) != 0;
@@ -109,6 +112,42 @@ static int setup_rules(const struct rules_args *rules)
 	    (faults[0] && setenv("SOCKTRACE_FAULTS", faults, 1) != 0))
 		return -1;
 	return 0;
+}
+
+/* After the command: with expect lines, the verdict decides the status;
+ * with rules alone, a rule that never acted is worth a note. */
+static int check_scenario(const struct st_scenario *sc, const char *trace, int status,
+			  bool quiet)
+{
+	struct verdict v;
+	const char *const paths[] = { trace };
+	bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
+
+	if (sc->rules.count == 0 && sc->expects.count == 0)
+		return status;
+	if (verdict_eval(&v, sc, paths, 1) != 0) {
+		if (!verdict_wanted(sc))
+			return status;
+		fprintf(stderr, "socktrace: the trace in %s cannot be read: the expectations fail (exit status %d)\n",
+			trace, ST_EXIT_EXPECTATIONS);
+		return ST_EXIT_EXPECTATIONS;
+	}
+	if (!verdict_wanted(sc)) {
+		for (size_t i = 0; i < v.count; i++)
+			if (!v.results[i].pass && !quiet)
+				fprintf(stderr, "socktrace: note: the rule at %s %s\n", v.results[i].origin,
+					v.results[i].seen);
+		verdict_free(&v);
+		return status;
+	}
+	verdict_print(&v, stderr, color, quiet);
+	if (v.failed) {
+		fprintf(stderr, "socktrace: expectations failed: exit status %d (the command's own was %d)\n",
+			ST_EXIT_EXPECTATIONS, status);
+		status = ST_EXIT_EXPECTATIONS;
+	}
+	verdict_free(&v);
+	return status;
 }
 
 static pid_t child_pid;
@@ -194,6 +233,7 @@ int cmd_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rules_args rules = { { 0 }, { 0 } };
+	struct st_scenario scenario = { 0 };
 	char out[PATH_MAX] = "";
 	char out_abs[PATH_MAX];
 	char shim[PATH_MAX];
@@ -254,8 +294,10 @@ int cmd_run(int argc, char **argv)
 		usage(stderr);
 		return ST_EXIT_USAGE;
 	}
-	if (setup_rules(&rules) != 0)
+	if (setup_rules(&rules, &scenario) != 0) {
+		st_scenario_free(&scenario);
 		return ST_EXIT_USAGE;
+	}
 	if (st_find_shim(shim, sizeof(shim)) != 0)
 		return ST_EXIT_CANNOT_RUN;
 	if (out[0]) {
@@ -294,5 +336,7 @@ int cmd_run(int argc, char **argv)
 	if (!quiet)
 		fprintf(stderr, "socktrace: %d trace file%s in %s\n", files < 0 ? 0 : files,
 			files == 1 ? "" : "s", out);
+	status = check_scenario(&scenario, out_abs, status, quiet);
+	st_scenario_free(&scenario);
 	return status;
 }

@@ -133,8 +133,8 @@ static void event_one(void *p, struct vev *ev)
 	rs->r->event(rs->st, ev);
 }
 
-static int render(struct view_opts *o, const struct renderer *r, const char *const *paths,
-		  size_t npaths)
+int view_render(struct view_opts *o, const struct renderer *r, const char *const *paths,
+		size_t npaths)
 {
 	struct pass pass;
 	struct view_ctx ctx = { o, NULL, NULL };
@@ -300,7 +300,7 @@ int cmd_view(int argc, char **argv)
 	o.title = paths[0];
 	if (out_tty && o.out == stdout)
 		setvbuf(stdout, NULL, _IOLBF, 0);
-	status = render(&o, r, paths, npaths);
+	status = view_render(&o, r, paths, npaths);
 	if (fflush(o.out) != 0 && status == 0) {
 		fprintf(stderr, "socktrace view: cannot write the output: %s\n", strerror(errno));
 		status = 1;

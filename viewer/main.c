@@ -30,6 +30,10 @@ static const struct command commands[] = {
 	{ "stats", cmd_stats, "stats [--by-caller] [FILTERS] [TRACE...]",
 	  "count, errors, faults and p50/p99/max time per call (or per call site); bytes and\n"
 	  "        ending per connection" },
+	{ "assert", cmd_assert, "assert [-q] SCENARIO [TRACE...]",
+	  "check a scenario's expect lines (and that its rules acted) over a recorded trace" },
+	{ "report", cmd_report, "report [--scenario FILE] --format=markdown|junit [TRACE...]",
+	  "the verdict, stats and a diagram of what failed, for a CI job summary or test list" },
 	{ "version", cmd_version, "version", "print the version" },
 };
 

@@ -59,6 +59,11 @@ struct renderer {
 	int (*finish)(void *st, bool draw);
 };
 
+/* Reads the trace at paths and draws it with r as o says (one or two
+ * passes). Returns the exit status: 0, or 1 (printed). */
+int view_render(struct view_opts *o, const struct renderer *r, const char *const *paths,
+		size_t npaths);
+
 extern const struct renderer render_text;
 extern const struct renderer render_html;
 extern const struct renderer render_mermaid;

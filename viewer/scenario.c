@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define RULES_MAX 256
+#define EXPECTS_MAX 256
 
 static void print_error(void *ctx, const char *message)
 {
@@ -23,7 +24,11 @@ static int ensure_rules(struct st_scenario *sc)
 	sc->rules.rules = calloc(RULES_MAX, sizeof(*sc->rules.rules));
 	sc->rules.cap = RULES_MAX;
 	sc->rules.count = 0;
-	return sc->rules.rules ? 0 : -1;
+	sc->expects.v = calloc(EXPECTS_MAX, sizeof(*sc->expects.v));
+	sc->expects.cap = EXPECTS_MAX;
+	sc->expects.count = 0;
+	sc->rules.expects = &sc->expects;
+	return sc->rules.rules && sc->expects.v ? 0 : -1;
 }
 
 int st_scenario_load_text(struct st_scenario *sc, const char *name, const char *text)
@@ -40,7 +45,6 @@ int st_scenario_load_file(struct st_scenario *sc, const char *path)
 	size_t len = 0, cap = 0;
 	int rc;
 
-	memset(sc, 0, sizeof(*sc));
 	if (ensure_rules(sc) != 0)
 		return -1;
 	/* Not fopen: a FIFO must not hang `check`, and a directory opens. */
@@ -82,8 +86,16 @@ int st_scenario_load_file(struct st_scenario *sc, const char *path)
 	return rc;
 }
 
+int st_scenario_load_file_text(struct st_scenario *sc, const char *name, const char *text)
+{
+	if (ensure_rules(sc) != 0)
+		return -1;
+	return st_rules_parse(&sc->rules, name, text, strlen(text), false, print_error, NULL) ? -1 : 0;
+}
+
 void st_scenario_free(struct st_scenario *sc)
 {
 	free(sc->rules.rules);
-	sc->rules.rules = NULL;
+	free(sc->expects.v);
+	memset(sc, 0, sizeof(*sc));
 }

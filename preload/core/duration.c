@@ -1,4 +1,4 @@
-/* Durations and rates as rules write them. */
+/* Durations, rates and sizes as rules and expectations write them. */
 #include "rules.h"
 
 #include <math.h>
@@ -96,4 +96,37 @@ size_t st_format_rate(uint64_t bps, char *buf, size_t cap)
 		}
 	}
 	return 0;
+}
+
+static const struct unit size_units[] = {
+	{ "", 1 }, { "B", 1 }, { "k", 1e3 }, { "kB", 1e3 }, { "KB", 1e3 }, { "KiB", 1024 },
+	{ "M", 1e6 }, { "MB", 1e6 }, { "MiB", 1048576 }, { "G", 1e9 }, { "GB", 1e9 },
+	{ "GiB", 1073741824 }, { NULL, 0 },
+};
+
+bool st_parse_size(const char *s, uint64_t *bytes)
+{
+	double v;
+
+	if (!parse_scaled(s, size_units, &v) || v != floor(v))
+		return false;
+	*bytes = (uint64_t)v;
+	return true;
+}
+
+size_t st_format_size(uint64_t bytes, char *buf, size_t cap)
+{
+	static const struct { const char *name; uint64_t scale; } units[] = {
+		{ "GB", 1000000000ull }, { "GiB", 1073741824ull }, { "MB", 1000000ull },
+		{ "MiB", 1048576ull }, { "kB", 1000ull }, { "KiB", 1024ull },
+	};
+	for (size_t i = 0; bytes && i < sizeof(units) / sizeof(units[0]); i++) {
+		if (bytes % units[i].scale == 0) {
+			int n = snprintf(buf, cap, "%llu%s",
+					 (unsigned long long)(bytes / units[i].scale), units[i].name);
+			return n > 0 ? (size_t)n : 0;
+		}
+	}
+	int n = snprintf(buf, cap, "%llu", (unsigned long long)bytes);
+	return n > 0 ? (size_t)n : 0;
 }

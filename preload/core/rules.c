@@ -2,6 +2,8 @@
  * (NAME:LINE:COL) and, where one exists, the fix. */
 #include "rules.h"
 
+#include "ruleparse.h"
+
 #include "names.h"
 #include "suggest.h"
 
@@ -16,25 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-struct parser {
-	struct st_ruleset *set;
-	const char *name;
-	unsigned line;
-	const char *line_start;
-	st_rule_report report;
-	void *ctx;
-	int errors;
-};
-
-struct word {
-	const char *text; /* NUL-terminated copy */
-	unsigned col;     /* 1-based column in the line */
-};
-
-static void fail(struct parser *p, unsigned col, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void fail(struct parser *p, unsigned col, const char *fmt, ...)
+void st_parse_fail(struct st_parser *p, unsigned col, const char *fmt, ...)
 {
 	char msg[512];
 	int n = snprintf(msg, sizeof(msg), "%s:%u:%u: ", p->name, p->line, col);
@@ -52,9 +36,20 @@ static void fail(struct parser *p, unsigned col, const char *fmt, ...)
 static const char *const keys[] = {
 	"error", "delay", "jitter", "short", "reset", "close", "hang", "corrupt",
 	"bandwidth", "when", "prob", "after", "for", "peer", "local", "port",
-	"host", "prog", "caller",
+	"host", "prog", "caller", "optional",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+bool st_is_selector_key(const char *key)
+{
+	static const char *const selectors[] = { "peer", "local", "port", "host", "prog",
+						  "after", "for" };
+
+	for (size_t i = 0; i < sizeof(selectors) / sizeof(selectors[0]); i++)
+		if (strcmp(selectors[i], key) == 0)
+			return true;
+	return false;
+}
 
 /* Call names and group names, for suggestions. */
 static size_t call_words(const char **out, size_t cap)
@@ -91,14 +86,14 @@ static uint64_t fns_for_name(const char *name)
 	return 0;
 }
 
-static bool parse_calls(struct parser *p, struct st_rule *r, const struct word *w)
+bool st_parse_calls(struct st_parser *p, struct st_rule *r, const struct st_word *w)
 {
 	char copy[sizeof(r->calls)];
 	char *save = NULL;
 	unsigned col = w->col;
 
 	if (strlen(w->text) >= sizeof(copy)) {
-		fail(p, w->col, "call list too long (at most %zu characters)", sizeof(copy) - 1);
+		st_parse_fail(p, w->col, "call list too long (at most %zu characters)", sizeof(copy) - 1);
 		return false;
 	}
 	strcpy(copy, w->text);
@@ -111,25 +106,25 @@ static bool parse_calls(struct parser *p, struct st_rule *r, const struct word *
 			size_t n = call_words(words, sizeof(words) / sizeof(words[0]));
 			const char *hint = st_suggest(name, words, n);
 			if (hint)
-				fail(p, col, "unknown call '%s'; did you mean '%s'?", name, hint);
+				st_parse_fail(p, col, "unknown call '%s'; did you mean '%s'?", name, hint);
 			else if (strchr(name, '='))
-				fail(p, col, "a rule starts with the calls it applies to, e.g. 'connect %s'",
+				st_parse_fail(p, col, "a rule starts with the calls it applies to, e.g. 'connect %s'",
 				     name);
 			else
-				fail(p, col, "unknown call '%s' (calls: connect, accept, send, recv, ...; groups: setup, sends, receives, data, teardown, opt, fd, dns, all)",
+				st_parse_fail(p, col, "unknown call '%s' (calls: connect, accept, send, recv, ...; groups: setup, sends, receives, data, teardown, opt, fd, dns, all)",
 				     name);
 			return false;
 		}
 		r->fns |= mask;
 	}
 	if (!r->fns) {
-		fail(p, w->col, "no call named; write the calls first, e.g. 'connect error=ECONNREFUSED'");
+		st_parse_fail(p, w->col, "no call named; write the calls first, e.g. 'connect error=ECONNREFUSED'");
 		return false;
 	}
 	return true;
 }
 
-static bool parse_u64(const char *s, uint64_t *out)
+bool st_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
 
@@ -140,7 +135,7 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return *end == '\0' && errno == 0;
 }
 
-static bool parse_when(struct parser *p, struct st_rule *r, const char *v, unsigned col)
+static bool parse_when(struct st_parser *p, struct st_rule *r, const char *v, unsigned col)
 {
 	uint64_t first, last = 0, step = 1;
 	const char *dots = strstr(v, "..");
@@ -153,14 +148,14 @@ static bool parse_when(struct parser *p, struct st_rule *r, const char *v, unsig
 		goto bad;
 	memcpy(head, v, hlen);
 	head[hlen] = '\0';
-	if (!parse_u64(head, &first) || first == 0)
+	if (!st_parse_u64(head, &first) || first == 0)
 		goto bad;
 	if (dots) {
-		if (!parse_u64(dots + 2, &last) || last < first)
+		if (!st_parse_u64(dots + 2, &last) || last < first)
 			goto bad;
 	} else if (plus) {
 		last = UINT64_MAX;
-		if (plus[1] && (!parse_u64(plus + 1, &step) || step == 0))
+		if (plus[1] && (!st_parse_u64(plus + 1, &step) || step == 0))
 			goto bad;
 	} else {
 		last = first;
@@ -170,13 +165,13 @@ static bool parse_when(struct parser *p, struct st_rule *r, const char *v, unsig
 	r->when_step = step;
 	return true;
 bad:
-	fail(p, col, "when='%s' is not a call count; use N (the N-th call), N..M, N+ (from N on) or N+K (from N, every K-th), counting from 1",
+	st_parse_fail(p, col, "when='%s' is not a call count; use N (the N-th call), N..M, N+ (from N on) or N+K (from N, every K-th), counting from 1",
 	     v);
 	return false;
 }
 
 /* IPv4: ADDR[/N][:PORT]; IPv6: [ADDR][/N][:PORT] or ADDR[/N]; unix:PATH. */
-static bool parse_addr_filter(struct parser *p, struct st_addr_filter *f, const char *key,
+static bool parse_addr_filter(struct st_parser *p, struct st_addr_filter *f, const char *key,
 			      const char *v, unsigned col)
 {
 	char addr[INET6_ADDRSTRLEN + 8];
@@ -189,7 +184,7 @@ static bool parse_addr_filter(struct parser *p, struct st_addr_filter *f, const 
 	if (strncmp(v, "unix:", 5) == 0) {
 		f->family = AF_UNIX;
 		if (strlen(v + 5) >= sizeof(f->path) || !v[5]) {
-			fail(p, col, "%s=%s: a unix path filter needs a path (glob) of at most %zu bytes",
+			st_parse_fail(p, col, "%s=%s: a unix path filter needs a path (glob) of at most %zu bytes",
 			     key, v, sizeof(f->path) - 1);
 			return false;
 		}
@@ -234,7 +229,7 @@ static bool parse_addr_filter(struct parser *p, struct st_addr_filter *f, const 
 	}
 	if (*rest == ':') {
 		uint64_t port;
-		if (!parse_u64(rest + 1, &port) || port > 65535)
+		if (!st_parse_u64(rest + 1, &port) || port > 65535)
 			goto bad;
 		f->has_port = true;
 		f->port = (uint16_t)port;
@@ -245,21 +240,21 @@ static bool parse_addr_filter(struct parser *p, struct st_addr_filter *f, const 
 	return true;
 bad:
 	if (v[0] && !strpbrk(v, "0123456789:[") && strncmp(v, "unix", 4) != 0)
-		fail(p, col, "%s=%s: not an address; for a host name use host=%s", key, v, v);
+		st_parse_fail(p, col, "%s=%s: not an address; for a host name use host=%s", key, v, v);
 	else
-		fail(p, col, "%s=%s: not an address; write 10.0.0.1, 10.0.0.0/8, 10.0.0.1:5432, [::1]:80, ::1/128 or unix:/path/glob",
+		st_parse_fail(p, col, "%s=%s: not an address; write 10.0.0.1, 10.0.0.0/8, 10.0.0.1:5432, [::1]:80, ::1/128 or unix:/path/glob",
 		     key, v);
 	return false;
 }
 
-static bool parse_error_value(struct parser *p, struct st_rule *r, const char *v, unsigned col)
+static bool parse_error_value(struct st_parser *p, struct st_rule *r, const char *v, unsigned col)
 {
 	bool dns = r->fns & ((uint64_t)1 << ST_FN_getaddrinfo);
 	uint64_t num;
 	int err;
 
 	if (dns && (r->fns & ~((uint64_t)1 << ST_FN_getaddrinfo))) {
-		fail(p, col, "getaddrinfo fails with EAI_* codes, other calls with errno: give getaddrinfo a rule of its own");
+		st_parse_fail(p, col, "getaddrinfo fails with EAI_* codes, other calls with errno: give getaddrinfo a rule of its own");
 		return false;
 	}
 	if (dns) {
@@ -270,9 +265,9 @@ static bool parse_error_value(struct parser *p, struct st_rule *r, const char *v
 							   "EAI_FAMILY", "EAI_SYSTEM" };
 			const char *hint = st_suggest(v, eai, sizeof(eai) / sizeof(eai[0]));
 			if (hint)
-				fail(p, col, "unknown getaddrinfo error '%s', did you mean '%s'?", v, hint);
+				st_parse_fail(p, col, "unknown getaddrinfo error '%s', did you mean '%s'?", v, hint);
 			else
-				fail(p, col, "getaddrinfo error must be an EAI_* name such as EAI_AGAIN or EAI_NONAME, not '%s'",
+				st_parse_fail(p, col, "getaddrinfo error must be an EAI_* name such as EAI_AGAIN or EAI_NONAME, not '%s'",
 				     v);
 			return false;
 		}
@@ -280,7 +275,7 @@ static bool parse_error_value(struct parser *p, struct st_rule *r, const char *v
 		r->error = err;
 		return true;
 	}
-	if (parse_u64(v, &num) && num > 0 && num < 4096) {
+	if (st_parse_u64(v, &num) && num > 0 && num < 4096) {
 		err = (int)num;
 	} else {
 		err = st_errno_from_name(v);
@@ -293,9 +288,9 @@ static bool parse_error_value(struct parser *p, struct st_rule *r, const char *v
 				names[k++] = table[i].name;
 			const char *hint = st_suggest(v, names, k);
 			if (hint)
-				fail(p, col, "unknown errno '%s', did you mean '%s'?", v, hint);
+				st_parse_fail(p, col, "unknown errno '%s', did you mean '%s'?", v, hint);
 			else
-				fail(p, col, "unknown errno '%s'; write a name such as ECONNREFUSED or a number",
+				st_parse_fail(p, col, "unknown errno '%s'; write a name such as ECONNREFUSED or a number",
 				     v);
 			return false;
 		}
@@ -324,10 +319,10 @@ static bool parse_error_value(struct parser *p, struct st_rule *r, const char *v
 			strcat(list, names[j]);
 		}
 		if (hint)
-			fail(p, col, "%s never fails with %s; did you mean '%s'? (it can fail with %s)",
+			st_parse_fail(p, col, "%s never fails with %s; did you mean '%s'? (it can fail with %s)",
 			     ci->name, v, hint, list);
 		else
-			fail(p, col, "%s never fails with %s; it can fail with %s", ci->name, v, list);
+			st_parse_fail(p, col, "%s never fails with %s; it can fail with %s", ci->name, v, list);
 		return false;
 	}
 	r->has_error = true;
@@ -335,18 +330,18 @@ static bool parse_error_value(struct parser *p, struct st_rule *r, const char *v
 	return true;
 }
 
-static bool parse_glob(struct parser *p, char *dst, size_t cap, const char *key,
+static bool parse_glob(struct st_parser *p, char *dst, size_t cap, const char *key,
 		       const char *v, unsigned col)
 {
 	if (!*v || strlen(v) >= cap) {
-		fail(p, col, "%s= needs a name or glob of 1 to %zu characters", key, cap - 1);
+		st_parse_fail(p, col, "%s= needs a name or glob of 1 to %zu characters", key, cap - 1);
 		return false;
 	}
 	strcpy(dst, v);
 	return true;
 }
 
-static bool parse_port(struct parser *p, struct st_rule *r, const char *v, unsigned col)
+static bool parse_port(struct st_parser *p, struct st_rule *r, const char *v, unsigned col)
 {
 	uint64_t lo, hi;
 	const char *dash = strchr(v, '-');
@@ -358,10 +353,10 @@ static bool parse_port(struct parser *p, struct st_rule *r, const char *v, unsig
 			goto bad;
 		memcpy(head, v, n);
 		head[n] = '\0';
-		if (!parse_u64(head, &lo) || !parse_u64(dash + 1, &hi))
+		if (!st_parse_u64(head, &lo) || !st_parse_u64(dash + 1, &hi))
 			goto bad;
 	} else {
-		if (!parse_u64(v, &lo))
+		if (!st_parse_u64(v, &lo))
 			goto bad;
 		hi = lo;
 	}
@@ -372,21 +367,21 @@ static bool parse_port(struct parser *p, struct st_rule *r, const char *v, unsig
 	r->port_hi = (uint16_t)hi;
 	return true;
 bad:
-	fail(p, col, "port=%s: write a port (5432) or a range (8000-8100), 0 to 65535", v);
+	st_parse_fail(p, col, "port=%s: write a port (5432) or a range (8000-8100), 0 to 65535", v);
 	return false;
 }
 
-static bool parse_duration_key(struct parser *p, uint64_t *dst, const char *key,
+static bool parse_duration_key(struct st_parser *p, uint64_t *dst, const char *key,
 			       const char *v, unsigned col)
 {
 	if (!st_parse_duration(v, dst)) {
-		fail(p, col, "%s=%s is not a duration; write e.g. 200ms, 1.5s, 500us, 2m", key, v);
+		st_parse_fail(p, col, "%s=%s is not a duration; write e.g. 200ms, 1.5s, 500us, 2m", key, v);
 		return false;
 	}
 	return true;
 }
 
-static bool parse_keyword(struct parser *p, struct st_rule *r, const struct word *w)
+bool st_parse_keyword(struct st_parser *p, struct st_rule *r, const struct st_word *w)
 {
 	const char *eq = strchr(w->text, '=');
 	char key[16];
@@ -412,21 +407,25 @@ static bool parse_keyword(struct parser *p, struct st_rule *r, const struct word
 			r->hang = true;
 			return true;
 		}
+		if (strcmp(key, "optional") == 0) {
+			r->optional = true;
+			return true;
+		}
 		const char *hint = st_suggest(key, keys, NKEYS);
 		bool known = false;
 		for (size_t i = 0; i < NKEYS; i++)
 			known |= strcmp(keys[i], key) == 0;
 		if (known)
-			fail(p, w->col, "'%s' needs a value: %s=...", key, key);
+			st_parse_fail(p, w->col, "'%s' needs a value: %s=...", key, key);
 		else if (hint)
-			fail(p, w->col, "unknown word '%s'; did you mean '%s'?", key, hint);
+			st_parse_fail(p, w->col, "unknown word '%s'; did you mean '%s'?", key, hint);
 		else
-			fail(p, w->col, "unknown word '%s'; actions: error=, delay=, short=, reset, close, hang, corrupt=, bandwidth=",
+			st_parse_fail(p, w->col, "unknown word '%s'; actions: error=, delay=, short=, reset, close, hang, corrupt=, bandwidth=",
 			     key);
 		return false;
 	}
 	if (!*v) {
-		fail(p, vcol, "%s= needs a value", key);
+		st_parse_fail(p, vcol, "%s= needs a value", key);
 		return false;
 	}
 	if (strcmp(key, "error") == 0)
@@ -441,7 +440,7 @@ static bool parse_keyword(struct parser *p, struct st_rule *r, const struct word
 		if (!parse_duration_key(p, &r->for_ns, key, v, vcol))
 			return false;
 		if (r->for_ns == 0) {
-			fail(p, vcol, "for=0 selects nothing; give a positive duration");
+			st_parse_fail(p, vcol, "for=0 selects nothing; give a positive duration");
 			return false;
 		}
 		return true;
@@ -454,8 +453,8 @@ static bool parse_keyword(struct parser *p, struct st_rule *r, const struct word
 	}
 	if (strcmp(key, "short") == 0) {
 		uint64_t n;
-		if (!parse_u64(v, &n) || n == 0 || n > INT32_MAX) {
-			fail(p, vcol, "short=%s: give the most bytes one call may move, at least 1", v);
+		if (!st_parse_u64(v, &n) || n == 0 || n > INT32_MAX) {
+			st_parse_fail(p, vcol, "short=%s: give the most bytes one call may move, at least 1", v);
 			return false;
 		}
 		r->short_bytes = (int64_t)n;
@@ -464,7 +463,7 @@ static bool parse_keyword(struct parser *p, struct st_rule *r, const struct word
 	if (strcmp(key, "corrupt") == 0) {
 		uint64_t n;
 		char *end;
-		if (parse_u64(v, &n) && n > 0 && n <= UINT32_MAX) {
+		if (st_parse_u64(v, &n) && n > 0 && n <= UINT32_MAX) {
 			r->corrupt_count = (uint32_t)n;
 			return true;
 		}
@@ -473,13 +472,13 @@ static bool parse_keyword(struct parser *p, struct st_rule *r, const struct word
 			r->corrupt_rate = rate;
 			return true;
 		}
-		fail(p, vcol, "corrupt=%s: give a number of bytes to flip per call (corrupt=1) or a fraction of bytes (corrupt=0.01)",
+		st_parse_fail(p, vcol, "corrupt=%s: give a number of bytes to flip per call (corrupt=1) or a fraction of bytes (corrupt=0.01)",
 		     v);
 		return false;
 	}
 	if (strcmp(key, "bandwidth") == 0) {
 		if (!st_parse_rate(v, &r->bandwidth)) {
-			fail(p, vcol, "bandwidth=%s is not a rate; write e.g. 512B/s, 100kB/s, 1MB/s, 1MiB/s, 10Mbit/s",
+			st_parse_fail(p, vcol, "bandwidth=%s is not a rate; write e.g. 512B/s, 100kB/s, 1MB/s, 1MiB/s, 10Mbit/s",
 			     v);
 			return false;
 		}
@@ -491,7 +490,7 @@ static bool parse_keyword(struct parser *p, struct st_rule *r, const struct word
 		char *end;
 		double prob = strtod(v, &end);
 		if (*end != '\0' || !(prob > 0) || prob > 1) {
-			fail(p, vcol, "prob=%s: give a probability above 0 and at most 1, e.g. prob=0.25", v);
+			st_parse_fail(p, vcol, "prob=%s: give a probability above 0 and at most 1, e.g. prob=0.25", v);
 			return false;
 		}
 		r->prob = prob;
@@ -513,7 +512,7 @@ static bool parse_keyword(struct parser *p, struct st_rule *r, const struct word
 		if (colon) {
 			size_t mlen = (size_t)(colon - v);
 			if (mlen == 0 || mlen >= sizeof(r->caller_module)) {
-				fail(p, vcol, "caller=%s: write caller=FUNCTION or caller=MODULE:FUNCTION, e.g. caller=libcurl.so*:Curl_*",
+				st_parse_fail(p, vcol, "caller=%s: write caller=FUNCTION or caller=MODULE:FUNCTION, e.g. caller=libcurl.so*:Curl_*",
 				     v);
 				return false;
 			}
@@ -527,9 +526,9 @@ static bool parse_keyword(struct parser *p, struct st_rule *r, const struct word
 
 	const char *hint = st_suggest(key, keys, NKEYS);
 	if (hint)
-		fail(p, w->col, "unknown key '%s'; did you mean '%s'?", key, hint);
+		st_parse_fail(p, w->col, "unknown key '%s'; did you mean '%s'?", key, hint);
 	else
-		fail(p, w->col, "unknown key '%s'", key);
+		st_parse_fail(p, w->col, "unknown key '%s'", key);
 	return false;
 }
 
@@ -542,43 +541,43 @@ static bool only_in_groups(const struct st_rule *r, unsigned groups)
 }
 
 /* Whole-rule checks: one main action, and actions that fit the calls. */
-static bool validate(struct parser *p, const struct st_rule *r, unsigned col)
+static bool validate(struct st_parser *p, const struct st_rule *r, unsigned col)
 {
 	int main_actions = r->has_error + (r->short_bytes > 0) + r->reset + r->eof + r->hang +
 			   (r->corrupt_count || r->corrupt_rate > 0) + (r->bandwidth > 0);
 	bool dns_only = r->fns == ((uint64_t)1 << ST_FN_getaddrinfo);
 
 	if (main_actions == 0 && r->delay_ns == 0) {
-		fail(p, col, "no action; add one of error=, delay=, short=, reset, close, hang, corrupt=, bandwidth=");
+		st_parse_fail(p, col, "no action; add one of error=, delay=, short=, reset, close, hang, corrupt=, bandwidth=");
 		return false;
 	}
 	if (main_actions > 1) {
-		fail(p, col, "one action per rule (delay= may go with any one); split this rule in two");
+		st_parse_fail(p, col, "one action per rule (delay= may go with any one); split this rule in two");
 		return false;
 	}
 	if (r->jitter_ns && !r->delay_ns) {
-		fail(p, col, "jitter= varies a delay: add delay=");
+		st_parse_fail(p, col, "jitter= varies a delay: add delay=");
 		return false;
 	}
 	if ((r->short_bytes > 0 || r->corrupt_count || r->corrupt_rate > 0 || r->bandwidth) &&
 	    !only_in_groups(r, ST_G_SEND | ST_G_RECV)) {
-		fail(p, col, "short=, corrupt= and bandwidth= act on data: use them with send and receive calls only (e.g. 'send,recv')");
+		st_parse_fail(p, col, "short=, corrupt= and bandwidth= act on data: use them with send and receive calls only (e.g. 'send,recv')");
 		return false;
 	}
 	if (r->eof && !only_in_groups(r, ST_G_RECV)) {
-		fail(p, col, "close makes a receive return 0 (end of stream): use it with receive calls only (recv, read, ...)");
+		st_parse_fail(p, col, "close makes a receive return 0 (end of stream): use it with receive calls only (recv, read, ...)");
 		return false;
 	}
 	if (r->reset && !only_in_groups(r, ST_G_SEND | ST_G_RECV)) {
-		fail(p, col, "reset aborts a connection during a data call: use it with send and receive calls (for connect use error=ECONNRESET or error=ECONNREFUSED)");
+		st_parse_fail(p, col, "reset aborts a connection during a data call: use it with send and receive calls (for connect use error=ECONNRESET or error=ECONNREFUSED)");
 		return false;
 	}
 	if (r->hang && !only_in_groups(r, ST_G_SETUP | ST_G_SEND | ST_G_RECV | ST_G_DNS)) {
-		fail(p, col, "hang blocks a call that waits on the network: use it with setup, send, receive or getaddrinfo calls");
+		st_parse_fail(p, col, "hang blocks a call that waits on the network: use it with setup, send, receive or getaddrinfo calls");
 		return false;
 	}
 	if ((r->peer.set || r->local.set || r->has_port) && dns_only) {
-		fail(p, col, "getaddrinfo has no socket: select it with host= instead of peer=, local= or port=");
+		st_parse_fail(p, col, "getaddrinfo has no socket: select it with host= instead of peer=, local= or port=");
 		return false;
 	}
 	return true;
@@ -592,15 +591,15 @@ static void prob_threshold(struct st_rule *r)
 		r->prob_threshold = (uint64_t)ldexp(r->prob, 64);
 }
 
-static void parse_line(struct parser *p, const char *line, size_t len)
+static void parse_line(struct st_parser *p, const char *line, size_t len)
 {
 	char buf[1024];
-	struct word words[48];
+	struct st_word words[48];
 	size_t nwords = 0;
 	struct st_rule *r;
 
 	if (len >= sizeof(buf)) {
-		fail(p, 1, "rule longer than %zu characters", sizeof(buf) - 1);
+		st_parse_fail(p, 1, "rule longer than %zu characters", sizeof(buf) - 1);
 		return;
 	}
 	memcpy(buf, line, len);
@@ -615,7 +614,7 @@ static void parse_line(struct parser *p, const char *line, size_t len)
 		if (!*s)
 			break;
 		if (nwords == sizeof(words) / sizeof(words[0])) {
-			fail(p, (unsigned)(s - buf) + 1, "too many words in one rule");
+			st_parse_fail(p, (unsigned)(s - buf) + 1, "too many words in one rule");
 			return;
 		}
 		words[nwords].text = s;
@@ -626,18 +625,26 @@ static void parse_line(struct parser *p, const char *line, size_t len)
 	}
 	if (nwords == 0)
 		return;
+	if (strcmp(words[0].text, "expect") == 0) {
+		/* Expectations are the tool's: the shim only skips them. */
+		if (p->inline_rules)
+			st_parse_fail(p, words[0].col, "expect lines belong in a scenario file (socktrace run -s FILE); inline rules hold fault rules only");
+		else if (p->set->expects)
+			st_expect_parse_line(p, words, nwords);
+		return;
+	}
 	if (p->set->count == p->set->cap) {
-		fail(p, 1, "too many rules (at most %zu)", p->set->cap);
+		st_parse_fail(p, 1, "too many rules (at most %zu)", p->set->cap);
 		return;
 	}
 	r = &p->set->rules[p->set->count];
 	memset(r, 0, sizeof(*r));
 	r->prob = 1.0;
 	r->short_bytes = -1;
-	if (!parse_calls(p, r, &words[0]))
+	if (!st_parse_calls(p, r, &words[0]))
 		return;
 	for (size_t i = 1; i < nwords; i++)
-		if (!parse_keyword(p, r, &words[i]))
+		if (!st_parse_keyword(p, r, &words[i]))
 			return;
 	if (!validate(p, r, words[0].col))
 		return;
@@ -650,7 +657,7 @@ static void parse_line(struct parser *p, const char *line, size_t len)
 int st_rules_parse(struct st_ruleset *set, const char *name, const char *text,
 		   size_t len, bool split_semicolons, st_rule_report report, void *ctx)
 {
-	struct parser p = { set, name, 0, text, report, ctx, 0 };
+	struct st_parser p = { set, name, 0, split_semicolons, report, ctx, 0 };
 	size_t start = 0;
 
 	for (size_t i = 0; i <= len; i++) {
@@ -658,7 +665,6 @@ int st_rules_parse(struct st_ruleset *set, const char *name, const char *text,
 		if (!end)
 			continue;
 		p.line++;
-		p.line_start = text + start;
 		parse_line(&p, text + start, i - start);
 		start = i + 1;
 	}
@@ -808,5 +814,7 @@ size_t st_rule_format(const struct st_rule *r, char *buf, size_t cap)
 		st_format_rate(r->bandwidth, rate, sizeof(rate));
 		put(buf, cap, &o, " bandwidth=%s", rate);
 	}
+	if (r->optional)
+		put(buf, cap, &o, " optional");
 	return o;
 }

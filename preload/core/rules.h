@@ -71,15 +71,24 @@ struct st_rule {
 	double corrupt_rate;
 	uint64_t bandwidth;    /* bytes per second, 0: none */
 
+	/* A scenario with expectations fails when a rule never acts, unless
+	 * it is marked optional (faults that may or may not be reached). */
+	bool optional;
+
 	/* where it came from, for messages and the trace */
 	char origin[ST_RULE_ORIGIN_MAX]; /* "file:line" */
 	char text[ST_RULE_TEXT_MAX];     /* normalised (pretty-printed) */
 };
 
+struct st_expectset;
+
 struct st_ruleset {
 	struct st_rule *rules;
 	size_t count;
 	size_t cap;
+	/* Where `expect` lines go (expect.h); NULL: they are skipped, as the
+	 * shim does (the tool checks them). */
+	struct st_expectset *expects;
 };
 
 /* Receives each error: "FILE:LINE:COL: what is wrong; the fix". */
@@ -102,5 +111,8 @@ size_t st_format_duration(uint64_t ns, char *buf, size_t cap);
 bool st_parse_rate(const char *s, uint64_t *bytes_per_sec);
 /* The largest unit that shows the rate exactly: "100kB/s", "1MiB/s". */
 size_t st_format_rate(uint64_t bytes_per_sec, char *buf, size_t cap);
+/* Sizes: "512", "4k", "4kB", "4KiB", "1MB", "1MiB", "1G": whole bytes. */
+bool st_parse_size(const char *s, uint64_t *bytes);
+size_t st_format_size(uint64_t bytes, char *buf, size_t cap);
 
 #endif

@@ -118,7 +118,7 @@ void st_faults_init(void)
 	/* Static: a rule is over a kilobyte, too much for the stack of
 	 * whichever thread happens to initialise the shim. Used once. */
 	static struct st_rule parsed[ST_RULES_MAX];
-	struct st_ruleset set = { parsed, 0, ST_RULES_MAX };
+	struct st_ruleset set = { parsed, 0, ST_RULES_MAX, NULL };
 	int errors = 0;
 	char *paths = st_shim.cfg.scenario;
 

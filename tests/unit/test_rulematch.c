@@ -26,7 +26,7 @@ static void report(void *ctx, const char *message)
 
 static const struct st_rule *rule(const char *text)
 {
-	struct st_ruleset set = { rule_mem, 0, 1 };
+	struct st_ruleset set = { rule_mem, 0, 1, NULL };
 
 	memset(rule_mem, 0x5a, sizeof(rule_mem));
 	assert_int_equal(st_rules_parse(&set, "m.scn", text, strlen(text), false, report, NULL), 0);

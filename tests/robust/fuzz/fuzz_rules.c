@@ -76,7 +76,7 @@ static void check_round_trip(const struct st_rule *r)
 {
 	char text[ST_RULE_TEXT_MAX + 64];
 	char text2[ST_RULE_TEXT_MAX + 64];
-	struct st_ruleset set = { again, 0, 2 };
+	struct st_ruleset set = { again, 0, 2, NULL };
 	struct seen seen = { 0, "roundtrip" };
 	size_t n;
 

@@ -1,0 +1,23 @@
+/* socktrace report: a run's verdict and figures in the formats CI systems
+ * show, Markdown for a job summary and JUnit XML for their test lists. */
+#ifndef SOCKTRACE_REPORT_H
+#define SOCKTRACE_REPORT_H
+
+#include "scenario.h"
+#include "verdict.h"
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct report_input {
+	const char *scenario_path;     /* NULL: no scenario, figures only */
+	const struct verdict *verdict; /* NULL without a scenario */
+	const char *const *paths;      /* the trace */
+	size_t npaths;
+};
+
+/* Each returns 0, or 1 when the trace could not be read (printed). */
+int report_markdown(FILE *out, const struct report_input *in);
+int report_junit(FILE *out, const struct report_input *in);
+
+#endif
