@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *out)
@@ -13,12 +14,37 @@ static void usage(FILE *out)
 	      "\n"
 	      "Parses each scenario file as the shim would and reports every error as\n"
 	      "FILE:LINE:COL: what is wrong, with the fix where there is one. Prints\n"
-	      "each valid rule, then each expect line, in its normalised form, prefixed\n"
-	      "with its FILE:LINE.\n"
+	      "each valid rule and expect line in its normalised form, prefixed with\n"
+	      "its FILE:LINE.\n"
 	      "Exits 0 when every file is valid, 1 otherwise.\n"
 	      "\n"
 	      "  -q, --quiet   print only errors\n",
 	      out);
+}
+
+static unsigned long line_of(const char *origin)
+{
+	const char *colon = strrchr(origin, ':');
+
+	return colon ? strtoul(colon + 1, NULL, 10) : 0;
+}
+
+/* Rules and expect lines as they come in the file. */
+static void print_in_file_order(const struct st_scenario *sc)
+{
+	size_t r = 0, e = 0;
+
+	while (r < sc->rules.count || e < sc->expects.count) {
+		const struct st_rule *rule = r < sc->rules.count ? &sc->rules.rules[r] : NULL;
+		const struct st_expect *x = e < sc->expects.count ? &sc->expects.v[e] : NULL;
+		if (rule && (!x || line_of(rule->origin) < line_of(x->sel.origin))) {
+			printf("%s: %s\n", rule->origin, rule->text);
+			r++;
+		} else {
+			printf("%s: %s\n", x->sel.origin, x->text);
+			e++;
+		}
+	}
 }
 
 int cmd_check(int argc, char **argv)
@@ -56,10 +82,7 @@ int cmd_check(int argc, char **argv)
 		if (st_scenario_load_file(&sc, argv[i]) != 0) {
 			status = 1;
 		} else if (!quiet) {
-			for (size_t k = 0; k < sc.rules.count; k++)
-				printf("%s: %s\n", sc.rules.rules[k].origin, sc.rules.rules[k].text);
-			for (size_t k = 0; k < sc.expects.count; k++)
-				printf("%s: %s\n", sc.expects.v[k].sel.origin, sc.expects.v[k].text);
+			print_in_file_order(&sc);
 		}
 		st_scenario_free(&sc);
 	}

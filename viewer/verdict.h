@@ -40,7 +40,8 @@ struct verdict {
 };
 
 /* Reads the trace at paths (files or directories) and checks sc against
- * it. Returns 0, or 1 when the trace could not be read (printed). */
+ * it; with npaths 0, against an empty trace. Returns 0, or 1 when the
+ * trace could not be read (printed). */
 int verdict_eval(struct verdict *v, const struct st_scenario *sc, const char *const *paths,
 		 size_t npaths);
 /* Whether sc asks for a verdict: it has expect lines. */
