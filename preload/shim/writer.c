@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -85,17 +86,39 @@ static unsigned seg_index(uint64_t off)
 	return SEG_DOUBLINGS + (unsigned)((off - SEG_GROWN_END) / SEG_MAX);
 }
 
-static void stop_tracing(const char *what, int err)
+/* Stops tracing for good; only the first caller speaks. */
+static bool enter_failed(void)
 {
 	int expected = atomic_load(&w.state);
 
 	while (expected != W_FAILED &&
 	       !atomic_compare_exchange_weak(&w.state, &expected, W_FAILED))
 		;
-	if (expected != W_FAILED) {
-		atomic_store(&st_tracing, false);
+	if (expected == W_FAILED)
+		return false;
+	atomic_store(&st_tracing, false);
+	return true;
+}
+
+static void stop_tracing(const char *what, int err)
+{
+	if (enter_failed())
 		st_log("tracing stopped: %s %s: %s", what, w.path, strerror(err));
-	}
+}
+
+static void stop_tracing_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void stop_tracing_msg(const char *fmt, ...)
+{
+	char msg[PATH_MAX + 256];
+	va_list ap;
+
+	if (!enter_failed())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	st_log("tracing stopped: %s", msg);
 }
 
 /* Our descriptor may have been closed, or replaced by one of the
@@ -262,27 +285,90 @@ static void write_mapped_or_appended(const char *rec, size_t len)
 	}
 }
 
-static int create_file(void)
+/* Stops tracing because the trace directory cannot be trusted. */
+static void refuse_dir(const char *dir, const char *why)
 {
-	char name[sizeof(st_shim.prog) + 48];
-	char prog[sizeof(st_shim.prog)];
-	size_t i;
-	int fd = -1;
+	snprintf(w.path, sizeof(w.path), "%s", dir);
+	stop_tracing_msg("trace directory %s %s: %s", dir, why, strerror(EACCES));
+}
 
-	/* The program name goes into a file name: keep it to a safe set. */
-	for (i = 0; st_shim.prog[i] && i < sizeof(prog) - 1; i++) {
+/* The trace directory, created if missing, or -1 after saying why not.
+ *
+ * Links in the path are followed: users keep traces behind links of their
+ * own. But the directory reached must belong to this user and be
+ * writable by nobody else, and a link as the last component must be the
+ * user's own. Another user who plants the directory (or a link to a
+ * directory of theirs) in a shared place such as /tmp never gets our files
+ * written into it, whatever fs.protected_symlinks says. */
+static int open_dir(const char *dir)
+{
+	struct stat link, st;
+	char why[96];
+	int dfd;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		stop_tracing_msg("cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &link) != 0) {
+		stop_tracing_msg("cannot open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(link.st_mode) && link.st_uid != geteuid()) {
+		snprintf(why, sizeof(why), "is a link owned by uid %u, not by this user (uid %u)",
+			 (unsigned)link.st_uid, (unsigned)geteuid());
+		refuse_dir(dir, why);
+		return -1;
+	}
+	dfd = real_open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0) {
+		stop_tracing_msg("cannot open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	why[0] = '\0';
+	if (fstat(dfd, &st) != 0)
+		snprintf(why, sizeof(why), "cannot be examined (%s)", strerror(errno));
+	else if (st.st_uid != geteuid())
+		snprintf(why, sizeof(why), "belongs to uid %u, not to this user (uid %u)",
+			 (unsigned)st.st_uid, (unsigned)geteuid());
+	else if (st.st_mode & (S_IWGRP | S_IWOTH))
+		snprintf(why, sizeof(why), "is writable by other users (mode %04o; chmod go-w)",
+			 (unsigned)(st.st_mode & 07777));
+	if (why[0]) {
+		real_close(dfd);
+		refuse_dir(dir, why);
+		return -1;
+	}
+	return dfd;
+}
+
+/* The file name: the program name reduced to a safe set, and the pid. */
+static void file_prog(char *prog, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; st_shim.prog[i] && i < cap - 1; i++) {
 		char c = st_shim.prog[i];
 		prog[i] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			   (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.') ? c : '_';
 	}
 	prog[i] = '\0';
 	if (i == 0)
-		strcpy(prog, "unknown");
+		snprintf(prog, cap, "unknown");
+}
 
-	if (mkdir(st_shim.cfg.out_dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(w.path, sizeof(w.path), "%s", st_shim.cfg.out_dir);
+/* Creates the trace file in the trace directory; -1 after saying why not. */
+static int create_file(void)
+{
+	char name[sizeof(st_shim.prog) + 48];
+	char prog[sizeof(st_shim.prog)];
+	const char *dir = st_shim.cfg.out_dir;
+	int dfd, fd = -1;
+
+	file_prog(prog, sizeof(prog));
+	dfd = open_dir(dir);
+	if (dfd < 0)
 		return -1;
-	}
 	/* The same pid may already have a file: an earlier image of this
 	 * process before exec, or an old run with a reused pid. */
 	for (unsigned seq = 1; seq < 1000; seq++) {
@@ -290,17 +376,20 @@ static int create_file(void)
 			snprintf(name, sizeof(name), "%s.%d.jsonl", prog, st_shim.pid);
 		else
 			snprintf(name, sizeof(name), "%s.%d-%u.jsonl", prog, st_shim.pid, seq);
-		if (snprintf(w.path, sizeof(w.path), "%s/%s", st_shim.cfg.out_dir, name) >=
-		    (int)sizeof(w.path)) {
+		if (snprintf(w.path, sizeof(w.path), "%s/%s", dir, name) >= (int)sizeof(w.path)) {
 			errno = ENAMETOOLONG;
-			return -1;
+			break;
 		}
-		/* O_NOFOLLOW|O_EXCL: never write through a link someone planted. */
-		fd = real_open(w.path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			       0600);
+		/* Relative to the directory we checked, so it cannot be swapped
+		 * under us; O_NOFOLLOW|O_EXCL: never through a planted link. */
+		fd = real_openat(dfd, name,
+				 O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			break;
 	}
+	if (fd < 0)
+		stop_tracing("cannot create", errno);
+	real_close(dfd);
 	return fd;
 }
 
@@ -320,10 +409,8 @@ static int open_trace(void)
 		return W_FAILED;
 	}
 	fd = create_file();
-	if (fd < 0) {
-		stop_tracing("cannot create", errno);
-		return W_FAILED;
-	}
+	if (fd < 0)
+		return W_FAILED; /* create_file said why */
 	w.fd = st_move_fd_high(fd);
 	if (fstat(w.fd, &st) != 0) {
 		stop_tracing("cannot stat", errno);
