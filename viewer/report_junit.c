@@ -4,42 +4,10 @@
  * junit-10.xsd. */
 #include "report.h"
 
+#include "textutil.h"
+
 #include <string.h>
 #include <time.h>
-
-/* Escapes for attributes and text alike. XML 1.0 cannot carry most
- * control characters at all, even escaped: they become '?'. */
-static void xml_escape(FILE *out, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		switch (c) {
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		case '\'':
-			fputs("&apos;", out);
-			break;
-		case '\n':
-			fputs("&#10;", out);
-			break;
-		case '\t':
-			fputs("&#9;", out);
-			break;
-		default:
-			fputc(c < 0x20 || c == 0x7f ? '?' : c, out);
-		}
-	}
-}
 
 static void attr(FILE *out, const char *name, const char *value)
 {

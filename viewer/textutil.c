@@ -103,10 +103,14 @@ size_t fmt_preview(char *buf, size_t cap, const unsigned char *b, size_t n, size
 	return len;
 }
 
-void html_escape(FILE *out, const char *s)
+/* xml: newlines and tabs as character references too (an attribute value
+ * would turn them into spaces), and the control characters XML 1.0 cannot
+ * carry at all, even escaped, as '?'. */
+static void escape_markup(FILE *out, const char *s, bool xml)
 {
 	for (; s && *s; s++) {
-		switch (*s) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
 		case '&':
 			fputs("&amp;", out);
 			break;
@@ -122,10 +126,27 @@ void html_escape(FILE *out, const char *s)
 		case '\'':
 			fputs("&#39;", out);
 			break;
+		case '\n':
+		case '\t':
+			if (xml)
+				fprintf(out, "&#%d;", c);
+			else
+				fputc(c, out);
+			break;
 		default:
-			fputc(*s, out);
+			fputc(xml && (c < 0x20 || c == 0x7f) ? '?' : c, out);
 		}
 	}
+}
+
+void html_escape(FILE *out, const char *s)
+{
+	escape_markup(out, s, false);
+}
+
+void xml_escape(FILE *out, const char *s)
+{
+	escape_markup(out, s, true);
 }
 
 void sanitize_ascii(char *s)

@@ -22,6 +22,9 @@ size_t fmt_preview(char *buf, size_t cap, const unsigned char *b, size_t n, size
 		   bool more);
 /* Writes s with &, <, >, " and ' escaped. */
 void html_escape(FILE *out, const char *s);
+/* The same for XML text and attributes: newlines and tabs kept as
+ * character references, other control characters as '?'. */
+void xml_escape(FILE *out, const char *s);
 /* Replaces every byte outside printable ASCII with '?' in place (program
  * names come from the traced programs). */
 void sanitize_ascii(char *s);
