@@ -3,8 +3,10 @@
  * check` runs on files.
  *
  * The first byte of the input chooses the mode (bit 0: ';' separates rules
- * as in SOCKTRACE_FAULTS; bit 1: a ruleset of 2 rules only, so the "too many
- * rules" path is reached), the rest is the text. The text is handed over in
+ * as in SOCKTRACE_FAULTS; bit 1: a ruleset of 2 rules (and 2 expect lines)
+ * only, so the "too many" paths are reached; bit 2: `expect` lines are
+ * parsed into an expectation set, as the tool reads a scenario file,
+ * rather than skipped, as the shim does), the rest is the text. The text is handed over in
  * a buffer of exactly its size, without a terminating NUL, as the shim
  * hands over a mapped file: a read past its end is caught by ASan.
  *
@@ -22,6 +24,7 @@
  * Built two ways by tests/robust/meson.build: with libFuzzer (-Dfuzz=true,
  * clang), and with the small driver in driver.c that replays files
  * (always: the robust suite replays the corpus and the regressions). */
+#include "expect.h"
 #include "rules.h"
 
 #include <stdbool.h>
@@ -132,13 +135,32 @@ static void check_units(const uint8_t *data, size_t size)
 	}
 }
 
+/* What the expectation parser accepted: within the set, texts terminated. */
+static void check_expects(const struct st_expectset *es)
+{
+	if (es->count > es->cap)
+		die("more expect lines than the set holds", NULL);
+	for (size_t i = 0; i < es->count; i++) {
+		const struct st_expect *e = &es->v[i];
+		if (!memchr(e->text, '\0', sizeof(e->text)))
+			die("an expect line's text is not NUL-terminated", NULL);
+		if (e->nchecks == 0 || e->nchecks > ST_EXPECT_CHECKS_MAX)
+			die("an expect line accepted without conditions, or with too many", e->text);
+		for (size_t k = 0; k < e->nchecks; k++)
+			if (!memchr(e->checks[k].text, '\0', sizeof(e->checks[k].text)))
+				die("a condition's text is not NUL-terminated", NULL);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct seen seen = { 0, "fuzz.scn" };
+	static struct st_expect expect_mem[FUZZ_RULES_MAX];
+	struct st_expectset expects;
 	struct st_ruleset set;
-	bool semicolons;
+	bool semicolons, with_expects;
 	size_t cap;
 	char *text;
 	int errors;
@@ -147,6 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	semicolons = data[0] & 1;
 	cap = (data[0] & 2) ? 2 : FUZZ_RULES_MAX;
+	with_expects = data[0] & 4;
 	data++;
 	size--;
 	check_units(data, size);
@@ -158,9 +181,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	/* Garbage in the rule slots: the parser must set every field. */
 	memset(rules, 0xa5, sizeof(rules));
+	memset(expect_mem, 0xa5, sizeof(expect_mem));
+	expects = (struct st_expectset){ expect_mem, 0, cap };
 	set.rules = rules;
 	set.count = 0;
 	set.cap = cap;
+	set.expects = with_expects ? &expects : NULL;
 	errors = st_rules_parse(&set, seen.name, text, size, semicolons, collect, &seen);
 	if (errors != seen.messages)
 		die("the error count is not the number of messages", NULL);
@@ -168,6 +194,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		die("more rules than the set holds", NULL);
 	for (size_t i = 0; i < set.count; i++)
 		check_round_trip(&rules[i]);
+	if (with_expects)
+		check_expects(&expects);
 	free(text);
 	return 0;
 }
