@@ -3,6 +3,7 @@
 #include "header.h"
 #include "log.h"
 #include "real.h"
+#include "event.h"
 #include "shim.h"
 #include "warn.h"
 
@@ -28,7 +29,18 @@
 #define SEG_MAX ((uint64_t)1 << (SEG_MIN_SHIFT + SEG_DOUBLINGS))
 #define SEG_GROWN_END (((uint64_t)1 << SEG_MIN_SHIFT) * ((1u << SEG_DOUBLINGS) - 1))
 #define SEG_COUNT 8192 /* 64 GiB of trace per process */
+/* Each segment's mapping (and allocation) reaches this far into the
+ * next one: a record that starts in a segment is copied in one piece
+ * through it, and when the file can grow no further the last segment
+ * still holds the end record after the last record. */
+#define REC_SLACK ((uint64_t)ST_EV_MAX)
+#define END_RESERVE ((uint64_t)4096)
+#define SEG_REACH (REC_SLACK + END_RESERVE)
+/* Pages are populated ahead of the tail, a window at a time. */
+#define POP_AHEAD ((uint64_t)64 << 10)
+#define POP_WINDOW ((uint64_t)64 << 10)
 #define TAIL_CLOSED ((uint64_t)1 << 62)
+#define NO_CUT UINT64_MAX
 
 enum writer_state {
 	W_NONE,    /* no file yet: created by the first record */
@@ -45,6 +57,10 @@ enum writer_state {
 struct writer_ctl {
 	_Atomic uint64_t tail;
 	_Atomic uint64_t dropped;
+	/* The lowest offset of a record that could not be written (disk
+	 * full): every record from there on is lost, so the end record
+	 * goes there. NO_CUT until then. */
+	_Atomic uint64_t cut;
 };
 
 static struct {
@@ -53,20 +69,24 @@ static struct {
 	dev_t dev;
 	ino_t ino;
 	struct writer_ctl *ctl;
-	_Atomic unsigned generation;
+	/* This address space's view of the file. Segments below mapped_end
+	 * are mapped (and allocated, with their overlap and END_RESERVE past
+	 * it); a record that ends at or below ready_end is copied straight
+	 * away; full means mapped_end is final. */
+	_Atomic uint64_t mapped_end;
+	_Atomic uint64_t ready_end;
+	_Atomic bool full;
+	/* One thread at a time maps and populates; the others go on writing
+	 * below mapped_end meanwhile. */
+	_Atomic bool growing;
+	uint64_t populated_end; /* under growing */
+	bool no_populate;       /* the kernel lacks MADV_POPULATE_WRITE */
 	char path[PATH_MAX];
 	_Atomic(char *) seg[SEG_COUNT];
 } w = { .fd = -1 };
 
-/* The segment this thread wrote last, to skip the lookup next time. */
-static ST_TLS struct {
-	unsigned generation;
-	uint64_t start;
-	uint64_t end;
-	char *base;
-} cache;
-
 static ST_TLS bool opening_here;
+static ST_TLS bool growing_here;
 
 static void seg_geometry(unsigned k, uint64_t *start, uint64_t *size)
 {
@@ -179,82 +199,220 @@ static void release_low_fd(void)
 	}
 }
 
-static char *map_segment(unsigned k)
+/* Maps the segment that starts at mapped_end. False when the file cannot
+ * grow: then mapped_end stays where it is, for good. */
+static bool map_next_segment(void)
 {
-	uint64_t start, size;
-	char *fresh;
-	char *expected = NULL;
+	uint64_t start = atomic_load_explicit(&w.mapped_end, memory_order_relaxed);
+	unsigned k = seg_index(start);
+	uint64_t size;
+	char *base;
 	int err;
 
 	if (k >= SEG_COUNT) {
-		stop_tracing("trace larger than 64 GiB:", EFBIG);
-		return NULL;
+		st_log("tracing stopped: %s is larger than 64 GiB", w.path);
+		return false;
 	}
-	char *have = atomic_load_explicit(&w.seg[k], memory_order_acquire);
-	if (have)
-		return have;
 	seg_geometry(k, &start, &size);
 	if (!ensure_fd()) {
-		stop_tracing("cannot reopen", errno);
-		return NULL;
+		st_log("tracing stopped: cannot reopen %s: %s", w.path, strerror(errno));
+		return false;
 	}
-	/* fallocate never shrinks the file, so threads racing to grow it
-	 * cannot undo each other, and the blocks are really allocated: a full
-	 * disk fails here instead of as SIGBUS in the program. */
-	while ((err = fallocate(w.fd, 0, (off_t)start, (off_t)size)) != 0 && errno == EINTR)
+	/* fallocate never shrinks the file, and the blocks are really
+	 * allocated: a full disk fails here, before any record depends on
+	 * the space, instead of as SIGBUS in the program. The overlap and
+	 * the reserve for the end record are allocated with the segment. */
+	while ((err = fallocate(w.fd, 0, (off_t)start, (off_t)(size + SEG_REACH))) != 0 &&
+	       errno == EINTR)
 		;
 	if (err != 0) {
-		stop_tracing("cannot grow", errno);
-		return NULL;
+		st_log("tracing stopped: cannot grow %s: %s", w.path, strerror(errno));
+		release_low_fd();
+		return false;
 	}
-	fresh = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, w.fd, (off_t)start);
+	base = mmap(NULL, size + SEG_REACH, PROT_READ | PROT_WRITE, MAP_SHARED, w.fd,
+		    (off_t)start);
 	release_low_fd();
-	if (fresh == MAP_FAILED) {
-		stop_tracing("cannot map", errno);
-		return NULL;
+	if (base == MAP_FAILED) {
+		st_log("tracing stopped: cannot map %s: %s", w.path, strerror(errno));
+		return false;
 	}
-	/* Take the segment's write faults now, in one system call, rather
-	 * than one trap per page in the middle of the program's calls
-	 * (Linux 5.14+; elsewhere the pages fault in as they are written). */
-	madvise(fresh, size, MADV_POPULATE_WRITE);
-	if (!atomic_compare_exchange_strong_explicit(&w.seg[k], &expected, fresh,
-						     memory_order_acq_rel,
-						     memory_order_acquire)) {
-		munmap(fresh, size);
-		return expected;
-	}
-	return fresh;
+	atomic_store_explicit(&w.seg[k], base, memory_order_release);
+	atomic_store_explicit(&w.mapped_end, start + size, memory_order_release);
+	return true;
 }
 
-static void copy_out(uint64_t off, const char *rec, size_t len)
+/* The address of file offset off, in the segment that holds it. */
+static char *seg_addr(uint64_t off)
 {
-	unsigned gen = atomic_load_explicit(&w.generation, memory_order_relaxed);
+	unsigned k = seg_index(off);
+	uint64_t start, size;
+
+	seg_geometry(k, &start, &size);
+	return atomic_load_explicit(&w.seg[k], memory_order_acquire) + (off - start);
+}
+
+/* Takes the page faults of [from, to) now, in one system call per
+ * segment, rather than one trap per page in the middle of the program's
+ * calls; close enough to the tail that the zeroed pages are still in the
+ * cache when records are copied into them (Linux 5.14+; elsewhere the
+ * pages fault in as they are written). */
+static void populate(uint64_t from, uint64_t to)
+{
+	while (from < to && !w.no_populate) {
+		unsigned k = seg_index(from);
+		uint64_t start, size, n;
+
+		seg_geometry(k, &start, &size);
+		n = (to < start + size ? to : start + size) - from;
+		if (madvise(seg_addr(from), n, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+			w.no_populate = true;
+		from += n;
+	}
+}
+
+/* True when the mapping reaches far enough past end: the populated
+ * window, and half of the last segment, so that threads that outrun the
+ * one populating (or a grower that is preempted) seldom have to wait. */
+static bool mapped_ahead(uint64_t end, uint64_t want)
+{
+	uint64_t mapped = atomic_load_explicit(&w.mapped_end, memory_order_relaxed);
+	uint64_t start, size;
+
+	if (mapped < want)
+		return false;
+	seg_geometry(seg_index(mapped - 1), &start, &size);
+	return mapped >= end + size / 2;
+}
+
+/* Under the growth lock: maps and populates far enough past end that the
+ * next records find their pages ready, and moves ready_end. */
+static void grow(uint64_t end)
+{
+	uint64_t want = end + POP_AHEAD + POP_WINDOW;
+	uint64_t mapped;
+	bool full = atomic_load(&w.full);
+
+	while (!full && !mapped_ahead(end, want)) {
+		if (!map_next_segment()) {
+			full = true;
+			atomic_store(&w.full, true);
+		}
+	}
+	mapped = atomic_load_explicit(&w.mapped_end, memory_order_relaxed);
+	want = want < mapped ? want : mapped;
+	if (want > w.populated_end) {
+		populate(w.populated_end, want);
+		w.populated_end = want;
+	}
+	atomic_store_explicit(&w.ready_end, full ? mapped : w.populated_end - POP_AHEAD,
+			      memory_order_release);
+}
+
+static bool try_grow(uint64_t end)
+{
+	if (growing_here || atomic_exchange_explicit(&w.growing, true, memory_order_acquire))
+		return false;
+	growing_here = true;
+	grow(end);
+	growing_here = false;
+	atomic_store_explicit(&w.growing, false, memory_order_release);
+	return true;
+}
+
+/* True when [.., end) is mapped and allocated: only its pages may not
+ * be populated yet. */
+static bool mapped_up_to(uint64_t end)
+{
+	uint64_t mapped = atomic_load_explicit(&w.mapped_end, memory_order_acquire);
+
+	return mapped && end <= mapped + REC_SLACK;
+}
+
+/* A record that ends past what is mapped: grows the mapping (or waits
+ * for the thread that does), and says whether [.., end) can be written.
+ * Never waits for itself: a signal handler that interrupted this
+ * thread's growth gets false when the space is not there yet. */
+static bool make_room(uint64_t end)
+{
+	uint64_t deadline = 0;
+
+	for (;;) {
+		try_grow(end);
+		if (mapped_up_to(end))
+			return true;
+		if (growing_here || atomic_load(&w.full))
+			return false;
+		/* The wait is bounded: a child made by a raw clone (no fork
+		 * handler) inherits the flag of a thread it does not have. */
+		if (!deadline)
+			deadline = st_now() + 1000000000u;
+		else if (st_now() > deadline)
+			return false;
+		sched_yield();
+	}
+}
+
+/* A record that could not be written is counted. On a full disk every
+ * later record is lost too (the mapping never grows again): the lowest
+ * such offset is kept, and the end record goes there, so the file stays
+ * whole lines. (The other case, a signal handler's burst of records past
+ * the mapping while its own thread was growing it, leaves a hole of NUL
+ * bytes, which readers skip.) */
+static void drop_record(uint64_t off)
+{
+	uint64_t cut = atomic_load(&w.ctl->cut);
+
+	atomic_fetch_add(&w.ctl->dropped, 1);
+	if (!atomic_load(&w.full))
+		return;
+	while (off < cut && !atomic_compare_exchange_weak(&w.ctl->cut, &cut, off))
+		;
+}
+
+/* Copies a record whose every byte is mapped: in pieces only when it is
+ * longer than the overlap (a header with many rules). A piece past the
+ * last mapped segment goes through that segment's overlap. */
+static void copy_mapped(uint64_t off, const char *rec, size_t len)
+{
+	uint64_t mapped = atomic_load_explicit(&w.mapped_end, memory_order_acquire);
 
 	while (len) {
-		size_t n;
+		unsigned k = seg_index(off < mapped ? off : mapped - 1);
+		uint64_t start, size;
+		size_t n = len;
 
-		if (cache.generation != gen || off < cache.start || off >= cache.end) {
-			unsigned k = seg_index(off);
-			uint64_t start, size;
-			char *base = map_segment(k);
-
-			if (!base) {
-				atomic_fetch_add(&w.ctl->dropped, 1);
-				return;
-			}
-			seg_geometry(k, &start, &size);
-			cache.generation = gen;
-			cache.start = start;
-			cache.end = start + size;
-			cache.base = base;
-		}
-		/* A record may straddle two segments: copy it in two pieces so
-		 * the file stays one unbroken stream of lines. */
-		n = cache.end - off < len ? (size_t)(cache.end - off) : len;
-		memcpy(cache.base + (off - cache.start), rec, n);
+		seg_geometry(k, &start, &size);
+		if (off + n > start + size + SEG_REACH)
+			n = (size_t)(start + size + SEG_REACH - off);
+		memcpy(atomic_load_explicit(&w.seg[k], memory_order_acquire) + (off - start), rec, n);
 		off += n;
 		rec += n;
 		len -= n;
+	}
+}
+
+/* The record's space is checked whole before a byte of it is copied: a
+ * full disk loses whole records, never leaves part of one. Space is
+ * mapped and populated ahead of the tail, by the thread whose record
+ * crosses ready_end, after it has copied its record: a thread killed
+ * while it populates leaves no hole in the file. */
+static void write_mapped(uint64_t off, const char *rec, size_t len)
+{
+	uint64_t end = off + len;
+
+	if (st_likely(len <= REC_SLACK &&
+		      end <= atomic_load_explicit(&w.ready_end, memory_order_acquire))) {
+		memcpy(seg_addr(off), rec, len);
+		return;
+	}
+	if (mapped_up_to(end)) {
+		copy_mapped(off, rec, len);
+		try_grow(end);
+	} else if (make_room(end)) {
+		copy_mapped(off, rec, len);
+	} else {
+		drop_record(off);
 	}
 }
 
@@ -278,7 +436,7 @@ static void write_mapped_or_appended(const char *rec, size_t len)
 	uint64_t off = atomic_fetch_add_explicit(&w.ctl->tail, len, memory_order_relaxed);
 
 	if (st_likely(!(off & TAIL_CLOSED))) {
-		copy_out(off, rec, len);
+		write_mapped(off, rec, len);
 	} else if (ensure_fd()) {
 		append_record(rec, len);
 		release_low_fd();
@@ -420,17 +578,24 @@ static int open_trace(void)
 	w.ino = st.st_ino;
 	header = st_header_build(&header_len);
 	atomic_store(&w.ctl->tail, header_len);
-	if (fallocate(w.fd, 0, 0, (off_t)1 << SEG_MIN_SHIFT) != 0 &&
-	    (errno == EOPNOTSUPP || errno == ENOSYS)) {
+	atomic_store(&w.ctl->cut, NO_CUT);
+	if (fallocate(w.fd, 0, 0, (off_t)(((uint64_t)1 << SEG_MIN_SHIFT) + SEG_REACH)) != 0) {
+		if (errno != EOPNOTSUPP && errno != ENOSYS) {
+			stop_tracing("cannot grow", errno);
+			return W_FAILED;
+		}
 		/* No preallocation here (some network and FUSE file systems):
 		 * a mapping could SIGBUS on a full disk, so write(2) instead. */
 		atomic_store(&w.ctl->tail, TAIL_CLOSED);
 		append_record(header, header_len);
 		return W_APPEND;
 	}
-	copy_out(0, header, header_len);
-	/* copy_out stops tracing (and says why) if the disk is full. */
-	return atomic_load(&w.state) == W_FAILED ? W_FAILED : W_MAPPED;
+	write_mapped(0, header, header_len);
+	if (atomic_load(&w.ctl->dropped)) {
+		enter_failed(); /* map_next_segment said why */
+		return W_FAILED;
+	}
+	return W_MAPPED;
 }
 
 static void wait_for_open(void)
@@ -471,33 +636,60 @@ void st_writer_write(const char *rec, size_t len)
 		write_mapped_or_appended(rec, len);
 }
 
+static size_t end_record(char *rec, size_t cap, const char *reason)
+{
+	int n = snprintf(rec, cap,
+			 "{\"rec\":\"end\",\"ts\":%llu,\"pid\":%d,\"reason\":\"%s\",\"dropped\":%llu}\n",
+			 (unsigned long long)st_now(), st_shim.pid, reason,
+			 (unsigned long long)atomic_load(&w.ctl->dropped));
+
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* The end record at pos, the end of the records: when the disk is full,
+ * in the room reserved for it past the last one. */
+static void place_end_record(uint64_t pos, const char *rec, size_t len)
+{
+	uint64_t mapped = atomic_load_explicit(&w.mapped_end, memory_order_acquire);
+
+	if (mapped && pos + len <= mapped + SEG_REACH)
+		copy_mapped(pos, rec, len);
+}
+
 void st_writer_finish(const char *reason)
 {
 	char rec[256];
-	int n;
-	uint64_t tail;
+	size_t n;
+	uint64_t tail, cut;
 	int saved = errno;
-
 	int state = atomic_load(&w.state);
 
 	if (state != W_MAPPED && state != W_APPEND)
 		goto out;
 	st_warn_scan_fds();
-	n = snprintf(rec, sizeof(rec),
-		     "{\"rec\":\"end\",\"ts\":%llu,\"pid\":%d,\"reason\":\"%s\",\"dropped\":%llu}\n",
-		     (unsigned long long)st_now(), st_shim.pid, reason,
-		     (unsigned long long)atomic_load(&w.ctl->dropped));
-	if (n > 0 && (size_t)n < sizeof(rec))
-		write_mapped_or_appended(rec, (size_t)n);
-	if (state != W_MAPPED)
+	if (state != W_MAPPED) {
+		n = end_record(rec, sizeof(rec), reason);
+		if (n)
+			write_mapped_or_appended(rec, n);
 		goto out;
+	}
+	/* Late records (atexit handlers that run after us) are appended. */
 	tail = atomic_fetch_or(&w.ctl->tail, TAIL_CLOSED);
 	if (tail & TAIL_CLOSED)
 		goto out; /* a clone sharing our control page finished first */
-	/* Trim the preallocated zeros so the file is plain JSON Lines. Late
-	 * records (atexit handlers that run after us) are appended. */
-	if (ensure_fd() && ftruncate(w.fd, (off_t)tail) == 0)
-		atomic_store(&w.state, W_APPEND);
+	cut = atomic_load(&w.ctl->cut);
+	if (cut < tail)
+		tail = cut;
+	n = end_record(rec, sizeof(rec), reason);
+	if (n)
+		place_end_record(tail, rec, n);
+	/* Trim the preallocated zeros so the file is plain JSON Lines. */
+	if (ensure_fd() && ftruncate(w.fd, (off_t)(tail + n)) == 0) {
+		if (atomic_load(&w.full))
+			enter_failed(); /* the disk is full: no late records */
+		else
+			atomic_store(&w.state, W_APPEND);
+	}
 out:
 	errno = saved;
 }
@@ -509,7 +701,7 @@ void st_writer_after_fork(void)
 		if (base) {
 			uint64_t start, size;
 			seg_geometry(k, &start, &size);
-			munmap(base, size);
+			munmap(base, size + SEG_REACH);
 		}
 	}
 	if (w.ctl)
@@ -518,8 +710,13 @@ void st_writer_after_fork(void)
 	if (w.fd >= 0)
 		real_close(w.fd);
 	w.fd = -1;
-	atomic_fetch_add(&w.generation, 1);
-	cache.generation = (unsigned)-1;
+	atomic_store(&w.mapped_end, 0);
+	atomic_store(&w.ready_end, 0);
+	atomic_store(&w.full, false);
+	/* The thread that held it is not in this process. */
+	atomic_store(&w.growing, false);
+	w.populated_end = 0;
+	growing_here = false;
 	opening_here = false;
 	/* A failed parent leaves the child failed too: the cause (directory
 	 * gone, disk full) is the same. */
