@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ struct eval {
 	const struct st_scenario *sc;
 	struct sel_state *sel;
 	struct rule_state *rules;
-	struct hmap resolved;  /* "pid addr-host" -> name it was resolved from */
+	struct hmap resolved;  /* address -> the name it was resolved from */
 	int64_t first_t, last_tend;
 	bool any;
 };
@@ -135,13 +136,14 @@ static void ep_from_text(struct st_ep *ep, const char *text)
 	ep->port = (uint16_t)port;
 }
 
-static void resolved_key(char *key, size_t cap, int pid, const char *addr)
+/* Keyed by address alone, not by process: a forked child inherits what
+ * its parent resolved, in the shim as here. */
+static void resolved_key(char *key, size_t cap, const char *addr)
 {
-	char norm[ADDR_MAX], host[ADDR_MAX];
+	char norm[ADDR_MAX];
 
 	addr_norm(addr, norm, sizeof(norm));
-	addr_host(norm, host, sizeof(host));
-	snprintf(key, cap, "%d %s", pid, host);
+	addr_host(norm, key, cap);
 }
 
 /* getaddrinfo answers, so host= can select the later calls to them. */
@@ -155,12 +157,12 @@ static void remember_resolved(struct eval *e, const struct vev *ev)
 	if (!name || !json_is_array(addrs))
 		return;
 	json_array_foreach(addrs, i, a) {
-		char key[ADDR_MAX + 16];
+		char key[ADDR_MAX];
 		char *copy;
 
 		if (!json_is_string(a))
 			continue;
-		resolved_key(key, sizeof(key), ev->pid, json_string_value(a));
+		resolved_key(key, sizeof(key), json_string_value(a));
 		copy = strdup(name);
 		if (!copy)
 			return;
@@ -168,6 +170,37 @@ static void remember_resolved(struct eval *e, const struct vev *ev)
 		if (hmap_put(&e->resolved, key, strlen(key), copy) != 0)
 			free(copy);
 	}
+}
+
+/* caller= over the stack recorded with the call (socktrace run
+ * --backtrace): a frame's function ("name+0x12") and module match the
+ * globs as in the shim. Without a recorded stack nobody can tell: the
+ * call counts as selected, so a rule is never reported as missing its
+ * selection for want of stacks. */
+static bool caller_in_stack(void *arg, const char *module_glob, const char *func_glob)
+{
+	json_t *stack = json_object_get(arg, "stack");
+	json_t *frame;
+	size_t i;
+
+	if (!json_is_array(stack) || json_array_size(stack) == 0)
+		return true;
+	json_array_foreach(stack, i, frame) {
+		const char *func = json_string_value(json_object_get(frame, "func"));
+		const char *module = json_string_value(json_object_get(frame, "module"));
+		char name[256];
+		if (!func)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(func, "+"), func);
+		if (fnmatch(func_glob, name, 0) != 0)
+			continue;
+		if (!module_glob)
+			return true;
+		const char *base = module ? strrchr(module, '/') : NULL;
+		if (module && fnmatch(module_glob, base ? base + 1 : module, 0) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* The endpoints a call's selection is decided on, as in the shim: the
@@ -193,10 +226,12 @@ static void match_ctx(struct eval *e, const struct vev *ev, struct st_match_ctx 
 	if (ev->op == OP_DNS) {
 		c->host = json_string_value(json_object_get(ev->j, "host"));
 	} else if (peer_text) {
-		char key[ADDR_MAX + 16];
-		resolved_key(key, sizeof(key), ev->pid, peer_text);
+		char key[ADDR_MAX];
+		resolved_key(key, sizeof(key), peer_text);
 		c->host = hmap_gets(&e->resolved, key);
 	}
+	c->caller = caller_in_stack;
+	c->caller_arg = ev->j;
 	int64_t ts = json_i64(ev->j, "ts", 0);
 	int64_t start = ev->file && ev->file->start >= 0 ? ev->file->start : ts;
 	c->elapsed_ns = ts > start ? (uint64_t)(ts - start) : 0;
