@@ -106,8 +106,10 @@ int cmd_stats(int argc, char **argv)
 		}
 	}
 	dflt = tr_default_path();
+	/* Counting needs a few fields of each record, not its tree; callers
+	 * are read from the stacks, which only the tree has. */
 	if (pass_open(&pass, optind < argc ? (const char *const *)argv + optind : &dflt,
-		      optind < argc ? (size_t)(argc - optind) : 1, 0) != 0) {
+		      optind < argc ? (size_t)(argc - optind) : 1, by_caller ? 0 : TR_FAST) != 0) {
 		filter_free(&f);
 		return 1;
 	}

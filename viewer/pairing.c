@@ -382,6 +382,16 @@ static void addrs_of(struct addrs *a, const char *local, const char *peer)
 	addr_norm(peer, a->p, sizeof(a->p));
 }
 
+/* Whether the event names side s of c by exactly the addresses c has for
+ * it: then it is on c, without normalising anything (addresses in c are
+ * normalised, and normalising is idempotent). The usual case, checked
+ * first because it is cheap. */
+static bool same_endpoints(const struct conn *c, int s, const struct vev *ev)
+{
+	return ev->local && ev->peer && strcmp(ev->local, c->side[s].addr) == 0 &&
+	       strcmp(ev->peer, c->side[1 - s].addr) == 0;
+}
+
 /* The stream connection an event on fd is about, creating it when the
  * event names one nobody has seen yet and create is set. */
 static struct conn *stream_resolve(struct model *m, struct proc *pr, const struct vev *ev,
@@ -390,15 +400,21 @@ static struct conn *stream_resolve(struct model *m, struct proc *pr, const struc
 	struct addrs a;
 	bool inherited;
 	struct fdent *e = fd_lookup(m, pr, fd, &inherited);
+	bool known = e && e->conn && e->conn->kind == CONN_STREAM && (!e->closed || inherited);
 	const char *l, *p;
 	char key[2 * ADDR_MAX + 4];
 	struct conn *c;
 
+	if (known && same_endpoints(e->conn, e->side, ev)) {
+		if (inherited)
+			fd_bind(pr, fd, e->conn, e->side, SOCK_IS_STREAM);
+		*side = e->side;
+		return e->conn;
+	}
 	addrs_of(&a, ev->local, ev->peer);
 	l = a.has_l ? a.l : NULL;
 	p = a.has_p ? a.p : NULL;
-	if (e && e->conn && e->conn->kind == CONN_STREAM && (!e->closed || inherited) &&
-	    side_matches(e->conn, e->side, l, p)) {
+	if (known && side_matches(e->conn, e->side, l, p)) {
 		if (inherited)
 			fd_bind(pr, fd, e->conn, e->side, SOCK_IS_STREAM);
 		*side = e->side;
@@ -434,24 +450,17 @@ static void on_socket(struct proc *pr, const struct vev *ev)
 	if (ev->err || ev->ret < 0 || ev->ret > (1 << 30))
 		return;
 	e = fd_new(pr, (int)ev->ret);
-	e->type = type_of(json_string_value(json_object_get(ev->j, "type")));
+	e->type = type_of(ev->type);
 }
 
 static void on_socketpair(struct model *m, struct proc *pr, struct vev *ev)
 {
-	json_t *fds = json_object_get(ev->j, "fds");
-	enum sock_type t = type_of(json_string_value(json_object_get(ev->j, "type")));
+	enum sock_type t = type_of(ev->type);
+	const int *fd = ev->fds;
 	struct conn *c;
-	int fd[2];
 
-	if (ev->err || json_array_size(fds) != 2)
+	if (ev->err || !ev->has_fds)
 		return;
-	for (int i = 0; i < 2; i++) {
-		json_t *x = json_array_get(fds, (size_t)i);
-		if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > (1 << 30))
-			return;
-		fd[i] = (int)json_integer_value(x);
-	}
 	c = conn_new(m, t == SOCK_IS_DGRAM ? CONN_DGRAM : CONN_STREAM, "unix:", "unix:");
 	c->side[0].connected = true;
 	c->side[1].accepted = true;
@@ -830,8 +839,8 @@ static void on_dup(struct proc *pr, const struct vev *ev)
 static void on_getsockopt(struct proc *pr, const struct vev *ev)
 {
 	struct fdent *e = fd_get(pr, ev->fd);
-	const char *opt = json_string_value(json_object_get(ev->j, "opt"));
-	const char *val = json_string_value(json_object_get(ev->j, "value"));
+	const char *opt = ev->opt;
+	const char *val = ev->value;
 
 	/* The outcome of a non-blocking connect. */
 	if (ev->err || !e || !e->conn || !opt || strcmp(opt, "SO_ERROR") != 0 || !val)

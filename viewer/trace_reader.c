@@ -1,6 +1,8 @@
 /* The streaming trace reader: file list, headers, line reader, merge. */
 #include "trace_reader.h"
 
+#include "trace_fields.h"
+
 #include <socktrace/trace_format.h>
 
 #include <dirent.h>
@@ -264,6 +266,144 @@ static void note_invalid(struct tr_reader *r, struct tr_file *f, long line, cons
 			 why);
 }
 
+static void note_cut(struct tr_reader *r, struct tr_file *f, long line)
+{
+	r->skipped_cut++;
+	if (!r->first_cut[0])
+		snprintf(r->first_cut, sizeof(r->first_cut), "%s:%ld", f->path, line);
+}
+
+/* What the reader checks of every record, from either decoder. */
+struct rec_head {
+	const char *rec;     /* NULL: no string "rec" */
+	bool has_ts, has_pid, has_dur, has_dropped, fn_is_str;
+	int64_t ts, pid, dur, dropped;
+};
+
+static void head_of_json(json_t *j, struct rec_head *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->rec = json_string_value(json_object_get(j, "rec"));
+	h->has_ts = get_i64(j, "ts", &h->ts);
+	h->has_pid = get_i64(j, "pid", &h->pid);
+	h->has_dur = get_i64(j, "dur", &h->dur);
+	h->has_dropped = get_i64(j, "dropped", &h->dropped);
+	h->fn_is_str = json_is_string(json_object_get(j, "fn"));
+}
+
+static void head_of_fields(const struct tr_fields *t, struct rec_head *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->rec = tf_str(t, TF_REC);
+	h->has_ts = tf_int(t, TF_TS, &h->ts);
+	h->has_pid = tf_int(t, TF_PID, &h->pid);
+	h->has_dur = tf_int(t, TF_DUR, &h->dur);
+	h->has_dropped = tf_int(t, TF_DROPPED, &h->dropped);
+	h->fn_is_str = tf_str(t, TF_FN) != NULL;
+}
+
+/* The line as a jansson tree: 1 and *out (an object), 0 when the line is
+ * skipped (accounted for when count), -1 when the file is corrupt
+ * (printed). */
+static int load_json(struct tr_reader *r, struct tr_file *f, enum line_status st, size_t n,
+		     long lineno, bool count, json_t **out)
+{
+	json_error_t err;
+	json_t *j = json_loadb(r->line, n, JSON_ALLOW_NUL, &err);
+
+	if (st == LN_CUT && !json_is_object(j)) {
+		/* A record whose writer was killed while copying it. */
+		json_decref(j);
+		if (count)
+			note_cut(r, f, lineno);
+		return 0;
+	}
+	if (!j) {
+		diag(r, "socktrace: %s:%ld: not valid JSON (%s, at column %d): the file is corrupt\n",
+		     f->path, lineno, err.text, err.column);
+		return -1;
+	}
+	if (!json_is_object(j)) {
+		if (count)
+			note_invalid(r, f, lineno, "not a JSON object");
+		json_decref(j);
+		return 0;
+	}
+	*out = j;
+	return 1;
+}
+
+static bool kind_of(const char *rec, enum tr_kind *kind)
+{
+	static const struct {
+		const char *name;
+		enum tr_kind kind;
+	} kinds[] = {
+		{ SOCKTRACE_REC_CALL, TR_CALL },   { SOCKTRACE_REC_EXEC, TR_EXEC },
+		{ SOCKTRACE_REC_END, TR_END },     { SOCKTRACE_REC_WARNING, TR_WARNING },
+		{ SOCKTRACE_REC_CTL, TR_CTL },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(rec, kinds[i].name) == 0) {
+			*kind = kinds[i].kind;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Checks a record's head and fills out's kind and times: true when the
+ * record is used, false when it is skipped (accounted for when count). */
+static bool use_record(struct tr_reader *r, struct tr_file *f, long lineno, bool count,
+		       const struct rec_head *h, struct tr_record *out)
+{
+	const char *why = NULL;
+	int64_t dur = 0, key;
+
+	if (!h->rec) {
+		why = "no \"rec\" field";
+	} else if (!kind_of(h->rec, &out->kind)) {
+		/* A newer minor version may add kinds: ignore them. A second
+		 * header (files concatenated) is ignored the same way. */
+		if (count)
+			r->skipped_unknown++;
+		return false;
+	} else if (!h->has_ts || h->ts < 0) {
+		why = "no integer \"ts\"";
+	} else if (!h->has_pid) {
+		why = "no integer \"pid\"";
+	} else if (out->kind == TR_CALL && !h->fn_is_str) {
+		why = "no \"fn\"";
+	}
+	if (why) {
+		if (count)
+			note_invalid(r, f, lineno, why);
+		return false;
+	}
+	if (out->kind == TR_CALL && h->has_dur && h->dur >= 0)
+		dur = h->dur;
+	if (count && out->kind == TR_END && h->has_dropped && h->dropped > 0) {
+		/* A full disk, say: the trace misses records. */
+		if (!r->dropped)
+			snprintf(r->first_dropped, sizeof(r->first_dropped), "%s", f->path);
+		r->dropped = (uint64_t)h->dropped > ULONG_MAX - r->dropped ?
+				     ULONG_MAX : r->dropped + (unsigned long)h->dropped;
+	}
+	if (__builtin_add_overflow(h->ts, dur, &key) ||
+	    __builtin_add_overflow(key, f->offset, &key)) {
+		if (count)
+			note_invalid(r, f, lineno, "\"ts\" out of range");
+		return false;
+	}
+	out->file = f;
+	out->line = lineno;
+	out->ts = h->ts;
+	out->dur = dur;
+	out->key = key;
+	return true;
+}
+
 /* Reads the next usable record of f. count: account for what is skipped
  * (off during the header scan, which reads the first records twice).
  * Returns 1, 0 at the end of the file, -1 on a fatal error (printed). */
@@ -273,108 +413,34 @@ static int read_record(struct tr_reader *r, struct tr_file *f, struct tr_record 
 		long lineno = f->line + 1;
 		size_t n = 0;
 		enum line_status st = next_line(r, f, &n);
-		json_error_t err;
-		json_t *j, *rec;
-		const char *kind;
-		int64_t ts, dur = 0, pid;
+		struct tr_fields *t = NULL;
+		json_t *j = NULL;
+		struct rec_head h;
 
 		if (st == LN_END)
 			return 0;
 		if (st == LN_ERR)
 			return -1;
-		j = json_loadb(r->line, n, JSON_ALLOW_NUL, &err);
-		if (st == LN_CUT && !json_is_object(j)) {
-			/* A record whose writer was killed while copying it. */
-			json_decref(j);
-			if (count) {
-				r->skipped_cut++;
-				if (!r->first_cut[0])
-					snprintf(r->first_cut, sizeof(r->first_cut), "%s:%ld", f->path,
-						 lineno);
-			}
-			continue;
-		}
-		if (!j) {
-			diag(r, "socktrace: %s:%ld: not valid JSON (%s, at column %d): the file is corrupt\n",
-			     f->path, lineno, err.text, err.column);
-			return -1;
-		}
-		if (!json_is_object(j)) {
-			if (count)
-				note_invalid(r, f, lineno, "not a JSON object");
-			json_decref(j);
-			continue;
-		}
-		rec = json_object_get(j, "rec");
-		kind = json_string_value(rec);
-		if (!kind) {
-			if (count)
-				note_invalid(r, f, lineno, "no \"rec\" field");
-			json_decref(j);
-			continue;
-		}
-		if (strcmp(kind, SOCKTRACE_REC_CALL) == 0) {
-			out->kind = TR_CALL;
-		} else if (strcmp(kind, SOCKTRACE_REC_EXEC) == 0) {
-			out->kind = TR_EXEC;
-		} else if (strcmp(kind, SOCKTRACE_REC_END) == 0) {
-			out->kind = TR_END;
-		} else if (strcmp(kind, SOCKTRACE_REC_WARNING) == 0) {
-			out->kind = TR_WARNING;
-		} else if (strcmp(kind, SOCKTRACE_REC_CTL) == 0) {
-			out->kind = TR_CTL;
+		if (r->fast)
+			t = tr_fields_parse(r->line, n);
+		if (t) {
+			head_of_fields(t, &h);
 		} else {
-			/* A newer minor version may add kinds: ignore them. A second
-			 * header (files concatenated) is ignored the same way. */
-			if (count)
-				r->skipped_unknown++;
-			json_decref(j);
-			continue;
-		}
-		if (!get_i64(j, "ts", &ts) || ts < 0) {
-			if (count)
-				note_invalid(r, f, lineno, "no integer \"ts\"");
-			json_decref(j);
-			continue;
-		}
-		if (!get_i64(j, "pid", &pid)) {
-			if (count)
-				note_invalid(r, f, lineno, "no integer \"pid\"");
-			json_decref(j);
-			continue;
-		}
-		if (out->kind == TR_CALL) {
-			if (!json_is_string(json_object_get(j, "fn"))) {
-				if (count)
-					note_invalid(r, f, lineno, "no \"fn\"");
-				json_decref(j);
+			int rc = load_json(r, f, st, n, lineno, count, &j);
+			if (rc <= 0) {
+				if (rc < 0)
+					return -1;
 				continue;
 			}
-			if (!get_i64(j, "dur", &dur) || dur < 0)
-				dur = 0;
+			head_of_json(j, &h);
 		}
-		int64_t dropped;
-		if (count && out->kind == TR_END && get_i64(j, "dropped", &dropped) && dropped > 0) {
-			/* A full disk, say: the trace misses records. */
-			if (!r->dropped)
-				snprintf(r->first_dropped, sizeof(r->first_dropped), "%s", f->path);
-			r->dropped = (uint64_t)dropped > ULONG_MAX - r->dropped ?
-					     ULONG_MAX : r->dropped + (unsigned long)dropped;
-		}
-		int64_t key;
-		if (__builtin_add_overflow(ts, dur, &key) ||
-		    __builtin_add_overflow(key, f->offset, &key)) {
-			if (count)
-				note_invalid(r, f, lineno, "\"ts\" out of range");
+		if (!use_record(r, f, lineno, count, &h, out)) {
 			json_decref(j);
+			tr_fields_free(t);
 			continue;
 		}
 		out->j = j;
-		out->file = f;
-		out->line = lineno;
-		out->ts = ts;
-		out->dur = dur;
-		out->key = key;
+		out->fields = t;
 		return 1;
 	}
 }
@@ -383,6 +449,8 @@ void tr_record_free(struct tr_record *rec)
 {
 	json_decref(rec->j);
 	rec->j = NULL;
+	tr_fields_free(rec->fields);
+	rec->fields = NULL;
 }
 
 /* ---- files ---- */
@@ -682,6 +750,7 @@ int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *
 	memset(r, 0, sizeof(*r));
 	r->diag = diagf;
 	r->quiet = (flags & TR_QUIET) != 0;
+	r->fast = (flags & TR_FAST) != 0;
 	raise_fd_limit();
 	for (size_t i = 0; i < npaths; i++)
 		if (expand(r, paths[i], &list, &n, &cap) != 0)

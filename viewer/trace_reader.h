@@ -13,7 +13,14 @@
  * record (a writer killed while copying it) and records this reader does
  * not understand are skipped and reported by tr_report(). A file that is
  * not a trace, or a line in the middle that is not JSON, is an error that
- * names the file and line. */
+ * names the file and line.
+ *
+ * Records come as jansson trees (rec->j), for the renderers that print
+ * them, or, with TR_FAST, as the few fields the pairing model and the
+ * statistics need (rec->fields, decoded by jscan.c without building a
+ * tree: several times faster). A line the fast scanner does not take is
+ * given to jansson, so both ways accept, skip and report the same lines
+ * with the same messages; such a record comes with rec->j even then. */
 #ifndef SOCKTRACE_TRACE_READER_H
 #define SOCKTRACE_TRACE_READER_H
 
@@ -38,9 +45,11 @@ enum tr_kind {
 };
 
 struct tr_file;
+struct tr_fields;
 
 struct tr_record {
 	json_t *j;           /* owned by the record: tr_record_free() */
+	struct tr_fields *fields; /* instead of j with TR_FAST (trace_fields.h) */
 	struct tr_file *file;
 	long line;           /* 1-based line in the file */
 	enum tr_kind kind;
@@ -103,11 +112,14 @@ struct tr_reader {
 	int newest_minor;
 	char newest_file[256];
 	bool quiet;          /* warnings off (an earlier pass gave them) */
+	bool fast;           /* TR_FAST */
 	bool failed;         /* a fatal error was reported */
 };
 
 /* tr_open flags */
 #define TR_QUIET 1u
+/* Records as fields, not trees, where the scanner can (rec->fields). */
+#define TR_FAST 2u
 
 /* Resolves paths (files, or directories of *.jsonl; a directory without
  * trace files but with a `latest` entry stands for that), reads every

@@ -1,17 +1,37 @@
 #include "vev.h"
 
+#include "trace_fields.h"
+
+#include <stdio.h>
 #include <string.h>
 
-static int64_t get_i64(json_t *o, const char *key, int64_t dflt)
+/* Slot s of the record, whichever way the reader decoded it. */
+static struct js_val field(const struct tr_record *rec, enum tf_slot s)
 {
-	json_t *x = json_object_get(o, key);
-
-	return json_is_integer(x) ? (int64_t)json_integer_value(x) : dflt;
+	return rec->fields ? rec->fields->v[s] : tf_json_val(rec->j, s);
 }
 
-static const char *get_str(json_t *o, const char *key)
+static const char *get_str(const struct tr_record *rec, enum tf_slot s)
 {
-	return json_string_value(json_object_get(o, key));
+	struct js_val v = field(rec, s);
+
+	return v.type == JS_STR ? v.s : NULL;
+}
+
+static int64_t get_i64(const struct tr_record *rec, enum tf_slot s, int64_t dflt)
+{
+	struct js_val v = field(rec, s);
+
+	return v.type == JS_INT ? v.i : dflt;
+}
+
+/* A descriptor number that can index the model's tables. */
+static bool fd_value(struct js_val v, int *fd)
+{
+	if (v.type != JS_INT || v.i < 0 || v.i > (1 << 30))
+		return false;
+	*fd = (int)v.i;
+	return true;
 }
 
 static enum vev_op op_of(enum st_fn call)
@@ -54,12 +74,73 @@ static enum vev_op op_of(enum st_fn call)
 	return OP_OTHER;
 }
 
+/* st_call_by_name searches the call table in order; a trace repeats a
+ * handful of names millions of times, so remember them. */
+static enum st_fn call_of(const char *fn)
+{
+	static struct {
+		char name[32];
+		enum st_fn call;
+	} memo[16];
+	size_t len = fn ? strlen(fn) : 0;
+	unsigned h;
+
+	if (len == 0 || len >= sizeof(memo[0].name))
+		return st_call_by_name(fn ? fn : "");
+	h = ((unsigned)len * 7u + (unsigned char)fn[0] + (unsigned char)fn[len - 1]) % 16u;
+	if (strcmp(memo[h].name, fn) != 0) {
+		memcpy(memo[h].name, fn, len + 1);
+		memo[h].call = st_call_by_name(fn);
+	}
+	return memo[h].call;
+}
+
+/* The fields of a call record beyond the common ones. */
+static void decode_call(struct vev *ev, const struct tr_record *rec)
+{
+	struct js_val x;
+
+	ev->fn = get_str(rec, TF_FN);
+	ev->call = call_of(ev->fn);
+	ev->op = op_of(ev->call);
+	x = field(rec, TF_FD);
+	if (x.type == JS_INT && x.i >= 0 && x.i < (1 << 30))
+		ev->fd = (int)x.i;
+	ev->ret = get_i64(rec, TF_RET, 0);
+	x = field(rec, TF_ERRNO);
+	ev->err = x.type == JS_STR ? x.s : x.type == JS_INT ? "errno" : NULL;
+	/* "errno": a number the writer had no name for. */
+	x = field(rec, TF_FAULT);
+	if (x.type != JS_ABSENT && x.type != JS_NULL) {
+		ev->fault = true;
+		ev->fault_rule = get_str(rec, TF_FAULT_RULE);
+		ev->fault_action = get_str(rec, TF_FAULT_ACTION);
+		ev->fault_made = field(rec, TF_FAULT_MADE).type == JS_TRUE;
+	}
+	ev->local = get_str(rec, TF_LOCAL);
+	ev->peer = get_str(rec, TF_PEER);
+	ev->addr = get_str(rec, TF_ADDR);
+	ev->bytes = get_i64(rec, TF_BYTES, -1);
+	x = field(rec, TF_DATA);
+	if (x.type == JS_STR) {
+		ev->data = x.s;
+		ev->data_len = x.len;
+	}
+	ev->data_cut = get_i64(rec, TF_DATA_CUT, 0);
+	ev->how = get_str(rec, TF_HOW);
+	ev->type = get_str(rec, TF_TYPE);
+	ev->opt = get_str(rec, TF_OPT);
+	ev->value = get_str(rec, TF_VALUE);
+	x = field(rec, TF_FDS);
+	ev->has_fds = x.type == JS_ARR && x.len == 2 &&
+		      fd_value(field(rec, TF_FDS0), &ev->fds[0]) &&
+		      fd_value(field(rec, TF_FDS1), &ev->fds[1]);
+}
+
 void vev_decode(struct vev *ev, const struct tr_record *rec, uint64_t seq, int64_t base)
 {
-	json_t *j = rec->j, *x, *fault;
-
 	memset(ev, 0, sizeof(*ev));
-	ev->j = j;
+	ev->j = rec->j;
 	ev->file = rec->file;
 	ev->line = rec->line;
 	ev->seq = seq;
@@ -67,65 +148,38 @@ void vev_decode(struct vev *ev, const struct tr_record *rec, uint64_t seq, int64
 	ev->dur = rec->dur;
 	ev->tend = sat_sub64(rec->key, base);
 	ev->t = sat_sub64(ev->tend, rec->dur);
-	ev->pid = (int)get_i64(j, "pid", rec->file->pid);
-	ev->tid = (int)get_i64(j, "tid", ev->pid);
+	ev->pid = (int)get_i64(rec, TF_PID, rec->file->pid);
+	ev->tid = (int)get_i64(rec, TF_TID, ev->pid);
 	ev->side = -1;
 	ev->off = -1;
 	ev->fd = -1;
 	ev->bytes = -1;
 	ev->call = ST_FN_COUNT;
-	if (rec->kind == TR_EXEC) {
+	switch (rec->kind) {
+	case TR_EXEC:
 		ev->fn = "exec";
-		ev->err = get_str(j, "errno");
-		return;
-	}
-	if (rec->kind == TR_END) {
+		ev->err = get_str(rec, TF_ERRNO);
+		break;
+	case TR_END:
 		ev->fn = "end";
-		return;
-	}
-	if (rec->kind == TR_WARNING) {
+		break;
+	case TR_WARNING:
 		ev->fn = "warning";
-		ev->warning = get_str(j, "kind");
+		ev->warning = get_str(rec, TF_KIND);
 		if (!ev->warning)
 			ev->warning = "?";
-		ev->message = get_str(j, "message");
-		ev->how = get_str(j, "how");
-		return;
-	}
-	if (rec->kind == TR_CTL) {
+		ev->message = get_str(rec, TF_MESSAGE);
+		ev->how = get_str(rec, TF_HOW);
+		break;
+	case TR_CTL:
 		ev->fn = "ctl";
-		ev->how = get_str(j, "op");
-		ev->message = get_str(j, "message");
-		return;
+		ev->how = get_str(rec, TF_OP);
+		ev->message = get_str(rec, TF_MESSAGE);
+		break;
+	case TR_CALL:
+		decode_call(ev, rec);
+		break;
 	}
-	ev->fn = get_str(j, "fn");
-	ev->call = st_call_by_name(ev->fn);
-	ev->op = op_of(ev->call);
-	x = json_object_get(j, "fd");
-	if (json_is_integer(x) && json_integer_value(x) >= 0 && json_integer_value(x) < (1 << 30))
-		ev->fd = (int)json_integer_value(x);
-	ev->ret = get_i64(j, "ret", 0);
-	ev->err = get_str(j, "errno");
-	if (!ev->err && json_is_integer(json_object_get(j, "errno")))
-		ev->err = "errno"; /* a number the writer had no name for */
-	fault = json_object_get(j, "fault");
-	if (fault && !json_is_null(fault)) {
-		ev->fault = true;
-		ev->fault_rule = get_str(fault, "rule");
-		ev->fault_action = get_str(fault, "action");
-		ev->fault_made = json_is_true(json_object_get(fault, "made"));
-	}
-	ev->local = get_str(j, "local");
-	ev->peer = get_str(j, "peer");
-	ev->addr = get_str(j, "addr");
-	ev->bytes = get_i64(j, "bytes", -1);
-	x = json_object_get(j, "data");
-	if (json_is_string(x)) {
-		ev->data = json_string_value(x);
-		ev->data_len = json_string_length(x);
-	}
-	ev->data_cut = get_i64(j, "data_cut", 0);
-	ev->how = get_str(j, "how");
 }
 
 size_t vev_data_bytes(const struct vev *ev, unsigned char *out, size_t cap)
@@ -150,4 +204,36 @@ struct evref vev_ref(const struct vev *ev)
 	struct evref r = { ev->seq, ev->pid, ev->tid, ev->t, ev->dur };
 
 	return r;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool vev_same_fields(const struct vev *a, const struct vev *b, char *why, size_t cap)
+{
+	const char *bad = NULL;
+
+#define SAME_NUM(f) else if (a->f != b->f) bad = #f
+#define SAME_STR(f) else if (!same_str(a->f, b->f)) bad = #f
+	if (a->file->index != b->file->index || a->line != b->line)
+		bad = "file:line";
+	SAME_NUM(seq); SAME_NUM(kind); SAME_NUM(t); SAME_NUM(dur); SAME_NUM(tend);
+	SAME_NUM(pid); SAME_NUM(tid); SAME_NUM(call); SAME_NUM(op); SAME_NUM(fd);
+	SAME_NUM(ret); SAME_NUM(fault); SAME_NUM(fault_made); SAME_NUM(bytes);
+	SAME_NUM(data_len); SAME_NUM(data_cut); SAME_NUM(has_fds);
+	SAME_STR(fn); SAME_STR(err); SAME_STR(fault_rule); SAME_STR(fault_action);
+	SAME_STR(local); SAME_STR(peer); SAME_STR(addr); SAME_STR(how); SAME_STR(warning);
+	SAME_STR(message); SAME_STR(type); SAME_STR(opt); SAME_STR(value);
+	else if ((a->data == NULL) != (b->data == NULL) ||
+		 (a->data && memcmp(a->data, b->data, a->data_len) != 0))
+		bad = "data";
+	else if (a->has_fds && (a->fds[0] != b->fds[0] || a->fds[1] != b->fds[1]))
+		bad = "fds";
+#undef SAME_NUM
+#undef SAME_STR
+	if (bad && why)
+		snprintf(why, cap, "%s", bad);
+	return bad == NULL;
 }

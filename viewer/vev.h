@@ -1,7 +1,7 @@
 /* One record of the merged stream, decoded for the model and the
  * renderers: the fields every part of the viewer looks at, plus what the
- * pairing model adds. Strings point into the record's JSON and live as
- * long as the record. */
+ * pairing model adds. Strings point into the record (its JSON, or its
+ * fields on the reader's fast path) and live as long as the record. */
 #ifndef SOCKTRACE_VEV_H
 #define SOCKTRACE_VEV_H
 
@@ -52,7 +52,7 @@ enum vev_link {
 struct conn;
 
 struct vev {
-	json_t *j;                 /* the record */
+	json_t *j;                 /* the record; NULL on the reader's fast path */
 	const struct tr_file *file;
 	long line;
 	uint64_t seq;              /* 1, 2, ... in merged order */
@@ -78,6 +78,11 @@ struct vev {
 	const char *how;           /* shutdown; a warning's how; a ctl record's op */
 	const char *warning;       /* a warning's kind ("io_uring"), else NULL */
 	const char *message;       /* a warning's or ctl record's message */
+	const char *type;          /* socket, socketpair: "SOCK_STREAM|..." */
+	const char *opt;           /* getsockopt, setsockopt: "SO_ERROR", ... */
+	const char *value;         /* ... and the value when it is a string */
+	bool has_fds;              /* socketpair: fds is [fd0, fd1], each in 0..2^30 */
+	int fds[2];
 
 	/* Filled by the model (pairing.c). */
 	struct conn *conn;
@@ -114,6 +119,10 @@ void vev_decode(struct vev *ev, const struct tr_record *rec, uint64_t seq, int64
 /* The payload preview as bytes; returns how many were written. */
 size_t vev_data_bytes(const struct vev *ev, unsigned char *out, size_t cap);
 struct evref vev_ref(const struct vev *ev);
+/* For the tests and the fuzzer: whether a and b, decoded from the same
+ * record by the two decoders of the reader, hold the same fields (before
+ * pairing). If not, names the first that differs in why. */
+bool vev_same_fields(const struct vev *a, const struct vev *b, char *why, size_t cap);
 /* A result socktrace made up: the real call did not run. */
 static inline bool vev_is_fake(const struct vev *ev)
 {

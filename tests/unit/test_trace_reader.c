@@ -1,5 +1,7 @@
 /* trace_reader: the streaming reader of trace files and directories:
- * merge order, NUL padding, cut records, corrupt files, versions. */
+ * merge order, NUL padding, cut records, corrupt files, versions. Every
+ * test runs twice, with records decoded by jansson and by the fast
+ * scanner (TR_FAST); the two must agree on every record and message. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,12 +10,16 @@
 
 #include "trace_fixture.h"
 #include "trace_reader.h"
+#include "vev.h"
 
 #include <sys/stat.h>
 
 #define REC(ts, dur, pid, fn) \
 	"{\"rec\":\"call\",\"ts\":" #ts ",\"dur\":" #dur ",\"pid\":" #pid ",\"tid\":" #pid \
 	",\"fn\":\"" fn "\",\"fd\":3,\"ret\":0}\n"
+
+/* tr_open's flags for the group of tests running: 0 or TR_FAST. */
+static unsigned mode;
 
 struct capture {
 	char *text;
@@ -60,7 +66,7 @@ static int open_dir(struct tr_reader *r, const char *dir, struct capture *c)
 {
 	const char *paths[] = { dir };
 
-	return tr_open(r, paths, 1, c->f, 0);
+	return tr_open(r, paths, 1, c->f, mode);
 }
 
 static void merges_files_by_return_time(void **state)
@@ -196,24 +202,24 @@ static void not_a_trace(void **state)
 	snprintf(path, sizeof(path), "%s/x.jsonl", dir);
 	capture_open(&c);
 	fixture_write(dir, "x.jsonl", "{\"hello\":1}\n", 0);
-	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, mode), -1);
 	assert_non_null(strstr(capture_text(&c), "x.jsonl:1: not a socktrace trace"));
 	tr_close(&r);
 	fixture_write(dir, "x.jsonl", "\x7f" "ELF\x02\x01\x01\0\0\0binary junk\n\xff\xfe", 24);
-	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, mode), -1);
 	tr_close(&r);
 	fixture_write(dir, "x.jsonl", "[1,2,3]\n", 0);
-	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, mode), -1);
 	tr_close(&r);
 	/* Another major version. */
 	fixture_write(dir, "x.jsonl",
 		      "{\"rec\":\"header\",\"format\":\"socktrace\",\"version\":\"2.0\",\"pid\":1}\n", 0);
-	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, mode), -1);
 	assert_non_null(strstr(capture_text(&c), "trace format 2.0"));
 	tr_close(&r);
 	/* Missing file. */
 	snprintf(path, sizeof(path), "%s/missing.jsonl", dir);
-	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, mode), -1);
 	assert_non_null(strstr(capture_text(&c), "missing.jsonl"));
 	tr_close(&r);
 	capture_close(&c);
@@ -294,7 +300,7 @@ static void empty_files_and_directories(void **state)
 	(void)state;
 	capture_open(&c);
 	/* No trace files at all. */
-	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), -1);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, mode), -1);
 	assert_non_null(strstr(capture_text(&c), "no trace files"));
 	tr_close(&r);
 	/* socktrace-out/latest stands for the directory. */
@@ -306,7 +312,7 @@ static void empty_files_and_directories(void **state)
 	char link[PATH_MAX];
 	snprintf(link, sizeof(link), "%s/latest", dir);
 	assert_int_equal(symlink("run-1", link), 0);
-	assert_int_equal(tr_open(&r, paths, 1, c.f, 0), 0);
+	assert_int_equal(tr_open(&r, paths, 1, c.f, mode), 0);
 	assert_int_equal(r.nfiles, 1);
 	assert_int_equal(r.skipped_files, 1);
 	assert_int_equal(read_all(&r, k, 8), 1);
@@ -376,6 +382,123 @@ static void many_files_in_bounded_descriptors(void **state)
 	fixture_rm(dir);
 }
 
+/* Reads dir with both decoders side by side: the same records in the
+ * same order, decoded to the same fields, the same lines skipped, the
+ * same messages. */
+static void decoders_agree(const char *dir)
+{
+	const char *paths[] = { dir };
+	struct tr_reader r[2];
+	struct capture c[2];
+	int rc[2];
+	uint64_t seq = 0;
+
+	for (int i = 0; i < 2; i++) {
+		capture_open(&c[i]);
+		rc[i] = tr_open(&r[i], paths, 1, c[i].f, i ? TR_FAST : 0);
+	}
+	assert_int_equal(rc[0], rc[1]);
+	while (rc[0] == 0) {
+		struct tr_record rec[2];
+		struct vev ev[2];
+		char why[32];
+		int got0 = tr_next(&r[0], &rec[0]), got1 = tr_next(&r[1], &rec[1]);
+		assert_int_equal(got0, got1);
+		if (got0 <= 0)
+			break;
+		seq++;
+		assert_int_equal(rec[0].key, rec[1].key);
+		assert_int_equal(rec[0].kind, rec[1].kind);
+		vev_decode(&ev[0], &rec[0], seq, r[0].base);
+		vev_decode(&ev[1], &rec[1], seq, r[1].base);
+		if (!vev_same_fields(&ev[0], &ev[1], why, sizeof(why)))
+			fail_msg("%s:%ld: %s differs", rec[0].file->path, rec[0].line, why);
+		tr_record_free(&rec[0]);
+		tr_record_free(&rec[1]);
+	}
+	if (rc[0] == 0) {
+		tr_report(&r[0], "t");
+		tr_report(&r[1], "t");
+	}
+	assert_string_equal(capture_text(&c[0]), capture_text(&c[1]));
+	assert_int_equal(r[0].records, r[1].records);
+	assert_int_equal(r[0].skipped_cut, r[1].skipped_cut);
+	assert_int_equal(r[0].skipped_invalid, r[1].skipped_invalid);
+	assert_int_equal(r[0].skipped_unknown, r[1].skipped_unknown);
+	assert_int_equal(r[0].dropped, r[1].dropped);
+	assert_int_equal(r[0].failed, r[1].failed);
+	for (int i = 0; i < 2; i++) {
+		tr_close(&r[i]);
+		capture_close(&c[i]);
+	}
+}
+
+/* Records that stress the fast scanner's agreement with jansson: escapes,
+ * reals and big numbers where integers go, duplicate keys, nested and
+ * unknown values, lines only jansson takes, and lines nobody takes. */
+static void both_decoders_agree(void **state)
+{
+	static const char *const traces[] = {
+		HDR(1, 0, "a")
+		"{\"rec\":\"call\",\"ts\":10,\"dur\":2,\"pid\":1,\"tid\":1,\"fn\":\"send\",\"fd\":3,\"ret\":3,"
+		"\"bytes\":3,\"data\":\"a\\u0000\\u00ff\",\"data_cut\":7,\"local\":\"unix:\",\"peer\":\"unix:\","
+		"\"fault\":{\"rule\":\"s:1\",\"text\":\"send error=EPIPE\",\"action\":\"error\",\"made\":true}}\n"
+		"{\"rec\":\"call\",\"ts\":11,\"pid\":1,\"fn\":\"socketpair\",\"ret\":0,\"type\":\"SOCK_DGRAM\","
+		"\"fds\":[4,5]}\n"
+		"{\"rec\":\"call\",\"ts\":12,\"pid\":1,\"fn\":\"getsockopt\",\"fd\":4,\"ret\":0,\"level\":\"SOL_SOCKET\","
+		"\"opt\":\"SO_ERROR\",\"value\":\"ECONNREFUSED\"}\n"
+		"{\"rec\":\"call\",\"ts\":13,\"pid\":1,\"fn\":\"setsockopt\",\"fd\":4,\"ret\":0,"
+		"\"opt\":\"SO_LINGER\",\"value\":{\"onoff\":1,\"linger\":0}}\n"
+		"{\"rec\":\"call\",\"ts\":14,\"pid\":1,\"fn\":\"connect\",\"fd\":4,\"ret\":-1,\"errno\":99999,"
+		"\"fault\":\"odd\",\"stack\":[{\"ip\":\"0x1\"}],\"stack_cut\":2}\n"
+		"{\"rec\":\"call\",\"ts\":15,\"pid\":1,\"fn\":\"close\",\"fd\":4,\"ret\":0,\"fault\":null,"
+		"\"fds\":[1,2,3],\"fd\":1073741824}\n"
+		"{\"rec\":\"warning\",\"ts\":16,\"pid\":1,\"tid\":1,\"kind\":\"io_uring\",\"how\":\"fd\","
+		"\"message\":\"\\ud83d\\ude00\"}\n"
+		"{\"rec\":\"ctl\",\"ts\":17,\"pid\":1,\"op\":\"add\",\"message\":\"x\"}\n"
+		"{\"rec\":\"exec\",\"ts\":18,\"pid\":1,\"tid\":1,\"path\":\"/bin/x\",\"errno\":\"ENOENT\",\"ret\":-1}\n"
+		"{\"rec\":\"end\",\"ts\":19,\"pid\":1,\"reason\":\"exit\",\"dropped\":3}\n",
+		/* Skipped lines of every kind, with the real records between. */
+		HDR(1, 0, "a")
+		"{\"rec\":\"call\",\"ts\":1.5,\"pid\":1,\"fn\":\"x\"}\n"
+		"{\"rec\":\"call\",\"ts\":-4,\"pid\":1,\"fn\":\"x\"}\n"
+		"{\"rec\":\"call\",\"ts\":4,\"pid\":\"1\",\"fn\":\"x\"}\n"
+		"{\"rec\":\"call\",\"ts\":4,\"pid\":1,\"fn\":7}\n"
+		"{\"rec\":\"call\",\"ts\":9223372036854775807,\"dur\":1,\"pid\":1,\"fn\":\"x\"}\n"
+		"{\"rec\":\"call\",\"ts\":5,\"dur\":-1,\"pid\":1,\"fn\":\"x\"}\n"
+		"{\"rec\":\"call\",\"ts\":6,\"dur\":1e3,\"pid\":1,\"tid\":2.0,\"fn\":\"recv\",\"bytes\":-0}\n"
+		"{\"rec\":7,\"ts\":4,\"pid\":1}\n"
+		"{\"ts\":4,\"pid\":1}\n"
+		"{\"rec\":\"call\\u0000x\",\"ts\":8,\"pid\":1,\"fn\":\"x\\u0000y\"}\n"
+		"{\"rec\":\"hologram\",\"ts\":4}\n"
+		"[1,2]\n"
+		"{\"rec\":\"call\",\"ts\":9,\"pid\":1,\"fn\":\"send\",\"ts\":10,\"fn\":\"recv\"}\n"
+		"{\"rec\":\"call\",\"ts\":11,\"pid\":1,\"fn\":\"x\",\"deep\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+		"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+		"]]]]]]]]]]]]]}\n"
+		"{\"rec\":\"call\",\"ts\":12,\"pid\":1,\"fn\":\"x\",\"r\":1.0000000000000000000000000000000000000"
+		"0000000000000000000000000000000001}\n"
+		"{\"rec\":\"call\",\"ts\":13,\"pid\":1,\"fn\":\"cut\"",
+		/* A corrupt line in the middle: the same error, at the same column. */
+		HDR(1, 0, "a") REC(10, 0, 1, "socket") "{\"rec\":\"call\",\"ts\":11,\"pid\":1,\"fn\":\"\\ud800\"}\n"
+		REC(20, 0, 1, "bind"),
+		HDR(1, 0, "a") REC(10, 0, 1, "socket") "{\"rec\":\"call\",\"ts\":99999999999999999999}\n",
+		HDR(1, 0, "a") REC(10, 0, 1, "socket") "{\"rec\":\"call\",\"ts\":1e999}\n",
+		HDR(1, 0, "a") REC(10, 0, 1, "socket") "{\"rec\":\"call\",\"ts\":11,\"f\\u0000\":1}\n",
+		HDR(1, 0, "a") REC(10, 0, 1, "socket") "{\"rec\":\"call\",\"ts\":11}}\n",
+		HDR(1, 0, "a") REC(10, 0, 1, "socket") "\n" REC(20, 0, 1, "bind"),
+		HDR(1, 0, "a") REC(10, 0, 1, "socket") "{\"rec\":\"call\",\"local\":\"\xc0\xaf\"}\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(traces) / sizeof(traces[0]); i++) {
+		char *dir = fixture_dir();
+		fixture_write(dir, "a.1.jsonl", traces[i], 0);
+		decoders_agree(dir);
+		fixture_rm(dir);
+	}
+}
+
 /* Garbage must never crash the reader: every prefix of a trace with
  * every byte flipped, read to the end. */
 static void survives_mutations(void **state)
@@ -400,6 +523,7 @@ static void survives_mutations(void **state)
 			if (open_dir(&r, dir, &c) == 0)
 				(void)read_all(&r, k, 8);
 			tr_close(&r);
+			decoders_agree(dir);
 		}
 	}
 	capture_close(&c);
@@ -421,7 +545,13 @@ int main(void)
 		cmocka_unit_test(aligns_hosts_on_wall_clock),
 		cmocka_unit_test(many_files_in_bounded_descriptors),
 		cmocka_unit_test(survives_mutations),
+		cmocka_unit_test(both_decoders_agree),
 	};
+	int failed;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	mode = 0;
+	failed = cmocka_run_group_tests_name("jansson", tests, NULL, NULL);
+	mode = TR_FAST;
+	failed += cmocka_run_group_tests_name("fast", tests, NULL, NULL);
+	return failed;
 }

@@ -10,13 +10,18 @@
  * directory, as the tool reads files, not memory.
  *
  * Always: the reader on its own (tr_open / tr_next / tr_report / tr_close),
- * with every record decoded and fed to the pairing model and the
- * statistics. Then one of `socktrace view -f text|html|mermaid|perfetto|
- * jsonl` or `socktrace stats -a` on the same directory, output to
- * /dev/null. Neither may crash, leak, read out of bounds or hang; no other
- * property is checked (a malformed trace is the tool's to report).
+ * twice side by side: records decoded by jansson, and by the fast scanner
+ * (TR_FAST, what `socktrace stats` uses). The two must agree: the same
+ * records in the same order, decoded to the same fields, the same lines
+ * skipped, the same messages word for word; a difference aborts, naming
+ * the field. The fast path's records are fed to the pairing model and
+ * the statistics. Then one of `socktrace view -f text|html|mermaid|
+ * perfetto|jsonl` or `socktrace stats -a` on the same directory, output
+ * to /dev/null. Nothing may crash, leak, read out of bounds or hang; no
+ * other property is checked (a malformed trace is the tool's to report).
  *
- * Built with FUZZ_READER_ONLY (no viewer library yet): the reader alone. */
+ * Built with FUZZ_READER_ONLY (no viewer library yet): the reader alone,
+ * its two decoders compared on what the reader itself gives. */
 #include "trace_reader.h"
 #ifndef FUZZ_READER_ONLY
 #include "commands.h"
@@ -110,36 +115,116 @@ static int split_into_files(const uint8_t *data, size_t size)
 	return nfiles;
 }
 
+/* A difference between the two decoders: a bug, reported as a crash. */
+static void disagree(const char *what, const struct tr_record *rec, const char *detail)
+{
+	fprintf(stderr, "fuzz_trace: the decoders disagree on %s%s%s (%s:%ld)\n", what,
+		detail ? ": " : "", detail ? detail : "", rec && rec->file ? rec->file->path : "-",
+		rec ? rec->line : 0L);
+	abort();
+}
+
+/* One record from each reader: the same one, decoded alike. */
+static void compare_records(const struct tr_record *rec, const struct tr_reader *r)
+{
+	if (rec[0].key != rec[1].key || rec[0].ts != rec[1].ts || rec[0].dur != rec[1].dur ||
+	    rec[0].kind != rec[1].kind || rec[0].line != rec[1].line ||
+	    rec[0].file->index != rec[1].file->index)
+		disagree("a record's place or time", &rec[0], NULL);
+#ifndef FUZZ_READER_ONLY
+	static uint64_t seq;
+	struct vev ev[2];
+	char why[32];
+
+	vev_decode(&ev[0], &rec[0], ++seq, r[0].base);
+	vev_decode(&ev[1], &rec[1], seq, r[1].base);
+	if (!vev_same_fields(&ev[0], &ev[1], why, sizeof(why)))
+		disagree("a field", &rec[0], why);
+#else
+	(void)r;
+#endif
+}
+
+static void compare_readers(const struct tr_reader *r, char *const *text)
+{
+	if (r[0].records != r[1].records || r[0].skipped_cut != r[1].skipped_cut ||
+	    r[0].skipped_invalid != r[1].skipped_invalid ||
+	    r[0].skipped_unknown != r[1].skipped_unknown || r[0].dropped != r[1].dropped ||
+	    r[0].failed != r[1].failed)
+		disagree("what was skipped", NULL, NULL);
+	if (strcmp(text[0] ? text[0] : "", text[1] ? text[1] : "") != 0)
+		disagree("the messages", NULL, text[1]);
+}
+
+#ifndef FUZZ_READER_ONLY
+struct consumers {
+	struct model *m;
+	struct stats *st;
+	uint64_t seq;
+};
+
+static void consume(struct consumers *c, const struct tr_record *rec, int64_t base)
+{
+	struct vev ev;
+
+	vev_decode(&ev, rec, ++c->seq, base);
+	model_feed(c->m, &ev);
+	stats_add(c->st, &ev);
+}
+#endif
+
+/* Reader 0 decodes with jansson, reader 1 with the fast scanner. */
 static void read_directly(void)
 {
 	const char *const in[] = { dir };
-	struct tr_reader r;
-	struct tr_record rec;
+	struct tr_reader r[2];
+	char *text[2] = { NULL, NULL };
+	size_t len[2];
+	FILE *diagf[2];
+	int rc[2];
 
-	memset(&r, 0, sizeof(r));
-	if (tr_open(&r, in, 1, devnull, 0) == 0) {
+	for (int i = 0; i < 2; i++) {
+		diagf[i] = open_memstream(&text[i], &len[i]);
+		if (!diagf[i])
+			abort();
+		memset(&r[i], 0, sizeof(r[i]));
+		rc[i] = tr_open(&r[i], in, 1, diagf[i], i ? TR_FAST : 0);
+	}
+	if (rc[0] != rc[1])
+		disagree("opening", NULL, NULL);
+	if (rc[0] == 0) {
 #ifndef FUZZ_READER_ONLY
-		struct model *m = model_new();
-		struct stats *st = stats_new();
-		uint64_t seq = 0;
-		struct vev ev;
+		struct consumers c = { model_new(), stats_new(), 0 };
 #endif
-		while (tr_next(&r, &rec) > 0) {
+		struct tr_record rec[2];
+		for (;;) {
+			int got0 = tr_next(&r[0], &rec[0]), got1 = tr_next(&r[1], &rec[1]);
+			if (got0 != got1)
+				disagree("the end", got0 > 0 ? &rec[0] : got1 > 0 ? &rec[1] : NULL, NULL);
+			if (got0 <= 0)
+				break;
+			compare_records(rec, r);
 #ifndef FUZZ_READER_ONLY
-			vev_decode(&ev, &rec, ++seq, r.base);
-			model_feed(m, &ev);
-			stats_add(st, &ev);
+			consume(&c, &rec[1], r[1].base);
 #endif
-			tr_record_free(&rec);
+			tr_record_free(&rec[0]);
+			tr_record_free(&rec[1]);
 		}
-		tr_report(&r, "fuzz_trace");
+		tr_report(&r[0], "fuzz_trace");
+		tr_report(&r[1], "fuzz_trace");
 #ifndef FUZZ_READER_ONLY
-		stats_print(st, m, 50, devnull);
-		stats_free(st);
-		model_free(m);
+		stats_print(c.st, c.m, 50, devnull);
+		stats_free(c.st);
+		model_free(c.m);
 #endif
 	}
-	tr_close(&r);
+	for (int i = 0; i < 2; i++)
+		fclose(diagf[i]);
+	compare_readers(r, text);
+	for (int i = 0; i < 2; i++) {
+		tr_close(&r[i]);
+		free(text[i]);
+	}
 }
 
 #ifndef FUZZ_READER_ONLY
