@@ -184,7 +184,16 @@ def test_sigkill_under_socktrace_run(sb):
     slots = [struct.unpack_from("<qqq", raw, 24 * i) for i in range(len(raw) // 24)]
     st = StreamStats(file_of_pid(out, child))
     st.check_parses(killed=True)
-    check_eq(st.nul_bytes, 0, "NUL bytes left after socktrace run trimmed the file")
+    # The padding at the end is trimmed. A thread killed between reserving
+    # room for a record and copying it leaves a hole of NUL bytes inside
+    # (its call had not returned: nothing promised is missing), at most one
+    # record of at most 8 KiB per thread; readers skip it.
+    with open(file_of_pid(out, child), "rb") as f:
+        raw = f.read()
+    check(not raw.endswith(b"\0"), "NUL padding left at the end after socktrace run trimmed it")
+    holes = [len(m) for m in re.findall(rb"\0+", raw)]
+    check(len(holes) <= 4 and all(h <= 8192 for h in holes),
+          "NUL holes inside: at most one record per killed thread: %s" % holes)
     check(len(st.cut) <= 4, "cut records: %s" % st.cut)
     for tid, setup, calls in slots:
         got = st.by_tid_fn[(tid, "send")] + st.by_tid_fn[(tid, "recv")]
