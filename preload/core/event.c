@@ -3,6 +3,7 @@
 #include "names.h"
 #include "sockaddr_fmt.h"
 
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 /* Copies a string literal; the compiler turns it into a few moves. */
@@ -27,6 +28,66 @@ static void ev_begin_checked(struct jw *w, const struct st_ev_head *h, const cha
 		jw_kv_i64(w, "errno", h->err);
 }
 
+/* ,"pid":P,"tid":T of the calling thread, formatted once: they are the
+ * same in every record a thread writes. A signal handler that rebuilds it
+ * while the thread was copying it writes the very same bytes. */
+static __thread __attribute__((tls_model("initial-exec"))) struct {
+	int pid, tid;
+	uint8_t len;
+	char text[48];
+} ids;
+
+static char *put_ids(char *p, int pid, int tid)
+{
+	if (ids.pid != pid || ids.tid != tid || !ids.len) {
+		char *q = ids.text;
+		/* len is 0 while the rest changes, so a signal handler that
+		 * comes in between builds its own. */
+		ids.len = 0;
+		atomic_signal_fence(memory_order_seq_cst);
+		q = PUT_LIT(q, ",\"pid\":");
+		q = jw_put_i64(q, pid);
+		q = PUT_LIT(q, ",\"tid\":");
+		q = jw_put_i64(q, tid);
+		ids.pid = pid;
+		ids.tid = tid;
+		atomic_signal_fence(memory_order_seq_cst);
+		ids.len = (uint8_t)(q - ids.text);
+	}
+	/* The whole array, a fixed size the compiler copies in a few moves:
+	 * st_ev_begin has checked the room, and what lies past len is
+	 * written over next. */
+	memcpy(p, ids.text, sizeof(ids.text));
+	return p + ids.len;
+}
+
+/* A timestamp: the digits above the last eight change every tenth of a
+ * second, so each thread keeps them formatted (in the same way as ids). */
+static __thread __attribute__((tls_model("initial-exec"))) struct {
+	uint64_t high;
+	uint8_t len;
+	char text[12];
+} ts_high;
+
+static char *put_ts(char *p, uint64_t ts)
+{
+	const uint64_t e8 = 100000000u;
+	uint64_t high = ts / e8;
+
+	if (high == 0 || high >= e8)
+		return jw_put_u64(p, ts);
+	if (ts_high.high != high || !ts_high.len) {
+		ts_high.len = 0;
+		atomic_signal_fence(memory_order_seq_cst);
+		uint8_t len = (uint8_t)(jw_put_u64(ts_high.text, high) - ts_high.text);
+		ts_high.high = high;
+		atomic_signal_fence(memory_order_seq_cst);
+		ts_high.len = len;
+	}
+	memcpy(p, ts_high.text, sizeof(ts_high.text)); /* as in put_ids */
+	return jw_put_8digits(p + ts_high.len, (uint32_t)(ts % e8));
+}
+
 /* The common head of every event, written with one bounds check: it is
  * the part every call pays for. */
 void st_ev_begin(struct jw *w, char *buf, size_t cap, const struct st_ev_head *h)
@@ -34,7 +95,7 @@ void st_ev_begin(struct jw *w, char *buf, size_t cap, const struct st_ev_head *h
 	/* Seven numbers of at most 21 bytes, the keys, a call name and an
 	 * errno name of at most 32 bytes each. */
 	enum { HEAD_MAX = 7 * 21 + 96 + 2 * 32 };
-	size_t fn_len = strlen(h->fn);
+	size_t fn_len = h->fn_len ? h->fn_len : strlen(h->fn);
 	const char *err_name = h->err_name;
 	size_t err_len = 0;
 	char *p = buf;
@@ -49,13 +110,10 @@ void st_ev_begin(struct jw *w, char *buf, size_t cap, const struct st_ev_head *h
 		return;
 	}
 	p = PUT_LIT(p, "{\"rec\":\"call\",\"ts\":");
-	p = jw_put_u64(p, h->ts);
+	p = put_ts(p, h->ts);
 	p = PUT_LIT(p, ",\"dur\":");
 	p = jw_put_u64(p, h->dur);
-	p = PUT_LIT(p, ",\"pid\":");
-	p = jw_put_i64(p, h->pid);
-	p = PUT_LIT(p, ",\"tid\":");
-	p = jw_put_i64(p, h->tid);
+	p = put_ids(p, h->pid, h->tid);
 	p = PUT_LIT(p, ",\"fn\":\"");
 	memcpy(p, h->fn, fn_len);
 	p += fn_len;

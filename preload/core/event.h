@@ -24,6 +24,7 @@ struct st_ev_head {
 	int64_t ret;
 	int err;          /* errno when the call failed, else 0 */
 	const char *err_name; /* overrides the errno name (EAI_* codes) */
+	uint8_t fn_len;   /* strlen(fn) when the caller knows it, else 0 */
 };
 
 /* Opens the object and writes the common fields. */

@@ -9,43 +9,90 @@ static const char digit_pairs[201] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
-static unsigned digits10(uint64_t v)
+static inline void put2(char *p, uint32_t v)
 {
-	unsigned n = 1;
+	memcpy(p, digit_pairs + 2 * v, 2);
+}
 
-	for (;;) {
-		if (v < 10)
-			return n;
-		if (v < 100)
-			return n + 1;
-		if (v < 1000)
-			return n + 2;
-		if (v < 10000)
-			return n + 3;
-		v /= 10000;
-		n += 4;
+/* Exactly four digits of v < 10000, zero-padded. */
+static inline void put4(char *p, uint32_t v)
+{
+	put2(p, v / 100);
+	put2(p + 2, v % 100);
+}
+
+/* Exactly eight digits of v < 10^8: two halves that do not wait for each
+ * other, in 32-bit arithmetic. */
+static inline void put8(char *p, uint32_t v)
+{
+	put4(p, v / 10000);
+	put4(p + 4, v % 10000);
+}
+
+/* v < 10^8 without leading zeros. Most numbers in a record (fd, pid,
+ * lengths, durations) end here after two or three comparisons. */
+static char *put_small(char *p, uint32_t v)
+{
+	if (v < 100) {
+		if (v < 10) {
+			*p = (char)('0' + v);
+			return p + 1;
+		}
+		put2(p, v);
+		return p + 2;
 	}
+	if (v < 10000) {
+		if (v < 1000) {
+			*p = (char)('0' + v / 100);
+			put2(p + 1, v % 100);
+			return p + 3;
+		}
+		put4(p, v);
+		return p + 4;
+	}
+	if (v < 1000000) {
+		if (v < 100000) {
+			*p = (char)('0' + v / 10000);
+			put4(p + 1, v % 10000);
+			return p + 5;
+		}
+		put2(p, v / 10000);
+		put4(p + 2, v % 10000);
+		return p + 6;
+	}
+	if (v < 10000000) {
+		*p = (char)('0' + v / 1000000);
+		put2(p + 1, v / 10000 % 100);
+		put4(p + 3, v % 10000);
+		return p + 7;
+	}
+	put8(p, v);
+	return p + 8;
+}
+
+char *jw_put_8digits(char *dst, uint32_t v)
+{
+	put8(dst, v);
+	return dst + 8;
 }
 
 char *jw_put_u64(char *dst, uint64_t v)
 {
-	unsigned n = digits10(v);
-	char *end = dst + n;
-	char *p = end;
+	const uint64_t e8 = 100000000u;
+	const uint64_t e16 = e8 * e8;
 
-	while (v >= 100) {
-		unsigned pair = (unsigned)(v % 100) * 2;
-		v /= 100;
-		*--p = digit_pairs[pair + 1];
-		*--p = digit_pairs[pair];
+	if (v < e8)
+		return put_small(dst, (uint32_t)v);
+	if (v < e16) {
+		dst = put_small(dst, (uint32_t)(v / e8));
+		put8(dst, (uint32_t)(v % e8));
+		return dst + 8;
 	}
-	if (v >= 10) {
-		*--p = digit_pairs[v * 2 + 1];
-		*--p = digit_pairs[v * 2];
-	} else {
-		*--p = (char)('0' + v);
-	}
-	return end;
+	dst = put_small(dst, (uint32_t)(v / e16));
+	v %= e16;
+	put8(dst, (uint32_t)(v / e8));
+	put8(dst + 8, (uint32_t)(v % e8));
+	return dst + 16;
 }
 
 char *jw_put_i64(char *dst, int64_t v)

@@ -29,6 +29,45 @@ static void assert_guard(const unsigned char *g, size_t n)
 		assert_int_equal(g[i], GUARD);
 }
 
+/* Every digit count, at and around each power of ten, and a spread of
+ * other values, against printf: the digit-pair formatter has a branch
+ * per length. */
+static void check_u64(uint64_t v)
+{
+	char got[32], want[32];
+	char *end = jw_put_u64(got, v);
+
+	*end = '\0';
+	snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+	assert_string_equal(got, want);
+}
+
+static void test_integer_lengths(void **state)
+{
+	uint64_t p = 1;
+
+	(void)state;
+	for (int e = 0; e < 20; e++) {
+		for (int d = -2; d <= 2; d++)
+			if ((int64_t)p + d >= 0)
+				check_u64(p + (uint64_t)d);
+		check_u64(p * 9 / 10 * 10 + p / 3);
+		if (e < 19)
+			p *= 10;
+	}
+	check_u64(UINT64_MAX);
+	check_u64(UINT64_MAX - 1);
+	for (uint64_t v = 1, x = 88172645463325252u; v < 200000; v++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		check_u64(x >> (v % 64));
+	}
+	char buf[32];
+	*jw_put_i64(buf, -1234567890123) = '\0';
+	assert_string_equal(buf, "-1234567890123");
+}
+
 static void test_integers(void **state)
 {
 	char buf[128];
@@ -399,6 +438,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_integers),
+		cmocka_unit_test(test_integer_lengths),
 		cmocka_unit_test(test_string_escapes),
 		cmocka_unit_test(test_string_utf8_kept),
 		cmocka_unit_test(test_string_invalid_utf8),
