@@ -250,6 +250,59 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap)
 	return snap->kind == ST_FD_SOCKET;
 }
 
+/* Copies a string literal; the compiler turns it into a few moves. */
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+
+static size_t addrs_json(const struct st_fdent *e, char *dst, size_t room, bool *pending)
+{
+	size_t local_len = e->local_len < ST_ADDR_MAX ? e->local_len : 0;
+	size_t peer_len = e->peer_len < ST_ADDR_MAX ? e->peer_len : 0;
+	size_t need = (local_len ? local_len + sizeof(",\"local\":\"\"") - 1 : 0) +
+		      (peer_len ? peer_len + sizeof(",\"peer\":\"\"") - 1 : 0);
+	char *p = dst;
+
+	*pending = e->local_pending;
+	if (need > room)
+		return SIZE_MAX;
+	if (local_len) {
+		p = PUT_LIT(p, ",\"local\":\"");
+		memcpy(p, e->local, local_len);
+		p += local_len;
+		*p++ = '"';
+	}
+	if (peer_len) {
+		p = PUT_LIT(p, ",\"peer\":\"");
+		memcpy(p, e->peer, peer_len);
+		p += peer_len;
+		*p++ = '"';
+	}
+	return (size_t)(p - dst);
+}
+
+size_t st_fd_addrs_json(int fd, char *dst, size_t room, bool *local_pending)
+{
+	struct st_fdent *e = lookup(fd);
+
+	*local_pending = false;
+	if (!e || atomic_load_explicit(&e->kind, memory_order_relaxed) != ST_FD_SOCKET)
+		return 0;
+	/* Bounded retries, as in st_fd_snapshot: what a torn read wrote
+	 * into dst is written over, or left out. */
+	for (int attempt = 0; attempt < 4; attempt++) {
+		uint32_t s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+		size_t n;
+
+		if (s1 & 1)
+			continue;
+		n = addrs_json(e, dst, room, local_pending);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&e->seq, memory_order_relaxed) == s1)
+			return atomic_load_explicit(&e->kind, memory_order_relaxed) == ST_FD_SOCKET ? n : 0;
+	}
+	*local_pending = false;
+	return 0;
+}
+
 bool st_fd_has_local(int fd)
 {
 	struct st_fdent *e = lookup(fd);

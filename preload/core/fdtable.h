@@ -89,6 +89,14 @@ void st_fd_copy(int dst, int src);
  * the entry busy. */
 bool st_fd_snapshot(int fd, struct st_fdsnap *snap);
 
+/* Writes the endpoints of a tracked socket as record fields,
+ * ,"local":"..." and ,"peer":"..." (each when known), straight from the
+ * table into dst: the event's copy of them, without a snapshot. Returns
+ * the length (0: not a socket, or nothing known), or SIZE_MAX when room
+ * is too small. *local_pending tells that the kernel knows a local address
+ * nobody asked for yet. Never blocks, like st_fd_snapshot. */
+size_t st_fd_addrs_json(int fd, char *dst, size_t room, bool *local_pending);
+
 /* True when the socket's local address is known, or pending (an unbound
  * UDP socket gets one on its first send). */
 bool st_fd_has_local(int fd);

@@ -8,6 +8,19 @@
 
 #include <sys/stat.h>
 
+/* Call names' lengths, measured once each (a race measures twice, alike). */
+static uint8_t fn_name_len(enum st_fn fn, const char *name)
+{
+	static _Atomic uint8_t lens[ST_FN_COUNT];
+	uint8_t n = atomic_load_explicit(&lens[fn], memory_order_relaxed);
+
+	if (st_unlikely(!n)) {
+		n = (uint8_t)strnlen(name, 255);
+		atomic_store_explicit(&lens[fn], n, memory_order_relaxed);
+	}
+	return n;
+}
+
 static void fill_head(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 		      uint64_t t1, int64_t ret)
 {
@@ -16,6 +29,7 @@ static void fill_head(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 	r->h.pid = st_shim.pid;
 	r->h.tid = st_tid();
 	r->h.fn = st_call_info(fn)->name;
+	r->h.fn_len = fn_name_len(fn, r->h.fn);
 	r->h.fd = fd;
 	r->h.ret = ret;
 	r->h.err = 0;
@@ -73,13 +87,30 @@ bool st_fd_snapshot_full(int fd, struct st_fdsnap *snap)
 	return is_socket;
 }
 
+/* The socket's endpoints, copied from the fd table straight into the
+ * record; the local address asked for first if the kernel has one we
+ * have not seen. */
+static void rec_addrs(struct st_rec *r, int fd)
+{
+	size_t room = (size_t)(r->w.end - r->w.p);
+	bool pending;
+	size_t n = st_fd_addrs_json(fd, r->w.p, room, &pending);
+
+	if (st_unlikely(pending)) {
+		st_learn_local(fd);
+		n = st_fd_addrs_json(fd, r->w.p, room, &pending);
+	}
+	if (n == SIZE_MAX)
+		r->w.overflow = true;
+	else
+		r->w.p += n;
+}
+
 void st_rec_emit(struct st_rec *r, int addr_fd)
 {
-	struct st_fdsnap snap;
-
 	add_stack(r);
-	if (addr_fd >= 0 && st_fd_snapshot_full(addr_fd, &snap))
-		st_ev_addrs(&r->w, &snap);
+	if (addr_fd >= 0 && !r->w.overflow)
+		rec_addrs(r, addr_fd);
 	finish(r);
 }
 
@@ -90,14 +121,54 @@ void st_rec_emit_snap(struct st_rec *r, const struct st_fdsnap *snap)
 	finish(r);
 }
 
+/* Names of message flags, cached: a program passes the same few sets on
+ * every call, and naming them walks a table. A slot is filled once and
+ * never changes after, so readers (signal handlers too) take no lock. */
+#define FLAGS_SLOTS 8
+#define FLAGS_TEXT_MAX 160
+
+enum { SLOT_FREE, SLOT_FILLING, SLOT_READY };
+
+static struct {
+	_Atomic int state;
+	int flags;
+	size_t len;
+	char text[FLAGS_TEXT_MAX];
+} flags_names[FLAGS_SLOTS];
+
+static const char *msgflags_name(int flags, size_t *len, char *scratch)
+{
+	for (unsigned i = 0; i < FLAGS_SLOTS; i++) {
+		int state = atomic_load_explicit(&flags_names[i].state, memory_order_acquire);
+
+		if (state == SLOT_READY && flags_names[i].flags == flags) {
+			*len = flags_names[i].len;
+			return flags_names[i].text;
+		}
+		if (state == SLOT_FREE &&
+		    atomic_compare_exchange_strong(&flags_names[i].state, &state, SLOT_FILLING)) {
+			flags_names[i].flags = flags;
+			flags_names[i].len = st_msgflags_str(flags_names[i].text, FLAGS_TEXT_MAX, flags);
+			atomic_store_explicit(&flags_names[i].state, SLOT_READY, memory_order_release);
+			*len = flags_names[i].len;
+			return flags_names[i].text;
+		}
+	}
+	*len = st_msgflags_str(scratch, FLAGS_TEXT_MAX, flags);
+	return scratch;
+}
+
 void st_rec_msgflags(struct st_rec *r, const char *key, int flags)
 {
-	char text[160];
+	char scratch[FLAGS_TEXT_MAX];
+	const char *text;
+	size_t len;
 
 	if (flags == 0)
 		return;
-	st_msgflags_str(text, sizeof(text), flags);
-	jw_kv_name(&r->w, key, text);
+	text = msgflags_name(flags, &len, scratch);
+	jw_key(&r->w, key);
+	jw_str_trusted(&r->w, text, len);
 }
 
 void st_rec_payload(struct st_rec *r, const void *buf, ssize_t n)
