@@ -83,7 +83,19 @@ static struct {
 	bool no_populate;       /* the kernel lacks MADV_POPULATE_WRITE */
 	char path[PATH_MAX];
 	_Atomic(char *) seg[SEG_COUNT];
+	/* Segment k, as hot_seg points at it: filled before seg[k] is
+	 * published, never changed while mapped. */
+	struct seg_desc {
+		char *base;
+		uint64_t start;
+		uint64_t size;
+	} desc[SEG_COUNT];
 } w = { .fd = -1 };
+
+/* The segment this thread wrote into last: one pointer (a signal handler
+ * that changes it cannot leave half of it behind) to a descriptor that
+ * never changes while it is mapped. */
+static ST_TLS const struct seg_desc *hot_seg;
 
 static ST_TLS bool opening_here;
 static ST_TLS bool growing_here;
@@ -237,6 +249,13 @@ static bool map_next_segment(void)
 		st_log("tracing stopped: cannot map %s: %s", w.path, strerror(errno));
 		return false;
 	}
+	w.desc[k].base = base;
+	w.desc[k].start = start;
+	w.desc[k].size = size;
+	/* Large folios in the page cache where the kernel has them for this
+	 * file system (ext4 on Linux 6.x): fewer, bigger allocations to zero,
+	 * about half the cost per byte of a trace on a VM. Ignored elsewhere. */
+	madvise(base, size + SEG_REACH, MADV_HUGEPAGE);
 	atomic_store_explicit(&w.seg[k], base, memory_order_release);
 	atomic_store_explicit(&w.mapped_end, start + size, memory_order_release);
 	return true;
@@ -289,7 +308,8 @@ static bool mapped_ahead(uint64_t end, uint64_t want)
  * next records find their pages ready, and moves ready_end. */
 static void grow(uint64_t end)
 {
-	uint64_t want = end + POP_AHEAD + POP_WINDOW;
+	/* Whole pages: madvise takes nothing else. */
+	uint64_t want = (end + POP_AHEAD + POP_WINDOW + 4095) & ~(uint64_t)4095;
 	uint64_t mapped;
 	bool full = atomic_load(&w.full);
 
@@ -403,7 +423,13 @@ static void write_mapped(uint64_t off, const char *rec, size_t len)
 
 	if (st_likely(len <= REC_SLACK &&
 		      end <= atomic_load_explicit(&w.ready_end, memory_order_acquire))) {
-		memcpy(seg_addr(off), rec, len);
+		const struct seg_desc *d = hot_seg;
+
+		if (st_unlikely(!d || off - d->start >= d->size)) {
+			d = &w.desc[seg_index(off)];
+			hot_seg = d;
+		}
+		memcpy(d->base + (off - d->start), rec, len);
 		return;
 	}
 	if (mapped_up_to(end)) {
@@ -718,6 +744,7 @@ void st_writer_after_fork(void)
 	w.populated_end = 0;
 	growing_here = false;
 	opening_here = false;
+	hot_seg = NULL;
 	/* A failed parent leaves the child failed too: the cause (directory
 	 * gone, disk full) is the same. */
 	if (atomic_load(&w.state) != W_FAILED)
