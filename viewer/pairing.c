@@ -3,6 +3,7 @@
 
 #include "addr.h"
 #include "hmap.h"
+#include "ptree.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,10 @@ struct fdent {
 	enum sock_type type;
 	bool listening;
 	bool closed;         /* kept so a forked child can still find it */
+	bool held;           /* counted in its connection side's holders */
 	struct conn *conn;
 	int side;
+	int64_t since;       /* when it was opened; INT64_MIN: inherited at fork */
 };
 
 struct proc {
@@ -48,6 +51,8 @@ struct model {
 	struct hmap wait_connect; /* ambiguous key -> cqueue of accepts */
 	struct hmap dgram;      /* port key -> cqueue of datagram flows */
 	struct hmap listeners;  /* address, or "*:PORT" -> pid */
+	struct ptree *tree;     /* the traced processes, from the reader's files */
+	bool tree_built;
 };
 
 /* ---- small helpers ---- */
@@ -228,28 +233,48 @@ static struct fdent *fd_get(struct proc *p, int fd)
 	return fd >= 0 ? hmap_get(&p->fds, &fd, sizeof(fd)) : NULL;
 }
 
-static struct fdent *fd_new(struct proc *p, int fd)
+static bool let_go(struct model *m, int pid, int fd, struct fdent *e);
+
+/* A new socket under a descriptor number: whatever the number stood for
+ * was closed without our seeing it. */
+static struct fdent *fd_new(struct model *m, struct proc *p, int fd)
 {
 	struct fdent *e = fd_get(p, fd);
 
 	if (!e) {
 		e = xcalloc(1, sizeof(*e));
 		xput(&p->fds, &fd, sizeof(fd), e);
+	} else {
+		let_go(m, p->pid, fd, e);
 	}
 	memset(e, 0, sizeof(*e));
 	return e;
 }
 
-static void fd_bind(struct proc *p, int fd, struct conn *c, int side, enum sock_type type)
+/* e holds its connection's side from since on. */
+static void hold(struct fdent *e, int64_t since)
+{
+	struct cside *sd = &e->conn->side[e->side];
+
+	e->held = true;
+	e->since = since;
+	sd->holders++;
+	sd->closed = false;
+}
+
+static void fd_bind(struct model *m, struct proc *p, int fd, struct conn *c, int side,
+		    enum sock_type type, int64_t since)
 {
 	struct fdent *e;
 
 	if (fd < 0)
 		return;
-	e = fd_new(p, fd);
+	e = fd_new(m, p, fd);
 	e->conn = c;
 	e->side = side;
 	e->type = type;
+	if (c)
+		hold(e, since);
 }
 
 /* The descriptor as the process or, for a forked child, an ancestor had
@@ -407,7 +432,7 @@ static struct conn *stream_resolve(struct model *m, struct proc *pr, const struc
 
 	if (known && same_endpoints(e->conn, e->side, ev)) {
 		if (inherited)
-			fd_bind(pr, fd, e->conn, e->side, SOCK_IS_STREAM);
+			fd_bind(m, pr, fd, e->conn, e->side, SOCK_IS_STREAM, INT64_MIN);
 		*side = e->side;
 		return e->conn;
 	}
@@ -416,7 +441,7 @@ static struct conn *stream_resolve(struct model *m, struct proc *pr, const struc
 	p = a.has_p ? a.p : NULL;
 	if (known && side_matches(e->conn, e->side, l, p)) {
 		if (inherited)
-			fd_bind(pr, fd, e->conn, e->side, SOCK_IS_STREAM);
+			fd_bind(m, pr, fd, e->conn, e->side, SOCK_IS_STREAM, INT64_MIN);
 		*side = e->side;
 		return e->conn;
 	}
@@ -426,7 +451,7 @@ static struct conn *stream_resolve(struct model *m, struct proc *pr, const struc
 	if (addr_is_specific(l) && addr_is_specific(p)) {
 		c = hmap_gets(&m->live, key);
 		if (c && (*side = side_of(c, l, p)) >= 0) {
-			fd_bind(pr, fd, c, *side, SOCK_IS_STREAM);
+			fd_bind(m, pr, fd, c, *side, SOCK_IS_STREAM, ev->tend);
 			return c;
 		}
 	}
@@ -437,19 +462,19 @@ static struct conn *stream_resolve(struct model *m, struct proc *pr, const struc
 	c = conn_new(m, CONN_STREAM, *side == 0 ? l : p, *side == 0 ? p : l);
 	if (addr_is_specific(l) && addr_is_specific(p))
 		xput(&m->live, key, strlen(key), c);
-	fd_bind(pr, fd, c, *side, SOCK_IS_STREAM);
+	fd_bind(m, pr, fd, c, *side, SOCK_IS_STREAM, ev->tend);
 	return c;
 }
 
 /* ---- events ---- */
 
-static void on_socket(struct proc *pr, const struct vev *ev)
+static void on_socket(struct model *m, struct proc *pr, const struct vev *ev)
 {
 	struct fdent *e;
 
 	if (ev->err || ev->ret < 0 || ev->ret > (1 << 30))
 		return;
-	e = fd_new(pr, (int)ev->ret);
+	e = fd_new(m, pr, (int)ev->ret);
 	e->type = type_of(ev->type);
 }
 
@@ -467,8 +492,8 @@ static void on_socketpair(struct model *m, struct proc *pr, struct vev *ev)
 	c->linked = true;
 	touch(c, 0, ev);
 	touch(c, 1, ev);
-	fd_bind(pr, fd[0], c, 0, t);
-	fd_bind(pr, fd[1], c, 1, t);
+	fd_bind(m, pr, fd[0], c, 0, t, ev->tend);
+	fd_bind(m, pr, fd[1], c, 1, t, ev->tend);
 	ev->conn = c;
 	ev->side = 0;
 }
@@ -537,7 +562,7 @@ joined:
 	else
 		c->side[1].accepted = true;
 	touch(c, me, ev);
-	fd_bind(pr, fd, c, me, SOCK_IS_STREAM);
+	fd_bind(m, pr, fd, c, me, SOCK_IS_STREAM, ev->tend);
 	ev->link = LINK_CONNECT;
 	ev->out = me == 0;
 	struct evref *other = me == 0 ? &c->accept_ev : &c->connect_ev;
@@ -565,7 +590,7 @@ static void on_failed_connect(struct model *m, struct proc *pr, struct vev *ev)
 	} else {
 		c = conn_new(m, CONN_STREAM, l, p);
 		c->side[0].connected = true;
-		fd_bind(pr, ev->fd, c, 0, SOCK_IS_STREAM);
+		fd_bind(m, pr, ev->fd, c, 0, SOCK_IS_STREAM, ev->tend);
 	}
 	snprintf(c->fail, sizeof(c->fail), "%s", ev->err);
 	c->fail_injected = vev_is_fake(ev);
@@ -636,9 +661,12 @@ static void data_stream(struct conn *c, int s, struct vev *ev, int64_t n)
 	ev->out = ev->op == OP_SEND;
 	ev->off = sg.start;
 	*my_off = sg.end;
+	/* Their ranges are in stream order: stop past this one's end. */
 	for (size_t i = 0; i < theirs->len; i++) {
 		struct seg *o = segq_at(theirs, i);
-		if (o->start < sg.end && o->end > sg.start)
+		if (o->start >= sg.end)
+			break;
+		if (o->end > sg.start)
 			add_partner(ev, &o->ref);
 	}
 	/* The other side's ranges wholly covered are done. */
@@ -668,6 +696,54 @@ static void data_dgram(struct conn *c, int s, struct vev *ev, int64_t n)
 	segq_push(mine, &sg);
 }
 
+/* ---- who holds a connection ----
+ *
+ * An end of a connection is closed when the last descriptor on it is:
+ * a close with another descriptor still open (a dup, a forked child's
+ * copy) is not the end, and sends no FIN. Descriptors are counted as they
+ * are seen; a forked child's copies are seen only when it uses them, so a
+ * close that leaves none known may still leave one to a child that has
+ * not used it yet: such a close is the end only if no traced descendant of
+ * the process may hold it (ptree.h), and it is looked at again when that
+ * matters. */
+
+struct heir_ask {
+	struct model *m;
+	const struct conn *c;
+	int fd;
+};
+
+/* A descendant that never used the descriptor number may have it from
+ * the fork; one that did knows what it is. */
+static bool may_hold(void *ctx, int pid)
+{
+	const struct heir_ask *a = ctx;
+	struct proc *pr = proc_find(a->m, pid);
+	struct fdent *e = pr ? fd_get(pr, a->fd) : NULL;
+
+	return !e || (e->conn == a->c && e->held);
+}
+
+/* Whether side s, released by its last known holder, may be held still. */
+static bool heirs_remain(struct model *m, struct conn *c, int s)
+{
+	const struct cside *sd = &c->side[s];
+	struct heir_ask ask = { m, c, sd->last_fd };
+
+	return ptree_heir(m->tree, sd->last_pid, sd->last_since, may_hold, &ask);
+}
+
+/* Whether nobody holds side s of c any more (looked at again while a
+ * forked child may). */
+static bool side_closed(struct model *m, struct conn *c, int s)
+{
+	struct cside *sd = &c->side[s];
+
+	if (!sd->closed && sd->holders == 0 && sd->last_pid)
+		sd->closed = !heirs_remain(m, c, s);
+	return sd->closed;
+}
+
 /* Both ends closed: the queues go (a late call still finds the
  * connection by its addresses, which stay in the live table until a new
  * connect or accept reuses them: another thread's recv may return after
@@ -680,15 +756,50 @@ static void conn_done(struct conn *c)
 	}
 }
 
-/* A close/shutdown(SHUT_WR) by side s. */
-static void on_fin(struct conn *c, int s, struct vev *ev)
+/* Descriptor fd of pid, e, no longer holds its side (closed, replaced, or
+ * its process exited). Returns true when it was the last one known. */
+static bool let_go(struct model *m, int pid, int fd, struct fdent *e)
 {
-	struct cside *peer = &c->side[1 - s];
+	struct conn *c = e->conn;
+	struct cside *sd;
 
-	c->side[s].fin = vev_ref(ev);
-	if (ev->op == OP_CLOSE && peer->fin.seq)
+	if (!e->held)
+		return true;
+	e->held = false;
+	sd = &c->side[e->side];
+	if (--sd->holders > 0)
+		return false;
+	sd->last_pid = pid;
+	sd->last_fd = fd;
+	sd->last_since = e->since;
+	sd->closed = !heirs_remain(m, c, e->side);
+	if (sd->closed && side_closed(m, c, 1 - e->side))
 		conn_done(c);
-	if (peer->eof.seq && !peer->eof_paired) {
+	return true;
+}
+
+/* Whether side s's FIN is the end of it: its latest shutdown(SHUT_WR),
+ * or a close after which no forked child may hold the socket. */
+static bool fin_final(struct model *m, struct conn *c, int s)
+{
+	struct cside *sd = &c->side[s];
+
+	if (sd->fin_tentative && side_closed(m, c, s))
+		sd->fin_tentative = false;
+	return sd->fin.seq && !sd->fin_tentative;
+}
+
+/* A close/shutdown(SHUT_WR) by side s; last: a close that left no
+ * descriptor known open (a shutdown acts on the socket: always). */
+static void on_fin(struct conn *c, int s, struct vev *ev, bool last)
+{
+	struct cside *me = &c->side[s], *peer = &c->side[1 - s];
+
+	if (!last)
+		return; /* a copy closed: the socket stays open */
+	me->fin = vev_ref(ev);
+	me->fin_tentative = ev->op == OP_CLOSE && !me->closed;
+	if (!me->fin_tentative && peer->eof.seq && !peer->eof_paired) {
 		ev->link = LINK_CLOSE;
 		ev->out = true;
 		add_partner(ev, &peer->eof);
@@ -697,7 +808,7 @@ static void on_fin(struct conn *c, int s, struct vev *ev)
 }
 
 /* A recv on side s that returned 0 (or failed with ECONNRESET). */
-static void on_eof(struct conn *c, int s, struct vev *ev)
+static void on_eof(struct model *m, struct conn *c, int s, struct vev *ev)
 {
 	struct cside *me = &c->side[s], *peer = &c->side[1 - s];
 
@@ -706,10 +817,28 @@ static void on_eof(struct conn *c, int s, struct vev *ev)
 	me->eof = vev_ref(ev);
 	ev->link = LINK_CLOSE;
 	ev->out = false;
-	if (peer->fin.seq && peer->fin.seq > peer->last_send) {
+	/* Not a close that more data from the same side followed (a forking
+	 * server's copy, before the holders were known). */
+	if (fin_final(m, c, 1 - s) && peer->fin.seq > peer->last_send) {
 		add_partner(ev, &peer->fin);
 		me->eof_paired = true;
 	}
+}
+
+/* pid exited: each of its descriptors is let go (without a FIN: the
+ * trace has no close to pair with). */
+static void proc_exited(struct model *m, struct proc *pr)
+{
+	size_t pos = 0;
+	const struct hmap_ent *he;
+
+	ptree_exited(m->tree, pr->pid);
+	while ((he = hmap_next(&pr->fds, &pos))) {
+		int fd;
+		memcpy(&fd, he->key, sizeof(fd));
+		let_go(m, pr->pid, fd, he->val);
+	}
+	hmap_free(&pr->fds, fdent_free);
 }
 
 /* A descriptor known to be a datagram socket (from its socket() call). */
@@ -775,7 +904,7 @@ static void on_data(struct model *m, struct proc *pr, struct vev *ev)
 				c->side[s].reset_injected = true;
 			} else {
 				c->side[s].reset = true;
-				on_eof(c, s, ev);
+				on_eof(m, c, s, ev);
 			}
 		}
 		return;
@@ -790,7 +919,7 @@ static void on_data(struct model *m, struct proc *pr, struct vev *ev)
 		c->side[s].last_send = ev->seq;
 		data_stream(c, s, ev, n);
 	} else if (n == 0) {
-		on_eof(c, s, ev);
+		on_eof(m, c, s, ev);
 	} else {
 		c->side[s].bytes_in = sat_add64(c->side[s].bytes_in, n);
 		c->side[s].msgs_in++;
@@ -802,6 +931,7 @@ static void on_close(struct model *m, struct proc *pr, struct vev *ev)
 {
 	struct fdent *e = fd_get(pr, ev->fd);
 	struct conn *c;
+	bool last = true;
 	int s;
 
 	if (ev->err)
@@ -809,31 +939,39 @@ static void on_close(struct model *m, struct proc *pr, struct vev *ev)
 	if (ev->op == OP_SHUTDOWN && ev->how && strcmp(ev->how, "SHUT_RD") == 0)
 		return;
 	if (e && e->type == SOCK_IS_DGRAM && !(e->conn && e->conn->kind == CONN_STREAM)) {
-		if (ev->op == OP_CLOSE)
+		if (ev->op == OP_CLOSE) {
+			let_go(m, pr->pid, ev->fd, e);
 			e->closed = true;
+		}
 		return;
 	}
 	c = stream_resolve(m, pr, ev, ev->fd, false, &s);
 	if (ev->op == OP_CLOSE) {
 		e = fd_get(pr, ev->fd);
-		if (e)
+		if (e) {
+			last = let_go(m, pr->pid, ev->fd, e);
 			e->closed = true;
+		}
 	}
 	if (!c || c->kind != CONN_STREAM)
 		return;
 	touch(c, s, ev);
-	on_fin(c, s, ev);
+	on_fin(c, s, ev, last);
 }
 
-static void on_dup(struct proc *pr, const struct vev *ev)
+static void on_dup(struct model *m, struct proc *pr, const struct vev *ev)
 {
 	struct fdent *e = fd_get(pr, ev->fd), *n;
 
 	if (ev->err || !e || ev->ret < 0 || ev->ret > (1 << 30) || ev->ret == ev->fd)
 		return;
 	struct fdent copy = *e;
-	n = fd_new(pr, (int)ev->ret);
+	n = fd_new(m, pr, (int)ev->ret);
 	*n = copy;
+	n->held = false;
+	/* Another descriptor on the same socket: one more to close. */
+	if (copy.held)
+		hold(n, ev->tend);
 }
 
 static void on_getsockopt(struct proc *pr, const struct vev *ev)
@@ -851,18 +989,28 @@ static void on_getsockopt(struct proc *pr, const struct vev *ev)
 
 void model_feed(struct model *m, struct vev *ev)
 {
-	struct proc *pr = proc_of(m, ev);
+	struct proc *pr;
+
+	if (!m->tree_built) {
+		/* Which processes exist: from the files, before their calls. */
+		m->tree_built = true;
+		if (ev->file && ev->file->reader)
+			m->tree = ptree_new(ev->file->reader);
+	}
+	pr = proc_of(m, ev);
 
 	if (ev->kind == TR_END) {
-		/* Its descriptors are gone; its children keep their own. */
-		hmap_free(&pr->fds, fdent_free);
+		/* Its descriptors are gone (their copies in its children stay);
+		 * not at exec, which keeps those without close-on-exec. */
+		if (!ev->reason || strcmp(ev->reason, "exec") != 0)
+			proc_exited(m, pr);
 		return;
 	}
 	if (ev->kind != TR_CALL)
 		return;
 	switch (ev->op) {
 	case OP_SOCKET:
-		on_socket(pr, ev);
+		on_socket(m, pr, ev);
 		break;
 	case OP_SOCKETPAIR:
 		on_socketpair(m, pr, ev);
@@ -885,7 +1033,7 @@ void model_feed(struct model *m, struct vev *ev)
 			c = dgram_resolve(m, pr, ev, true, &s);
 			if (c) {
 				touch(c, s, ev);
-				fd_bind(pr, ev->fd, c, s, SOCK_IS_DGRAM);
+				fd_bind(m, pr, ev->fd, c, s, SOCK_IS_DGRAM, ev->tend);
 			}
 		} else if (!ev->err || strcmp(ev->err, "EINPROGRESS") == 0 ||
 			   strcmp(ev->err, "EALREADY") == 0 || strcmp(ev->err, "EISCONN") == 0 ||
@@ -906,7 +1054,7 @@ void model_feed(struct model *m, struct vev *ev)
 			on_close(m, pr, ev);
 		break;
 	case OP_DUP:
-		on_dup(pr, ev);
+		on_dup(m, pr, ev);
 		break;
 	case OP_OPT:
 		if (ev->call == ST_FN_getsockopt)
@@ -944,6 +1092,7 @@ void model_free(struct model *m)
 	hmap_free(&m->wait_connect, cq_free);
 	hmap_free(&m->dgram, cq_free);
 	hmap_free(&m->listeners, NULL);
+	ptree_free(m->tree);
 	free(m);
 }
 

@@ -20,10 +20,14 @@
  *   came first in the merged stream (on loopback a recv often returns
  *   before the send that fed it).
  * - Datagrams pair one to one, first in first out, by size.
- * - A close or shutdown(SHUT_WR) pairs with the peer's recv that returned 0
- *   or failed with ECONNRESET. A close followed by more data from the same
- *   side (a forking server closing its copy) is not the one that ended
- *   the connection. */
+ * - An end of a connection is closed when the last descriptor on it is,
+ *   in whichever process: a forked child holds what its parent held when
+ *   it forked (the trace files' pid and ppid tell who is whose child), so
+ *   a forking server's parent closing its copy ends nothing. A close by
+ *   the last holder, or a shutdown(SHUT_WR), pairs with the peer's recv
+ *   that returned 0 or failed with ECONNRESET. A close followed by more
+ *   data from the same side is not the one that ended the connection.
+ * - A connection's queues go when both ends are closed. */
 #ifndef SOCKTRACE_PAIRING_H
 #define SOCKTRACE_PAIRING_H
 
@@ -49,8 +53,10 @@ struct segq {
 	size_t head, len, cap;
 };
 
-/* Pending ranges kept per queue; older ones are dropped unmatched. */
-#define SEGQ_MAX 32
+/* Pending ranges kept per queue; older ones are dropped unmatched. A
+ * sender may be this many calls ahead of its receiver (socat: 2 MiB of
+ * 8 KiB writes before the reader's first read). */
+#define SEGQ_MAX 256
 
 struct cside {
 	int pid;             /* the first process seen on this side; 0: none */
@@ -58,7 +64,14 @@ struct cside {
 	bool seen;           /* a traced process made calls on this side */
 	bool connected;      /* called connect */
 	bool accepted;       /* came out of accept */
-	struct evref fin;    /* its latest close or shutdown(SHUT_WR) */
+	struct evref fin;    /* its latest shutdown(SHUT_WR), or the close by its
+			      * last holder */
+	bool fin_tentative;  /* that close may have left the socket to a forked
+			      * child that has not used it yet */
+	int holders;         /* descriptors known open on it, in any process */
+	bool closed;         /* none left, none possibly in a forked child */
+	int last_pid, last_fd; /* the last known holder that let it go: its */
+	int64_t last_since;  /* descendants since then may hold it (ptree.h) */
 	uint64_t last_send;  /* seq of its latest send */
 	struct evref eof;    /* a recv of EOF waiting for the peer's close */
 	bool eof_paired;

@@ -40,6 +40,7 @@ static const struct js_field record_fields[] = {
 	{ "opt", TF_OPT, NULL, 0 },
 	{ "value", TF_VALUE, NULL, 0 },
 	{ "dropped", TF_DROPPED, NULL, 0 },
+	{ "reason", TF_REASON, NULL, 0 },
 	{ "fds", TF_FDS, NULL, 2 },
 	{ "fault", TF_FAULT, &fault_schema, 0 },
 };

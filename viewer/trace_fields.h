@@ -36,6 +36,7 @@ enum tf_slot {
 	TF_OPT,
 	TF_VALUE,
 	TF_DROPPED,
+	TF_REASON,   /* an end record's */
 	TF_FDS,      /* socketpair: [fd0, fd1] */
 	TF_FDS0,
 	TF_FDS1,

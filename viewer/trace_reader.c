@@ -695,6 +695,7 @@ static int scan_file(struct tr_reader *r, struct tr_file *f, int64_t *first)
 	struct tr_record rec;
 	int rc;
 
+	f->first_ts = INT64_MAX;
 	if (file_open(r, f) != 0)
 		return -1;
 	rc = read_header(r, f);
@@ -706,6 +707,7 @@ static int scan_file(struct tr_reader *r, struct tr_file *f, int64_t *first)
 	rc = read_record(r, f, &rec, false);
 	if (rc > 0) {
 		*first = rec.key; /* host offset not yet applied */
+		f->first_ts = rec.ts;
 		tr_record_free(&rec);
 	}
 	file_close(f);
@@ -770,6 +772,7 @@ int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *
 		if (!f)
 			goto out;
 		f->fd = -1;
+		f->reader = r;
 		f->path = list[i];
 		list[i] = NULL;
 		got = scan_file(r, f, &key);
@@ -795,6 +798,8 @@ int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *
 		int64_t start;
 		if (__builtin_add_overflow(first[i], f->offset, &f->next_key))
 			f->next_key = INT64_MAX;
+		if (__builtin_add_overflow(f->first_ts, f->offset, &f->first_ts))
+			f->first_ts = INT64_MAX;
 		if (f->next_key < r->base)
 			r->base = f->next_key;
 		if (f->start >= 0 && !__builtin_add_overflow(f->start, f->offset, &start) &&

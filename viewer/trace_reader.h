@@ -58,9 +58,12 @@ struct tr_record {
 	int64_t key;         /* merge key: ts + dur + the file's host offset */
 };
 
+struct tr_reader;
+
 struct tr_file {
 	char *path;
 	size_t index;        /* position in the sorted file list */
+	const struct tr_reader *reader; /* the reader it belongs to */
 	/* From the header. */
 	int pid, ppid;
 	char *prog;
@@ -72,6 +75,8 @@ struct tr_file {
 	int payload;
 	int minor;
 	int64_t offset;      /* added to ts: 0 on a single host */
+	int64_t first_ts;    /* when its first record's call began (offset
+			      * applied); INT64_MAX: no record */
 
 	/* Reading state. */
 	int fd;              /* -1 when closed */

@@ -162,6 +162,7 @@ void vev_decode(struct vev *ev, const struct tr_record *rec, uint64_t seq, int64
 		break;
 	case TR_END:
 		ev->fn = "end";
+		ev->reason = get_str(rec, TF_REASON);
 		break;
 	case TR_WARNING:
 		ev->fn = "warning";
@@ -225,7 +226,7 @@ bool vev_same_fields(const struct vev *a, const struct vev *b, char *why, size_t
 	SAME_NUM(data_len); SAME_NUM(data_cut); SAME_NUM(has_fds);
 	SAME_STR(fn); SAME_STR(err); SAME_STR(fault_rule); SAME_STR(fault_action);
 	SAME_STR(local); SAME_STR(peer); SAME_STR(addr); SAME_STR(how); SAME_STR(warning);
-	SAME_STR(message); SAME_STR(type); SAME_STR(opt); SAME_STR(value);
+	SAME_STR(message); SAME_STR(type); SAME_STR(opt); SAME_STR(value); SAME_STR(reason);
 	else if ((a->data == NULL) != (b->data == NULL) ||
 		 (a->data && memcmp(a->data, b->data, a->data_len) != 0))
 		bad = "data";

@@ -78,6 +78,7 @@ struct vev {
 	const char *how;           /* shutdown; a warning's how; a ctl record's op */
 	const char *warning;       /* a warning's kind ("io_uring"), else NULL */
 	const char *message;       /* a warning's or ctl record's message */
+	const char *reason;        /* an end record's: "exit", "_exit", "exec" */
 	const char *type;          /* socket, socketpair: "SOCK_STREAM|..." */
 	const char *opt;           /* getsockopt, setsockopt: "SO_ERROR", ... */
 	const char *value;         /* ... and the value when it is a string */

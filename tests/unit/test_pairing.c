@@ -263,6 +263,179 @@ static void fork_per_connection_server(void **state)
 	done(r);
 }
 
+/* Issue #7, as Python's ForkingTCPServer, socat's fork and inetd do it:
+ * the client sends and shuts its side down; the parent accepts, forks,
+ * and closes its copy only then; the child reads it all afterwards and
+ * answers. The parent's close ends nothing: every byte is paired. */
+static void fork_server_parent_closes_after_client_shutdown(void **state)
+{
+	static const char parent[] = HDR(10, 1, "srv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"" SRV "\"")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(130, 10, "close", 4, 0, LP(SRV, CLI));
+	static const char child[] = HDR(11, 10, "srv")
+		C(105, 11, "close", 3, 0, ",\"local\":\"" SRV "\"")
+		C(140, 11, "recv", 4, 3, B(3) LP(SRV, CLI))
+		C(150, 11, "recv", 4, 2, B(2) LP(SRV, CLI))
+		C(160, 11, "recv", 4, 0, B(0) LP(SRV, CLI))
+		C(170, 11, "send", 4, 4, B(4) LP(SRV, CLI))
+		C(190, 11, "close", 4, 0, LP(SRV, CLI));
+	static const char client[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(110, 20, "send", 3, 5, B(5) LP(CLI, SRV))
+		C(120, 20, "shutdown", 3, 0, ",\"how\":\"SHUT_WR\"" LP(CLI, SRV))
+		C(200, 20, "recv", 3, 4, B(4) LP(CLI, SRV))
+		C(210, 20, "recv", 3, 0, B(0) LP(CLI, SRV))
+		C(220, 20, "close", 3, 0, LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", parent, "srv.11.jsonl", child, "cli.20.jsonl", client,
+			    NULL);
+	struct got *up = find(r, 20, "send", 0), *parent_close = find(r, 10, "close", 0);
+
+	(void)state;
+	assert_int_equal(model_nconns(r->pass.model), 1);
+	assert_true(paired(up, find(r, 11, "recv", 0)));
+	assert_true(paired(up, find(r, 11, "recv", 1)));
+	assert_true(paired(find(r, 11, "send", 0), find(r, 20, "recv", 0)));
+	/* The client's shutdown is the child's EOF; the child's close, not the
+	 * parent's, is the client's. */
+	assert_true(paired(find(r, 11, "recv", 2), find(r, 20, "shutdown", 0)));
+	assert_true(paired(find(r, 20, "recv", 1), find(r, 11, "close", 1)));
+	assert_int_equal(parent_close->link, LINK_NONE);
+	assert_int_equal(parent_close->np, 0);
+	assert_int_equal(conn_of(r, up)->side[1].fin.seq, find(r, 11, "close", 1)->seq);
+	done(r);
+}
+
+/* The child answers, shuts down and closes before the client has read
+ * the answer, the client having only shut down its sending side: the
+ * connection is not over, the answer is still paired. */
+static void fork_server_child_closes_before_client_reads(void **state)
+{
+	static const char parent[] = HDR(10, 1, "srv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"" SRV "\"")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(105, 10, "close", 4, 0, LP(SRV, CLI));
+	static const char child[] = HDR(11, 10, "srv")
+		C(120, 11, "recv", 4, 5, B(5) LP(SRV, CLI))
+		C(125, 11, "recv", 4, 0, B(0) LP(SRV, CLI))
+		C(130, 11, "send", 4, 4, B(4) LP(SRV, CLI))
+		C(135, 11, "shutdown", 4, 0, ",\"how\":\"SHUT_WR\"" LP(SRV, CLI))
+		C(140, 11, "close", 4, 0, LP(SRV, CLI));
+	static const char client[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(110, 20, "send", 3, 5, B(5) LP(CLI, SRV))
+		C(115, 20, "shutdown", 3, 0, ",\"how\":\"SHUT_WR\"" LP(CLI, SRV))
+		C(150, 20, "recv", 3, 4, B(4) LP(CLI, SRV))
+		C(155, 20, "recv", 3, 0, B(0) LP(CLI, SRV))
+		C(160, 20, "close", 3, 0, LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", parent, "srv.11.jsonl", child, "cli.20.jsonl", client,
+			    NULL);
+
+	(void)state;
+	assert_true(paired(find(r, 20, "send", 0), find(r, 11, "recv", 0)));
+	assert_true(paired(find(r, 11, "send", 0), find(r, 20, "recv", 0)));
+	assert_true(paired(find(r, 20, "recv", 1), find(r, 11, "close", 0)));
+	done(r);
+}
+
+/* A client that sends and closes at once, before the forking server's
+ * parent closes its copy: the child still reads what it sent. */
+static void fork_server_client_gone_first(void **state)
+{
+	static const char parent[] = HDR(10, 1, "srv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"" SRV "\"")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(130, 10, "close", 4, 0, LP(SRV, CLI));
+	static const char child[] = HDR(11, 10, "srv")
+		C(140, 11, "recv", 4, 6, B(6) LP(SRV, CLI))
+		C(150, 11, "recv", 4, 0, B(0) LP(SRV, CLI))
+		C(160, 11, "close", 4, 0, LP(SRV, CLI));
+	static const char client[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(110, 20, "send", 3, 6, B(6) LP(CLI, SRV))
+		C(120, 20, "close", 3, 0, LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", parent, "srv.11.jsonl", child, "cli.20.jsonl", client,
+			    NULL);
+
+	(void)state;
+	assert_true(paired(find(r, 20, "send", 0), find(r, 11, "recv", 0)));
+	assert_true(paired(find(r, 11, "recv", 1), find(r, 20, "close", 0)));
+	done(r);
+}
+
+/* Children that began before the connection existed cannot have it: the
+ * server's own close is the end, and the client's EOF pairs with it. */
+static void earlier_children_do_not_hold(void **state)
+{
+	static const char parent[] = HDR(10, 1, "srv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"" SRV "\"")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(120, 10, "close", 4, 0, LP(SRV, CLI));
+	static const char worker[] = HDR(11, 10, "srv")
+		C(60, 11, "socket", 5, 5, SOCK("SOCK_DGRAM"))
+		C(200, 11, "close", 5, 0, "");
+	static const char client[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(130, 20, "recv", 3, 0, B(0) LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", parent, "srv.11.jsonl", worker, "cli.20.jsonl", client,
+			    NULL);
+
+	(void)state;
+	assert_true(paired(find(r, 20, "recv", 0), find(r, 10, "close", 0)));
+	done(r);
+}
+
+/* A descriptor dup'ed, then closed: the socket stays open under the copy,
+ * whose close is the end. */
+static void close_of_a_dup_is_not_the_end(void **state)
+{
+	static const char srv[] = HDR(10, 1, "srv")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(110, 10, "dup", 4, 5, LP(SRV, CLI))
+		C(120, 10, "close", 4, 0, LP(SRV, CLI))
+		C(140, 10, "close", 5, 0, LP(SRV, CLI));
+	static const char cli[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(130, 20, "recv", 3, 0, B(0) LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+	struct got *eof = find(r, 20, "recv", 0);
+
+	(void)state;
+	assert_false(paired(eof, find(r, 10, "close", 0)));
+	assert_true(paired(eof, find(r, 10, "close", 1)));
+	done(r);
+}
+
+/* socat writes 256 KiB in 8 KiB calls before its peer reads anything: a
+ * sender far ahead of its receiver keeps its calls paired. */
+static void sender_far_ahead(void **state)
+{
+	enum { CALLS = 48 };
+	char *cli = malloc(64 * 1024), *srv = malloc(64 * 1024);
+	size_t nc = 0, ns = 0;
+	struct run *r;
+
+	(void)state;
+	assert_non_null(cli);
+	assert_non_null(srv);
+	nc += (size_t)snprintf(cli + nc, 4096, "%s", HDR(20, 1, "cli") C(90, 20, "connect", 3, 0, LP(CLI, SRV)));
+	ns += (size_t)snprintf(srv + ns, 4096, "%s", HDR(10, 1, "srv") C(100, 10, "accept", 3, 4, LP(SRV, CLI)));
+	for (int i = 0; i < CALLS; i++) {
+		nc += (size_t)snprintf(cli + nc, 512,
+				       "{\"rec\":\"call\",\"ts\":%d,\"pid\":20,\"fn\":\"write\",\"fd\":3,"
+				       "\"ret\":8192,\"bytes\":8192" LP(CLI, SRV) "}\n", 200 + i);
+		ns += (size_t)snprintf(srv + ns, 512,
+				       "{\"rec\":\"call\",\"ts\":%d,\"pid\":10,\"fn\":\"read\",\"fd\":4,"
+				       "\"ret\":8192,\"bytes\":8192" LP(SRV, CLI) "}\n", 1000 + i);
+	}
+	r = run("srv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+	for (int i = 0; i < CALLS; i++)
+		assert_true(paired(find(r, 20, "write", i), find(r, 10, "read", i)));
+	done(r);
+	free(cli);
+	free(srv);
+}
+
 static void fork_inherits_unix_socketpair(void **state)
 {
 	static const char parent[] = HDR(10, 1, "p")
@@ -459,6 +632,12 @@ int main(void)
 		cmocka_unit_test(recv_returns_before_send),
 		cmocka_unit_test(three_processes_through_a_proxy),
 		cmocka_unit_test(fork_per_connection_server),
+		cmocka_unit_test(fork_server_parent_closes_after_client_shutdown),
+		cmocka_unit_test(fork_server_child_closes_before_client_reads),
+		cmocka_unit_test(fork_server_client_gone_first),
+		cmocka_unit_test(earlier_children_do_not_hold),
+		cmocka_unit_test(close_of_a_dup_is_not_the_end),
+		cmocka_unit_test(sender_far_ahead),
 		cmocka_unit_test(fork_inherits_unix_socketpair),
 		cmocka_unit_test(udp_exchange),
 		cmocka_unit_test(unpaired_peer),
