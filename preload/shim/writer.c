@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -65,9 +68,12 @@ struct writer_ctl {
 
 static struct {
 	_Atomic int state;
-	int fd;
-	dev_t dev;
-	ino_t ino;
+	/* Read by every thread's close and dup2 hooks, changed by the one
+	 * that (re)opens or moves it: atomic, but relaxed is enough, since an
+	 * fstat against dev and ino decides whether a number is ours. */
+	_Atomic int fd;
+	_Atomic dev_t dev;
+	_Atomic ino_t ino;
 	struct writer_ctl *ctl;
 	/* This address space's view of the file. Segments below mapped_end
 	 * are mapped (and allocated, with their overlap and END_RESERVE past
@@ -76,10 +82,11 @@ static struct {
 	_Atomic uint64_t mapped_end;
 	_Atomic uint64_t ready_end;
 	_Atomic bool full;
-	/* One thread at a time maps and populates; the others go on writing
-	 * below mapped_end meanwhile. */
-	_Atomic bool growing;
-	uint64_t populated_end; /* under growing */
+	/* One thread at a time maps, and one populates; the others go on
+	 * writing below mapped_end meanwhile. */
+	_Atomic bool mapping;
+	_Atomic bool populating;
+	uint64_t populated_end; /* under populating */
 	bool no_populate;       /* the kernel lacks MADV_POPULATE_WRITE */
 	char path[PATH_MAX];
 	_Atomic(char *) seg[SEG_COUNT];
@@ -92,13 +99,24 @@ static struct {
 	} desc[SEG_COUNT];
 } w = { .fd = -1 };
 
+static int our_fd(void)
+{
+	return atomic_load_explicit(&w.fd, memory_order_relaxed);
+}
+
+static void set_our_fd(int fd)
+{
+	atomic_store_explicit(&w.fd, fd, memory_order_relaxed);
+}
+
 /* The segment this thread wrote into last: one pointer (a signal handler
  * that changes it cannot leave half of it behind) to a descriptor that
  * never changes while it is mapped. */
 static ST_TLS const struct seg_desc *hot_seg;
 
 static ST_TLS bool opening_here;
-static ST_TLS bool growing_here;
+static ST_TLS bool mapping_here;
+static ST_TLS bool populating_here;
 
 static void seg_geometry(unsigned k, uint64_t *start, uint64_t *size)
 {
@@ -156,13 +174,18 @@ static void stop_tracing_msg(const char *fmt, ...)
 /* Our descriptor may have been closed, or replaced by one of the
  * program's files, by code we cannot see (a raw close_range, a daemon's
  * fd sweep): check it is still our file before using it, reopen if not. */
-static bool fd_is_ours(void)
+static bool is_our_file(int fd)
 {
 	struct stat st;
 
-	if (w.fd >= 0 && fstat(w.fd, &st) == 0 && st.st_dev == w.dev && st.st_ino == w.ino)
-		return true;
-	return false;
+	return fd >= 0 && fstat(fd, &st) == 0 &&
+	       st.st_dev == atomic_load_explicit(&w.dev, memory_order_relaxed) &&
+	       st.st_ino == atomic_load_explicit(&w.ino, memory_order_relaxed);
+}
+
+static bool fd_is_ours(void)
+{
+	return is_our_file(our_fd());
 }
 
 static int high_fd_floor(void)
@@ -196,7 +219,7 @@ static bool ensure_fd(void)
 	fd = real_open(w.path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	w.fd = st_move_fd_high(fd);
+	set_our_fd(st_move_fd_high(fd));
 	return fd_is_ours();
 }
 
@@ -205,9 +228,11 @@ static bool ensure_fd(void)
  * segments need no descriptor) and reopen when next needed. */
 static void release_low_fd(void)
 {
-	if (w.fd >= 0 && w.fd < high_fd_floor()) {
-		real_close(w.fd);
-		w.fd = -1;
+	int fd = our_fd();
+
+	if (fd >= 0 && fd < high_fd_floor()) {
+		set_our_fd(-1);
+		real_close(fd);
 	}
 }
 
@@ -234,7 +259,7 @@ static bool map_next_segment(void)
 	 * allocated: a full disk fails here, before any record depends on
 	 * the space, instead of as SIGBUS in the program. The overlap and
 	 * the reserve for the end record are allocated with the segment. */
-	while ((err = fallocate(w.fd, 0, (off_t)start, (off_t)(size + SEG_REACH))) != 0 &&
+	while ((err = fallocate(our_fd(), 0, (off_t)start, (off_t)(size + SEG_REACH))) != 0 &&
 	       errno == EINTR)
 		;
 	if (err != 0) {
@@ -242,7 +267,7 @@ static bool map_next_segment(void)
 		release_low_fd();
 		return false;
 	}
-	base = mmap(NULL, size + SEG_REACH, PROT_READ | PROT_WRITE, MAP_SHARED, w.fd,
+	base = mmap(NULL, size + SEG_REACH, PROT_READ | PROT_WRITE, MAP_SHARED, our_fd(),
 		    (off_t)start);
 	release_low_fd();
 	if (base == MAP_FAILED) {
@@ -304,40 +329,82 @@ static bool mapped_ahead(uint64_t end, uint64_t want)
 	return mapped >= end + size / 2;
 }
 
-/* Under the growth lock: maps and populates far enough past end that the
- * next records find their pages ready, and moves ready_end. */
+/* ready_end only moves forward, whoever stores it. */
+static void raise_ready_end(uint64_t to)
+{
+	uint64_t cur = atomic_load_explicit(&w.ready_end, memory_order_relaxed);
+
+	while (cur < to && !atomic_compare_exchange_weak_explicit(&w.ready_end, &cur, to,
+								  memory_order_release,
+								  memory_order_relaxed))
+		;
+}
+
+/* Takes a flag that only one thread holds at a time; never the one this
+ * thread (interrupted by a signal handler) already holds. */
+static bool flag_take(_Atomic bool *flag, bool *held_here)
+{
+	if (*held_here || atomic_exchange_explicit(flag, true, memory_order_acquire))
+		return false;
+	*held_here = true;
+	return true;
+}
+
+static void flag_drop(_Atomic bool *flag, bool *held_here)
+{
+	*held_here = false;
+	atomic_store_explicit(flag, false, memory_order_release);
+}
+
+/* Maps segments until the mapping reaches far enough past end. Quick
+ * (fallocate and mmap, no page touched), so that a thread that needs
+ * the space waits for little. When the file cannot grow, everything
+ * mapped may be written straight away. */
+static void map_ahead(uint64_t end, uint64_t want)
+{
+	if (atomic_load(&w.full) || mapped_ahead(end, want) ||
+	    !flag_take(&w.mapping, &mapping_here))
+		return;
+	while (!mapped_ahead(end, want)) {
+		if (!map_next_segment()) {
+			atomic_store(&w.full, true);
+			raise_ready_end(atomic_load_explicit(&w.mapped_end, memory_order_relaxed));
+			break;
+		}
+	}
+	flag_drop(&w.mapping, &mapping_here);
+}
+
+/* Populates the next window when the tail comes close to what is
+ * populated, and moves ready_end. Optional work: a thread that finds
+ * another one at it goes on with its records. */
+static void populate_ahead(uint64_t want)
+{
+	uint64_t mapped, from;
+
+	if (!flag_take(&w.populating, &populating_here))
+		return;
+	mapped = atomic_load_explicit(&w.mapped_end, memory_order_acquire);
+	from = w.populated_end;
+	if (want > mapped)
+		want = mapped & ~(uint64_t)4095;
+	if (want > from) {
+		populate(from, want);
+		w.populated_end = want;
+		raise_ready_end(want - POP_AHEAD);
+	}
+	flag_drop(&w.populating, &populating_here);
+}
+
+/* Keeps the mapping and its populated pages ahead of the tail, which has
+ * reached end. */
 static void grow(uint64_t end)
 {
 	/* Whole pages: madvise takes nothing else. */
 	uint64_t want = (end + POP_AHEAD + POP_WINDOW + 4095) & ~(uint64_t)4095;
-	uint64_t mapped;
-	bool full = atomic_load(&w.full);
 
-	while (!full && !mapped_ahead(end, want)) {
-		if (!map_next_segment()) {
-			full = true;
-			atomic_store(&w.full, true);
-		}
-	}
-	mapped = atomic_load_explicit(&w.mapped_end, memory_order_relaxed);
-	want = want < mapped ? want : mapped;
-	if (want > w.populated_end) {
-		populate(w.populated_end, want);
-		w.populated_end = want;
-	}
-	atomic_store_explicit(&w.ready_end, full ? mapped : w.populated_end - POP_AHEAD,
-			      memory_order_release);
-}
-
-static bool try_grow(uint64_t end)
-{
-	if (growing_here || atomic_exchange_explicit(&w.growing, true, memory_order_acquire))
-		return false;
-	growing_here = true;
-	grow(end);
-	growing_here = false;
-	atomic_store_explicit(&w.growing, false, memory_order_release);
-	return true;
+	map_ahead(end, want);
+	populate_ahead(want);
 }
 
 /* True when [.., end) is mapped and allocated: only its pages may not
@@ -358,10 +425,10 @@ static bool make_room(uint64_t end)
 	uint64_t deadline = 0;
 
 	for (;;) {
-		try_grow(end);
+		map_ahead(end, end);
 		if (mapped_up_to(end))
 			return true;
-		if (growing_here || atomic_load(&w.full))
+		if (mapping_here || atomic_load(&w.full))
 			return false;
 		/* The wait is bounded: a child made by a raw clone (no fork
 		 * handler) inherits the flag of a thread it does not have. */
@@ -434,9 +501,10 @@ static void write_mapped(uint64_t off, const char *rec, size_t len)
 	}
 	if (mapped_up_to(end)) {
 		copy_mapped(off, rec, len);
-		try_grow(end);
+		grow(end);
 	} else if (make_room(end)) {
 		copy_mapped(off, rec, len);
+		grow(end);
 	} else {
 		drop_record(off);
 	}
@@ -447,7 +515,7 @@ static void append_record(const char *rec, size_t len)
 	/* O_APPEND makes each write(2) land whole at the end of a regular
 	 * file, so records from several threads never interleave. */
 	while (len) {
-		ssize_t n = real_write(w.fd, rec, len);
+		ssize_t n = real_write(our_fd(), rec, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -595,17 +663,18 @@ static int open_trace(void)
 	fd = create_file();
 	if (fd < 0)
 		return W_FAILED; /* create_file said why */
-	w.fd = st_move_fd_high(fd);
-	if (fstat(w.fd, &st) != 0) {
+	/* The identity first, then the number that has it. */
+	if (fstat(fd, &st) != 0) {
 		stop_tracing("cannot stat", errno);
 		return W_FAILED;
 	}
-	w.dev = st.st_dev;
-	w.ino = st.st_ino;
+	atomic_store_explicit(&w.dev, st.st_dev, memory_order_relaxed);
+	atomic_store_explicit(&w.ino, st.st_ino, memory_order_relaxed);
+	set_our_fd(st_move_fd_high(fd));
 	header = st_header_build(&header_len);
 	atomic_store(&w.ctl->tail, header_len);
 	atomic_store(&w.ctl->cut, NO_CUT);
-	if (fallocate(w.fd, 0, 0, (off_t)(((uint64_t)1 << SEG_MIN_SHIFT) + SEG_REACH)) != 0) {
+	if (fallocate(our_fd(), 0, 0, (off_t)(((uint64_t)1 << SEG_MIN_SHIFT) + SEG_REACH)) != 0) {
 		if (errno != EOPNOTSUPP && errno != ENOSYS) {
 			stop_tracing("cannot grow", errno);
 			return W_FAILED;
@@ -616,22 +685,31 @@ static int open_trace(void)
 		append_record(header, header_len);
 		return W_APPEND;
 	}
-	write_mapped(0, header, header_len);
-	if (atomic_load(&w.ctl->dropped)) {
+	/* Pages are populated later, by the records: threads waiting for the
+	 * file to exist wait for no more than the header. */
+	if (!make_room(header_len)) {
 		enter_failed(); /* map_next_segment said why */
 		return W_FAILED;
 	}
+	copy_mapped(0, header, header_len);
 	return W_MAPPED;
 }
 
+/* Threads that find the file being created sleep until it is there
+ * (spinning would take the CPU from the thread that creates it). */
 static void wait_for_open(void)
 {
-	int state;
+	struct timespec nap = { 0, 10000000 };
 
 	if (opening_here)
 		return; /* a signal handler inside our own open: drop the record */
-	while ((state = atomic_load(&w.state)) == W_OPENING)
-		sched_yield();
+	while (atomic_load(&w.state) == W_OPENING)
+		syscall(SYS_futex, &w.state, FUTEX_WAIT_PRIVATE, W_OPENING, &nap, NULL, 0);
+}
+
+static void wake_waiters(void)
+{
+	syscall(SYS_futex, &w.state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
 void st_writer_write(const char *rec, size_t len)
@@ -653,6 +731,7 @@ void st_writer_write(const char *rec, size_t len)
 			opening_here = false;
 			if (next != W_FAILED)
 				atomic_store(&w.state, next);
+			wake_waiters();
 			errno = saved;
 		}
 	}
@@ -710,7 +789,7 @@ void st_writer_finish(const char *reason)
 	if (n)
 		place_end_record(tail, rec, n);
 	/* Trim the preallocated zeros so the file is plain JSON Lines. */
-	if (ensure_fd() && ftruncate(w.fd, (off_t)(tail + n)) == 0) {
+	if (ensure_fd() && ftruncate(our_fd(), (off_t)(tail + n)) == 0) {
 		if (atomic_load(&w.full))
 			enter_failed(); /* the disk is full: no late records */
 		else
@@ -733,16 +812,18 @@ void st_writer_after_fork(void)
 	if (w.ctl)
 		munmap(w.ctl, sizeof(*w.ctl));
 	w.ctl = NULL;
-	if (w.fd >= 0)
-		real_close(w.fd);
-	w.fd = -1;
+	if (our_fd() >= 0)
+		real_close(our_fd());
+	set_our_fd(-1);
 	atomic_store(&w.mapped_end, 0);
 	atomic_store(&w.ready_end, 0);
 	atomic_store(&w.full, false);
-	/* The thread that held it is not in this process. */
-	atomic_store(&w.growing, false);
+	/* The thread that held them is not in this process. */
+	atomic_store(&w.mapping, false);
+	atomic_store(&w.populating, false);
 	w.populated_end = 0;
-	growing_here = false;
+	mapping_here = false;
+	populating_here = false;
 	opening_here = false;
 	hot_seg = NULL;
 	/* A failed parent leaves the child failed too: the cause (directory
@@ -754,23 +835,25 @@ void st_writer_after_fork(void)
 bool st_writer_owns_fd(int fd)
 {
 	/* The number first: the fstat only for the one number that may be ours. */
-	return fd >= 0 && fd == w.fd && fd_is_ours();
+	return fd >= 0 && fd == our_fd() && is_our_file(fd);
 }
 
 int st_writer_fd(void)
 {
-	return fd_is_ours() ? w.fd : -1;
+	int fd = our_fd();
+
+	return is_our_file(fd) ? fd : -1;
 }
 
 void st_writer_evict_fd(int fd)
 {
 	if (!st_writer_owns_fd(fd))
 		return;
-	int moved = real_fcntl(w.fd, F_DUPFD_CLOEXEC, (void *)(long)high_fd_floor());
+	int moved = real_fcntl(fd, F_DUPFD_CLOEXEC, (void *)(long)high_fd_floor());
 	/* No free number left: let the program have this one; the mapped
 	 * segments need no descriptor and a later one is reopened. The old
 	 * number is about to be replaced by the program's dup2 either way. */
-	w.fd = moved >= 0 ? moved : -1;
+	set_our_fd(moved >= 0 ? moved : -1);
 }
 
 bool st_writer_has_file(void)
