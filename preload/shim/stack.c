@@ -44,7 +44,9 @@ static ST_TLS bool unwinding;
  * unloaded while its name is still needed. */
 #define MODULES_MAX 256
 static struct {
-	uintptr_t base;
+	/* Stored last, with release: a slot whose base reads 0 is still
+	 * being filled, and its path is not to be read yet. */
+	_Atomic uintptr_t base;
 	char path[232];
 } modules[MODULES_MAX];
 static _Atomic unsigned nmodules;
@@ -53,8 +55,8 @@ static _Atomic unsigned nmodules;
  * tables, so each address is resolved once. */
 #define NAMES_SLOTS 4096
 static struct {
-	_Atomic uint32_t seq;
-	uintptr_t ip;
+	_Atomic uint32_t seq; /* odd while one writer fills the slot */
+	_Atomic uintptr_t ip;
 	uint32_t off;
 	uint16_t module;
 	char func[54];
@@ -154,8 +156,11 @@ static unsigned module_of(uintptr_t ip)
 
 	if (!dladdr((void *)ip, &info) || !info.dli_fbase)
 		return UINT16_MAX;
-	for (unsigned i = 0; i < n; i++)
-		if (modules[i].base == (uintptr_t)info.dli_fbase)
+	/* Two threads may add the same module at once: the first slot
+	 * found serves, the other is never looked up again. */
+	for (unsigned i = 0; i < n && i < MODULES_MAX; i++)
+		if (atomic_load_explicit(&modules[i].base, memory_order_acquire) ==
+		    (uintptr_t)info.dli_fbase)
 			return i;
 	unsigned slot = atomic_fetch_add(&nmodules, 1);
 	if (slot >= MODULES_MAX) {
@@ -166,9 +171,10 @@ static unsigned module_of(uintptr_t ip)
 	 * the absolute path from /proc/self/exe is what addr2line needs. */
 	const char *path = info.dli_fname && info.dli_fname[0] == '/' ? info.dli_fname : st_shim.exe;
 	size_t len = strnlen(path, sizeof(modules[slot].path) - 1);
-	modules[slot].base = (uintptr_t)info.dli_fbase;
 	memcpy(modules[slot].path, path, len);
 	modules[slot].path[len] = '\0';
+	atomic_store_explicit(&modules[slot].base, (uintptr_t)info.dli_fbase,
+			      memory_order_release);
 	return slot;
 }
 
@@ -184,17 +190,24 @@ static void remember(uintptr_t ip, unw_cursor_t *cursor)
 	char func[sizeof(names[0].func)];
 	unw_word_t off = 0;
 
-	if (names[i].ip == ip)
+	if (atomic_load_explicit(&names[i].ip, memory_order_relaxed) == ip)
 		return;
 	if (unw.get_proc_name(cursor, func, sizeof(func), &off) != 0)
 		func[0] = '\0';
 	unsigned module = module_of(ip);
-	atomic_fetch_add(&names[i].seq, 1);
-	names[i].ip = ip;
+	/* One writer per slot: a thread that finds it taken leaves this
+	 * frame's name to a later call (the stack keeps the address). */
+	uint32_t seq = atomic_load_explicit(&names[i].seq, memory_order_relaxed);
+	if ((seq & 1) ||
+	    !atomic_compare_exchange_strong_explicit(&names[i].seq, &seq, seq + 1,
+						     memory_order_acquire, memory_order_relaxed))
+		return;
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&names[i].ip, ip, memory_order_relaxed);
 	names[i].off = (uint32_t)off;
 	names[i].module = (uint16_t)module;
 	memcpy(names[i].func, func, sizeof(func));
-	atomic_fetch_add(&names[i].seq, 1);
+	atomic_store_explicit(&names[i].seq, seq + 2, memory_order_release);
 }
 #endif
 
@@ -249,15 +262,18 @@ struct frame_info {
 static bool lookup(uintptr_t ip, struct frame_info *fi)
 {
 	unsigned i = slot_of(ip);
-	uint32_t s1 = atomic_load(&names[i].seq);
+	uint32_t s1 = atomic_load_explicit(&names[i].seq, memory_order_acquire);
 
-	if (s1 & 1 || names[i].ip != ip)
+	if (s1 & 1 || atomic_load_explicit(&names[i].ip, memory_order_relaxed) != ip)
 		return false;
 	fi->module = names[i].module;
 	fi->off = names[i].off;
 	memcpy(fi->func, names[i].func, sizeof(fi->func));
 	fi->func[sizeof(fi->func) - 1] = '\0';
-	return atomic_load(&names[i].seq) == s1;
+	/* The copy above must be complete before the number is read again. */
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&names[i].seq, memory_order_relaxed) == s1 &&
+	       atomic_load_explicit(&names[i].ip, memory_order_relaxed) == ip;
 }
 
 static void put_hex(struct jw *w, const char *key, uintptr_t v)
