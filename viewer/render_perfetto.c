@@ -3,7 +3,14 @@
  * complete slice ("X") with the record as its args, injected faults as
  * instant events, and flow arrows ("s" -> "f") from connect to accept,
  * send to recv and close to the peer's EOF. Written as the events come:
- * a flow is written when its second end is read, naming the first. */
+ * a flow is written when its second end is read, naming the first.
+ *
+ * A peer that was not traced gets a process track of its own, named by its
+ * address, as it gets a column in the other diagrams, with a thread per
+ * connection: each call whose arrow ends there (a connect, data, a FIN, a
+ * refused connect) has a slice there over the same time, and a flow to it
+ * or from it. Whether a peer was traced is known once the whole trace is
+ * read: a first pass, of the pairing model alone, tells. */
 #include "render.h"
 
 #include "diagram.h"
@@ -13,10 +20,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Track ids of remote endpoints: above any pid Linux gives (2^22). */
+#define REMOTE_PID_BASE 0x40000000
+
 struct perfetto {
 	struct view_ctx *ctx;
 	FILE *out;
 	struct hmap seen;    /* pid, or pid+tid: names written */
+	struct hmap remotes; /* remote endpoint -> its track's pid */
+	int nremotes;
+	struct hmap rthreads; /* remote pid + conn id -> struct rthread */
+	uint8_t *final;      /* per conn id: conn_final() after the first pass */
+	char (*fail)[24];    /* ... and its failure */
+	size_t nfinal;
 	uint64_t flow_id;
 	bool first;
 };
@@ -108,6 +124,144 @@ static void flow_end(struct perfetto *s, const char *ph, uint64_t id, const char
 	fputs("}", s->out);
 }
 
+/* ---- remote endpoints ---- */
+
+/* The first pass: the model learns the whole trace, nothing is drawn. */
+static void pf_scan(void *p, struct vev *ev)
+{
+	(void)p;
+	(void)ev;
+}
+
+/* At the end of the first pass: which ends of each connection were ever
+ * traced, and how it failed. */
+static void pf_rewind(void *p, struct view_ctx *ctx)
+{
+	struct perfetto *s = p;
+	size_t n = model_nconns(ctx->model) + 1;
+
+	s->final = calloc(n, sizeof(*s->final));
+	s->fail = calloc(n, sizeof(*s->fail));
+	if (!s->final || !s->fail) {
+		fputs("socktrace: out of memory\n", stderr);
+		exit(1);
+	}
+	s->nfinal = n;
+	for (size_t i = 0; i + 1 < n; i++) {
+		const struct conn *c = model_conn(ctx->model, i);
+		s->final[c->id] = (uint8_t)conn_final(c);
+		memcpy(s->fail[c->id], c->fail, sizeof(s->fail[0]));
+	}
+}
+
+/* A connection's thread on a remote endpoint's track. */
+struct rthread {
+	int64_t end;         /* its slices end by then */
+};
+
+/* The track of a remote endpoint; named the first time. */
+static int remote_track(struct perfetto *s, const char *remote)
+{
+	void *known = hmap_gets(&s->remotes, remote);
+	char label[ADDR_MAX + 32];
+	int pid;
+
+	if (known)
+		return (int)(intptr_t)known;
+	pid = REMOTE_PID_BASE + s->nremotes++;
+	if (hmap_put(&s->remotes, remote, strlen(remote), (void *)(intptr_t)pid) != 0) {
+		fputs("socktrace: out of memory\n", stderr);
+		exit(1);
+	}
+	snprintf(label, sizeof(label), "%s (not traced)", remote);
+	sep(s);
+	fprintf(s->out, "{\"ph\":\"M\",\"pid\":%d,\"name\":\"process_name\",\"args\":{\"name\":", pid);
+	put_jstr(s->out, label);
+	fputs("}}", s->out);
+	return pid;
+}
+
+/* Connection id's thread on remote track pid; named the first time. */
+static struct rthread *remote_thread(struct perfetto *s, int pid, uint32_t id)
+{
+	int64_t key = ((int64_t)pid << 32) | id;
+	struct rthread *t = hmap_get(&s->rthreads, &key, sizeof(key));
+
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t || hmap_put(&s->rthreads, &key, sizeof(key), t) != 0) {
+		fputs("socktrace: out of memory\n", stderr);
+		exit(1);
+	}
+	t->end = INT64_MIN;
+	sep(s);
+	fprintf(s->out, "{\"ph\":\"M\",\"pid\":%d,\"tid\":%u,\"name\":\"thread_name\",\"args\":{\"name\":\"c%u\"}}",
+		pid, id, id);
+	return t;
+}
+
+static const char *arrow_flow_name(enum arrow_kind k)
+{
+	return k == AR_DATA ? "data" : k == AR_CLOSE ? "close" : "connect";
+}
+
+/* ev's arrow to or from an endpoint never traced: a slice on that
+ * endpoint's track, over the same time as ev, and the flow between. */
+static void remote_flow(struct perfetto *s, const struct vev *ev, const struct arrow *a)
+{
+	uint32_t id = ev->conn->id;
+	struct evref me = vev_ref(ev), there = me;
+	const char *kind = arrow_flow_name(a->kind);
+	struct rthread *t;
+	char name[96];
+
+	there.pid = remote_track(s, a->remote);
+	there.tid = (int)id;
+	t = remote_thread(s, there.pid, id);
+	/* Slices of one thread must nest: one that began while the last was
+	 * on (two threads on one socket) starts where that one ended. Both
+	 * flow ends go to the middle of what is drawn, inside ev's slice too. */
+	if (there.t < t->end) {
+		there.dur = sat_sub64(sat_add64(there.t, there.dur), t->end);
+		there.t = t->end;
+	}
+	t->end = sat_add64(there.t, there.dur);
+	me.t = there.t;
+	me.dur = there.dur;
+	snprintf(name, sizeof(name), "%s %s", kind, a->text);
+	sep(s);
+	fprintf(s->out, "{\"ph\":\"X\",\"cat\":\"remote\",\"pid\":%d,\"tid\":%d,\"ts\":", there.pid,
+		there.tid);
+	put_us(s->out, there.t);
+	fputs(",\"dur\":", s->out);
+	put_us(s->out, there.dur);
+	fputs(",\"name\":", s->out);
+	put_jstr(s->out, name);
+	fputs(",\"args\":{\"endpoint\":", s->out);
+	put_jstr(s->out, a->remote);
+	fprintf(s->out, ",\"conn\":%u,\"seq\":%llu}}", id, (unsigned long long)ev->seq);
+	s->flow_id++;
+	flow_end(s, "s", s->flow_id, kind, a->out ? &me : &there);
+	flow_end(s, "f", s->flow_id, kind, a->out ? &there : &me);
+}
+
+/* An event paired with nothing: its arrow may end at a remote endpoint. */
+static void unpaired(struct perfetto *s, const struct vev *ev)
+{
+	struct arrow a;
+	uint32_t id = ev->conn ? ev->conn->id : 0;
+
+	ev_arrow(ev, s->ctx->model, &a);
+	if (a.kind == AR_NONE || !ev->conn)
+		return;
+	arrow_final(&a, id < s->nfinal ? s->final[id] : 0, id < s->nfinal ? s->fail[id] : NULL);
+	if (a.kind != AR_NONE && a.pid == 0)
+		remote_flow(s, ev, &a);
+}
+
+/* ---- events ---- */
+
 static void pf_event(void *p, struct vev *ev)
 {
 	struct perfetto *s = p;
@@ -160,6 +314,8 @@ static void pf_event(void *p, struct vev *ev)
 		fputs("}}", s->out);
 	}
 	size_t n = ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP;
+	if (n == 0)
+		unpaired(s, ev);
 	for (size_t i = 0; i < n; i++) {
 		struct evref me = vev_ref(ev);
 		const struct evref *from = ev->out ? &me : &ev->partners[i];
@@ -180,12 +336,18 @@ static int pf_finish(void *p, bool draw)
 		rc = ferror(s->out) ? 1 : 0;
 	}
 	hmap_free(&s->seen, NULL);
+	hmap_free(&s->remotes, NULL);
+	hmap_free(&s->rthreads, free);
+	free(s->final);
+	free(s->fail);
 	free(s);
 	return rc;
 }
 
 const struct renderer render_perfetto = {
 	.begin = pf_begin,
+	.scan = pf_scan,
+	.rewind = pf_rewind,
 	.event = pf_event,
 	.finish = pf_finish,
 };

@@ -67,6 +67,11 @@ def cases():
         ("faults.by-caller.errors.stats.txt", ["stats", "--by-caller", "--errors",
                                                "--addr2line", "none", "fixtures/faults"]),
         ("tcp.by-caller.stats.txt", ["stats", "--by-caller", "fixtures/tcp"]),
+        # One side's file alone: the other is a remote endpoint (a column,
+        # a Perfetto track with the flows ending there).
+        ("tcp.client-only.txt", TEXT + ["fixtures/tcp/tcp_client.1002.jsonl"]),
+        ("tcp.client-only.json", VIEW + ["-f", "perfetto", "fixtures/tcp/tcp_client.1002.jsonl"]),
+        ("tcp.server-only.json", VIEW + ["-f", "perfetto", "fixtures/tcp/tcp_server.1001.jsonl"]),
     ]
     return out
 
