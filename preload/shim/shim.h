@@ -2,6 +2,7 @@
 #ifndef SOCKTRACE_SHIM_H
 #define SOCKTRACE_SHIM_H
 
+#include "clock.h"
 #include "config.h"
 
 #include <stdatomic.h>
@@ -91,15 +92,16 @@ static inline bool st_enter_call(bool fault_may)
 }
 
 /* Clock readings cost tens of nanoseconds: taken only when an event will
- * be written or a rule may need the time. */
+ * be written or a rule may need the time, and from the TSC where the
+ * kernel's clock is the TSC (clock.h). */
 static inline uint64_t st_time_start(void)
 {
-	return st_faults_any || st_tracing_on() ? st_now() : 0;
+	return st_faults_any || st_tracing_on() ? st_clock_ns() : 0;
 }
 
 static inline uint64_t st_time_end(void)
 {
-	return st_tracing_on() ? st_now() : 0;
+	return st_tracing_on() ? st_clock_ns() : 0;
 }
 
 /* The calling thread's id, cached per thread (reset in the fork child). */
