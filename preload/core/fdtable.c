@@ -104,12 +104,10 @@ enum st_fd_kind st_fd_kind(int fd)
 		 : ST_FD_UNKNOWN;
 }
 
-static void set_kind(int fd, enum st_fd_kind kind, int family, int socktype)
+/* A fresh entry of that kind, nothing known about it yet. The caller
+ * holds the entry (write_begin). */
+static void fill_kind(struct st_fdent *e, enum st_fd_kind kind, int family, int socktype)
 {
-	struct st_fdent *e = lookup_or_map(fd);
-
-	if (!e || !write_begin(e))
-		return;
 	atomic_store_explicit(&e->kind, (uint8_t)kind, memory_order_relaxed);
 	e->family = (uint8_t)family;
 	e->socktype = (uint8_t)socktype;
@@ -119,6 +117,15 @@ static void set_kind(int fd, enum st_fd_kind kind, int family, int socktype)
 	memset(&e->local_ep, 0, sizeof(e->local_ep));
 	memset(&e->peer_ep, 0, sizeof(e->peer_ep));
 	atomic_store_explicit(&e->paced_until, 0, memory_order_relaxed);
+}
+
+static void set_kind(int fd, enum st_fd_kind kind, int family, int socktype)
+{
+	struct st_fdent *e = lookup_or_map(fd);
+
+	if (!e || !write_begin(e))
+		return;
+	fill_kind(e, kind, family, socktype);
 	write_end(e);
 }
 
@@ -140,6 +147,31 @@ void st_fd_forget(int fd)
 	/* Nothing mapped means nothing known: no need to map a chunk. */
 	if (e && atomic_load_explicit(&e->kind, memory_order_relaxed) != ST_FD_UNKNOWN)
 		set_kind(fd, ST_FD_UNKNOWN, 0, 0);
+}
+
+uint32_t st_fd_version(int fd)
+{
+	struct st_fdent *e = lookup(fd);
+
+	return e ? atomic_load_explicit(&e->seq, memory_order_acquire) : 0;
+}
+
+void st_fd_forget_if_unchanged(int fd, uint32_t version)
+{
+	struct st_fdent *e = lookup(fd);
+
+	/* Take the entry only from that very version (odd: a writer was at
+	 * it then, so it may have changed since: forget as usual). */
+	if (!e || (version & 1)) {
+		st_fd_forget(fd);
+		return;
+	}
+	if (!atomic_compare_exchange_strong_explicit(&e->seq, &version, version + 1,
+						     memory_order_acquire, memory_order_relaxed))
+		return; /* changed since: someone else's now */
+	atomic_thread_fence(memory_order_release);
+	fill_kind(e, ST_FD_UNKNOWN, 0, 0);
+	write_end(e);
 }
 
 static void set_addr(int fd, bool peer, const struct sockaddr *sa, socklen_t len)

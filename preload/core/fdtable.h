@@ -78,6 +78,14 @@ void st_fd_set_socket(int fd, int family, int socktype);
 void st_fd_set_other(int fd);
 /* Forget the fd: closed, or replaced by something we did not see. */
 void st_fd_forget(int fd);
+/* For close: the entry's version before the real close, and forgetting it
+ * after only if nothing changed it meanwhile. Between the kernel freeing
+ * the number and our forgetting it, another thread's accept (or socket,
+ * open, ...) may get the same number and record its new socket: a blind
+ * forget would wipe that, and the new connection's events would carry no
+ * endpoints. */
+uint32_t st_fd_version(int fd);
+void st_fd_forget_if_unchanged(int fd, uint32_t version);
 /* Addresses, from a sockaddr. A NULL or empty address clears the field. */
 void st_fd_set_local(int fd, const struct sockaddr *sa, socklen_t len);
 void st_fd_set_peer(int fd, const struct sockaddr *sa, socklen_t len);

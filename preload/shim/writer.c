@@ -246,6 +246,10 @@ static bool map_next_segment(void)
 	char *base;
 	int err;
 
+	/* Finished (the file trimmed to its end record): growing it again
+	 * would leave zeros after that record. */
+	if (atomic_load(&w.ctl->tail) & TAIL_CLOSED)
+		return false;
 	if (k >= SEG_COUNT) {
 		st_log("tracing stopped: %s is larger than 64 GiB", w.path);
 		return false;

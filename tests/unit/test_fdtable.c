@@ -177,6 +177,68 @@ static void test_addresses(void **state)
 	assert_int_equal(s.peer_len, 0);
 }
 
+/* The endpoints as record fields, straight from the table. */
+static void test_addrs_json(void **state)
+{
+	struct sockaddr_in l = in4("127.0.0.1", 8080);
+	struct sockaddr_in p = in4("10.1.2.3", 443);
+	char buf[256];
+	bool pending = true;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(st_fd_addrs_json(9, buf, sizeof(buf), &pending), 0);
+	assert_false(pending);
+	st_fd_set_other(9);
+	assert_int_equal(st_fd_addrs_json(9, buf, sizeof(buf), &pending), 0);
+	st_fd_set_socket(9, AF_INET, SOCK_STREAM);
+	assert_int_equal(st_fd_addrs_json(9, buf, sizeof(buf), &pending), 0);
+	st_fd_set_peer(9, SA(p), sizeof(p));
+	n = st_fd_addrs_json(9, buf, sizeof(buf), &pending);
+	assert_field(buf, n, ",\"peer\":\"10.1.2.3:443\"");
+	st_fd_set_local(9, SA(l), sizeof(l));
+	n = st_fd_addrs_json(9, buf, sizeof(buf), &pending);
+	assert_field(buf, n, ",\"local\":\"127.0.0.1:8080\",\"peer\":\"10.1.2.3:443\"");
+	assert_false(pending);
+	/* One byte short: nothing written that the caller would keep. */
+	assert_int_equal(st_fd_addrs_json(9, buf, n - 1, &pending), SIZE_MAX);
+	assert_int_equal(st_fd_addrs_json(9, buf, n, &pending), n);
+	st_fd_set_local_pending(9);
+	n = st_fd_addrs_json(9, buf, sizeof(buf), &pending);
+	assert_true(pending);
+	assert_field(buf, n, ",\"peer\":\"10.1.2.3:443\"");
+}
+
+/* close forgets the number only if nobody made it theirs after the real
+ * close (another thread's accept getting the same number). */
+static void test_forget_if_unchanged(void **state)
+{
+	struct sockaddr_in p = in4("10.1.2.3", 443);
+	struct st_fdsnap s;
+	uint32_t v;
+
+	(void)state;
+	st_fd_set_socket(11, AF_INET, SOCK_STREAM);
+	v = st_fd_version(11);
+	st_fd_forget_if_unchanged(11, v);
+	assert_int_equal(st_fd_kind(11), ST_FD_UNKNOWN);
+
+	st_fd_set_socket(11, AF_INET, SOCK_STREAM);
+	v = st_fd_version(11);
+	/* The number, freed by the kernel, is accepted again meanwhile. */
+	st_fd_set_socket(11, AF_INET, SOCK_STREAM);
+	st_fd_set_peer(11, SA(p), sizeof(p));
+	st_fd_forget_if_unchanged(11, v);
+	assert_true(st_fd_snapshot(11, &s));
+	assert_field(s.peer, s.peer_len, "10.1.2.3:443");
+
+	/* An entry never mapped, or a version taken mid-write: forgotten. */
+	st_fd_forget_if_unchanged(900000, 0);
+	assert_int_equal(st_fd_kind(900000), ST_FD_UNKNOWN);
+	st_fd_forget_if_unchanged(11, st_fd_version(11) | 1);
+	assert_int_equal(st_fd_kind(11), ST_FD_UNKNOWN);
+}
+
 static void test_copy(void **state)
 {
 	struct sockaddr_in l = in4("127.0.0.1", 5000);
@@ -433,6 +495,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_by_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_addresses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_addrs_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget_if_unchanged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forget_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_range, setup, teardown),
