@@ -19,6 +19,7 @@ const char *const st_config_vars[] = {
 	"SOCKTRACE_SCENARIO",
 	"SOCKTRACE_SEED",
 	"SOCKTRACE_BACKTRACE",
+	"SOCKTRACE_CTL",
 	"SOCKTRACE_LIB",
 	NULL,
 };
@@ -190,6 +191,25 @@ static void load_backtrace(struct st_config *cfg, const char *v, st_config_repor
 		v, ST_BACKTRACE_MAX);
 }
 
+/* "off", or the directory of control files (absolute: the tool must find
+ * the same one whatever its working directory). */
+static void load_ctl(struct st_config *cfg, const char *v, st_config_report report, void *ctx)
+{
+	if (!v || !*v || strcmp(v, "on") == 0)
+		return;
+	if (strcmp(v, "off") == 0) {
+		cfg->ctl_off = true;
+		return;
+	}
+	if (v[0] != '/' || strlen(v) >= sizeof(cfg->ctl_dir) - 64) {
+		reportf(report, ctx,
+			"SOCKTRACE_CTL='%.40s' is not 'off' or an absolute directory; using the default",
+			v);
+		return;
+	}
+	memcpy(cfg->ctl_dir, v, strlen(v) + 1);
+}
+
 static void check_unknown(char *const *env, st_config_report report, void *ctx)
 {
 	static const char prefix[] = "SOCKTRACE_";
@@ -233,5 +253,6 @@ void st_config_load(struct st_config *cfg, const char *(*get)(const char *name),
 	load_faults(cfg, get("SOCKTRACE_FAULTS"), get("SOCKTRACE_SCENARIO"), get("SOCKTRACE_SEED"),
 		    report, ctx);
 	load_backtrace(cfg, get("SOCKTRACE_BACKTRACE"), report, ctx);
+	load_ctl(cfg, get("SOCKTRACE_CTL"), report, ctx);
 	check_unknown(env, report, ctx);
 }

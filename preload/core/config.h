@@ -34,6 +34,8 @@ struct st_config {
 	uint64_t seed;            /* SOCKTRACE_SEED */
 	unsigned backtrace;       /* SOCKTRACE_BACKTRACE: frames per stack, 0 off */
 	bool backtrace_errors;    /* only for failed calls and injected faults */
+	bool ctl_off;             /* SOCKTRACE_CTL=off: no control file */
+	char ctl_dir[PATH_MAX];   /* SOCKTRACE_CTL=DIR; "" for the default */
 };
 
 /* Receives each problem found, already worded for the user. */

@@ -1,8 +1,10 @@
-/* The fault engine: rules loaded once at start-up into static memory,
- * a lock-free pick per call, and the actions themselves. */
+/* The fault engine: rules loaded at start-up into static memory (and
+ * replaced by `socktrace ctl`, see ctl.c), a lock-free pick per call, and
+ * the actions themselves. */
 #include "fault.h"
 
 #include "call.h"
+#include "ctl.h"
 #include "fdtable.h"
 #include "log.h"
 #include "names.h"
@@ -14,8 +16,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <stddef.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,18 +34,37 @@
 /* Exit status when a bad rule keeps the program from starting. */
 #define ST_EXIT_BAD_RULES 125
 
-uint64_t st_fault_fns;
+/* Rules in force, in three sets. Set 0 holds the start-up rules and is
+ * never rewritten, so a process that is never controlled works exactly
+ * as before: no copies, no reader counts. `socktrace ctl` changes are
+ * parsed into set 1 or set 2, whichever is not in force, and switched in
+ * with one store. Grace rule for rewriting a set: the threads walking it
+ * in pick() are counted (readers), and a change waits for them to leave;
+ * a call that keeps a rule past pick() (a delay, a hang, a blocked recv)
+ * holds a copy of it (struct st_fault's own), never a pointer into the
+ * set. */
+struct rule_set {
+	size_t n;
+	uint64_t fns;            /* calls the enabled rules select */
+	bool use_host, use_caller, use_local;
+	bool any_disabled;
+	_Atomic unsigned readers;
+	uint64_t (*counts)[2];   /* per rule: calls selected, calls it acted on */
+	struct st_rule *rules;
+	bool enabled[ST_RULES_MAX];
+};
 
-static struct st_rule rules[ST_RULES_MAX];
-static size_t nrules;
+/* The rules themselves apart from the sets' few words, which then share a
+ * page or two: a fork child touches nothing else. */
+static struct st_rule rules0[ST_RULES_MAX], rules1[ST_RULES_MAX], rules2[ST_RULES_MAX];
+static struct rule_set sets[3] = { { .rules = rules0 }, { .rules = rules1 }, { .rules = rules2 } };
+static _Atomic unsigned active_set;
 static uint64_t seed;
-static bool use_host;
-static bool use_caller;
-/* Some rule looks at local addresses (local=, port=): pending ones must
- * then be asked for before matching. */
-static bool use_local;
-/* How many calls each rule has selected in this process. */
-static _Atomic uint64_t selected[ST_RULES_MAX];
+/* Set once a ctl change woke a process that had nothing to do. */
+static bool discover_fds;
+/* Sets 1 and 2 count here when there is no control file to count in
+ * (a fork child that could not make its own). */
+static uint64_t spare_counts[2][ST_RULES_MAX][2];
 
 /* Recent getaddrinfo answers, for host=. Each slot is a small seqlock so a
  * reader never sees half a name. */
@@ -113,16 +136,34 @@ static void choose_seed(void)
 	seed &= INT64_MAX; /* as SOCKTRACE_SEED accepts it back */
 }
 
+static void set_summarise(struct rule_set *s)
+{
+	s->fns = 0;
+	s->use_host = s->use_caller = s->use_local = s->any_disabled = false;
+	for (size_t i = 0; i < s->n; i++) {
+		const struct st_rule *r = &s->rules[i];
+		if (!s->enabled[i]) {
+			s->any_disabled = true;
+			continue;
+		}
+		s->fns |= r->fns;
+		s->use_host |= r->host[0] != '\0';
+		s->use_caller |= r->caller_func[0] != '\0';
+		s->use_local |= r->local.set || r->has_port;
+	}
+}
+
 void st_faults_init(void)
 {
-	/* Static: a rule is over a kilobyte, too much for the stack of
-	 * whichever thread happens to initialise the shim. Used once. */
-	static struct st_rule parsed[ST_RULES_MAX];
-	struct st_ruleset set = { parsed, 0, ST_RULES_MAX, NULL };
+	struct rule_set *s = &sets[0];
+	struct st_ruleset set = { .rules = s->rules, .count = 0, .cap = ST_RULES_MAX };
 	int errors = 0;
 	char *paths = st_shim.cfg.scenario;
 
 	choose_seed();
+	s->counts = st_hot.counts;
+	sets[1].counts = spare_counts[0];
+	sets[2].counts = spare_counts[1];
 	/* Files first, in the order given, then inline rules: the first
 	 * matching rule in that order acts. */
 	for (char *p = paths; *p;) {
@@ -146,18 +187,17 @@ void st_faults_init(void)
 	}
 	/* prog= is decided once: the program name does not change. */
 	for (size_t i = 0; i < set.count; i++) {
-		if (!st_rule_for_prog(&parsed[i], st_shim.prog))
+		if (!st_rule_for_prog(&s->rules[i], st_shim.prog))
 			continue;
-		rules[nrules] = parsed[i];
-		st_fault_fns |= parsed[i].fns;
-		use_host |= parsed[i].host[0] != '\0';
-		use_caller |= parsed[i].caller_func[0] != '\0';
-		use_local |= parsed[i].local.set || parsed[i].has_port;
-		nrules++;
+		if (s->n != i)
+			s->rules[s->n] = s->rules[i];
+		s->enabled[s->n++] = true;
 	}
+	set_summarise(s);
+	st_fault_fns = s->fns;
 	/* caller= needs stacks: a rule that could never match is refused
 	 * like any other bad rule (st_stack_init has said why). */
-	if (use_caller && !st_stack_init()) {
+	if (s->use_caller && !st_stack_init()) {
 		st_log("caller= rules need call stacks: %s does not start", st_shim.prog);
 		syscall(SYS_exit_group, ST_EXIT_BAD_RULES);
 	}
@@ -165,19 +205,29 @@ void st_faults_init(void)
 
 void st_faults_after_fork(void)
 {
-	/* Counts are per process: the child starts its own. */
-	for (size_t i = 0; i < nrules; i++)
-		atomic_store(&selected[i], 0);
+	/* Counts are per process: the child starts its own. Those of sets
+	 * 1 and 2 are already zero in the child's new control file, whose
+	 * pages are better left untouched (tmpfs allocates on first touch).
+	 * Threads that were walking a set in the parent do not exist here. */
+	for (unsigned k = 0; k < 3; k++) {
+		bool fresh = k > 0 && sets[k].counts != spare_counts[k - 1];
+		for (size_t i = 0; i < sets[k].n && !fresh; i++) {
+			sets[k].counts[i][0] = 0;
+			sets[k].counts[i][1] = 0;
+		}
+		if (atomic_load(&sets[k].readers))
+			atomic_store(&sets[k].readers, 0);
+	}
 }
 
 size_t st_faults_count(void)
 {
-	return nrules;
+	return sets[0].n;
 }
 
 const struct st_rule *st_fault_rule(size_t i)
 {
-	return i < nrules ? &rules[i] : NULL;
+	return i < sets[0].n ? &sets[0].rules[i] : NULL;
 }
 
 uint64_t st_faults_seed(void)
@@ -187,7 +237,159 @@ uint64_t st_faults_seed(void)
 
 bool st_faults_use_host(void)
 {
-	return use_host;
+	return sets[atomic_load_explicit(&active_set, memory_order_relaxed)].use_host;
+}
+
+unsigned st_faults_active(void)
+{
+	return atomic_load(&active_set);
+}
+
+size_t st_faults_set_count(unsigned set)
+{
+	return set < 3 ? sets[set].n : 0;
+}
+
+const struct st_rule *st_faults_set_rule(unsigned set, size_t i)
+{
+	return set < 3 && i < sets[set].n ? &sets[set].rules[i] : NULL;
+}
+
+bool st_faults_set_enabled(unsigned set, size_t i)
+{
+	return set < 3 && i < sets[set].n && sets[set].enabled[i];
+}
+
+uint64_t st_faults_fns(void)
+{
+	return sets[atomic_load(&active_set)].fns;
+}
+
+void st_faults_use_counts(uint64_t (*counts)[ST_RULES_MAX][2])
+{
+	sets[1].counts = counts ? counts[0] : spare_counts[0];
+	sets[2].counts = counts ? counts[1] : spare_counts[1];
+}
+
+void st_faults_discover_fds(void)
+{
+	discover_fds = true;
+}
+
+/* A ctl change waits for the threads still walking the set it is about
+ * to rewrite. They leave within microseconds, unless one of them is
+ * preempted or is this very thread, interrupted by the signal handler
+ * that now makes the call: then the change waits for a later call. */
+static bool wait_for_readers(struct rule_set *s)
+{
+	for (int i = 0; i < 64; i++) {
+		if (atomic_load(&s->readers) == 0)
+			return true;
+		sched_yield();
+	}
+	return false;
+}
+
+struct report_first {
+	char *buf;
+	size_t cap;
+};
+
+static void keep_first_message(void *ctx, const char *message)
+{
+	struct report_first *rf = ctx;
+
+	if (!rf->buf[0])
+		snprintf(rf->buf, rf->cap, "%s", message);
+}
+
+/* One rule of a ctl request, parsed as the tool parsed it. */
+static bool parse_one(struct st_rule *out, const struct st_ctl_rule *in, char *why, size_t cap)
+{
+	struct st_ruleset one = { .rules = out, .count = 0, .cap = 1 };
+	struct report_first rf = { why, cap };
+	size_t len = strnlen(in->text, sizeof(in->text));
+
+	why[0] = '\0';
+	if (len == sizeof(in->text)) {
+		snprintf(why, cap, "a rule longer than %zu bytes", sizeof(in->text) - 1);
+		return false;
+	}
+	if (st_rules_parse(&one, "ctl", in->text, len, false, keep_first_message, &rf) != 0)
+		return false;
+	if (one.count != 1) {
+		snprintf(why, cap, "'%.60s' is not one rule", in->text);
+		return false;
+	}
+	snprintf(out->origin, sizeof(out->origin), "%.*s",
+		 (int)strnlen(in->origin, sizeof(in->origin) - 1), in->origin);
+	return true;
+}
+
+/* The counts a rule had in the set in force, when it stays: the same
+ * origin and text. */
+static void carry_counts(struct rule_set *to, size_t j, const struct rule_set *from)
+{
+	const struct st_rule *r = &to->rules[j];
+
+	to->counts[j][0] = to->counts[j][1] = 0;
+	for (size_t i = 0; i < from->n; i++) {
+		if (strcmp(from->rules[i].origin, r->origin) != 0 ||
+		    strcmp(from->rules[i].text, r->text) != 0)
+			continue;
+		to->counts[j][0] = __atomic_load_n(&from->counts[i][0], __ATOMIC_RELAXED);
+		to->counts[j][1] = __atomic_load_n(&from->counts[i][1], __ATOMIC_RELAXED);
+		return;
+	}
+}
+
+enum st_faults_prep st_faults_prepare(const struct st_ctl_rule *list, size_t n, unsigned *set,
+				      size_t *left_out, char *why, size_t why_cap)
+{
+	unsigned cur = atomic_load(&active_set);
+	unsigned k = cur == 1 ? 2 : 1;
+	struct rule_set *s = &sets[k];
+
+	*left_out = 0;
+	why[0] = '\0';
+	if (n > ST_RULES_MAX) {
+		snprintf(why, why_cap, "%zu rules: at most %d", n, ST_RULES_MAX);
+		return ST_FAULTS_REFUSED;
+	}
+	if (!wait_for_readers(s))
+		return ST_FAULTS_BUSY;
+	s->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct st_rule *r = &s->rules[s->n];
+		if (!parse_one(r, &list[i], why, why_cap))
+			return ST_FAULTS_REFUSED;
+		if (!st_rule_for_prog(r, st_shim.prog)) {
+			(*left_out)++;
+			continue;
+		}
+		/* Loading libunwind from inside whatever call we are in (a
+		 * signal handler, perhaps) is not safe: only a process that
+		 * has stacks already can take caller=. */
+		if (r->caller_func[0] && !st_stack_ready()) {
+			snprintf(why, why_cap,
+				 "%s: caller= needs call stacks, which this process did not load at start (start it with SOCKTRACE_BACKTRACE or a caller= rule)",
+				 r->origin);
+			return ST_FAULTS_REFUSED;
+		}
+		s->enabled[s->n] = list[i].enabled != 0;
+		carry_counts(s, s->n, &sets[cur]);
+		s->n++;
+	}
+	set_summarise(s);
+	*set = k;
+	return ST_FAULTS_READY;
+}
+
+void st_faults_commit(unsigned set)
+{
+	atomic_store(&active_set, set);
+	if (sets[set].n)
+		st_faults_any = true;
 }
 
 void st_fault_note_resolved(const char *host, const struct addrinfo *res)
@@ -244,20 +446,51 @@ static bool caller_in_stack(void *arg, const char *module_glob, const char *func
 	return st_stack_has_caller(&ls->stack, module_glob, func_glob);
 }
 
-static const struct st_rule *pick(struct st_fault *f, const struct st_match_ctx *ctx)
+/* The set in force, counted as read when it is one a ctl change may
+ * rewrite (see struct rule_set). */
+static struct rule_set *enter_set(unsigned *k)
 {
-	for (size_t i = 0; i < nrules; i++) {
-		const struct st_rule *r = &rules[i];
+	for (;;) {
+		*k = atomic_load_explicit(&active_set, memory_order_acquire);
+		if (*k == 0)
+			return &sets[0];
+		atomic_fetch_add(&sets[*k].readers, 1);
+		if (atomic_load(&active_set) == *k)
+			return &sets[*k];
+		atomic_fetch_sub(&sets[*k].readers, 1);
+	}
+}
+
+static void leave_set(unsigned k)
+{
+	if (k)
+		atomic_fetch_sub_explicit(&sets[k].readers, 1, memory_order_release);
+}
+
+static const struct st_rule *pick(struct st_fault *f, const struct rule_set *s, unsigned k,
+				  const struct st_match_ctx *ctx)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct st_rule *r = &s->rules[i];
 		uint64_t nth;
 
+		if (s->any_disabled && !s->enabled[i])
+			continue;
 		if (!st_rule_selects(r, ctx))
 			continue;
-		nth = atomic_fetch_add_explicit(&selected[i], 1, memory_order_relaxed) + 1;
+		nth = __atomic_add_fetch(&s->counts[i][0], 1, __ATOMIC_RELAXED);
 		if (f->rule || !st_rule_when(r, nth) || !st_rule_prob(r, seed, (unsigned)i, nth))
 			continue;
 		f->rule = r;
 		f->index = (unsigned)i;
 		f->nth = nth;
+	}
+	if (!f->rule)
+		return NULL;
+	__atomic_add_fetch(&s->counts[f->index][1], 1, __ATOMIC_RELAXED);
+	if (k) {
+		f->own = *f->rule;
+		f->rule = &f->own;
 	}
 	return f->rule;
 }
@@ -407,6 +640,54 @@ static bool connect_to_tarpit(int fd)
 	return connect_to(fd, &tarpit6, AF_INET6, (struct sockaddr *)&tarpit6.addr, tarpit6.len);
 }
 
+#define HANG_LIFTED (-1)
+
+/* Whether a rule is still in force: `socktrace ctl` may have disabled or
+ * removed it while a call hung under it. */
+static bool still_in_force(const struct st_rule *r)
+{
+	unsigned k;
+	const struct rule_set *s = enter_set(&k);
+	bool found = false;
+
+	for (size_t i = 0; i < s->n && !found; i++)
+		found = s->enabled[i] && strcmp(s->rules[i].origin, r->origin) == 0 &&
+			strcmp(s->rules[i].text, r->text) == 0;
+	leave_set(k);
+	return found;
+}
+
+/* Sleeps until the monotonic deadline like sleep_until(deadline, true),
+ * and also wakes when `socktrace ctl` posts a change (it bumps the futex
+ * word in the control page): then applies it and returns HANG_LIFTED if
+ * the rule is no longer in force. A process that is never controlled
+ * just sleeps, as before. */
+static int hang_until(uint64_t deadline, const struct st_rule *r)
+{
+	struct timespec ts = { (time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u) };
+
+	for (;;) {
+		uint32_t seen = __atomic_load_n(&st_hot.wake, __ATOMIC_ACQUIRE);
+		long rc;
+
+		/* The hanging thread applies a request itself: the process may
+		 * have no other thread to do it. */
+		if (st_unlikely(st_fault_fns & ST_CTL_PENDING_BIT))
+			st_ctl_poll();
+		if (!still_in_force(r))
+			return HANG_LIFTED;
+		rc = syscall(SYS_futex, &st_hot.wake, FUTEX_WAIT_BITSET, seen, &ts, NULL,
+			     FUTEX_BITSET_MATCH_ANY);
+		if (rc == 0 || errno == EAGAIN)
+			continue; /* a change was applied: is the rule still there? */
+		if (errno == EINTR)
+			return EINTR;
+		if (errno == ETIMEDOUT)
+			return 0;
+		return sleep_until(deadline, true); /* no futex here: plain sleep */
+	}
+}
+
 /* What a timed-out call reports: connect gives ETIMEDOUT, getaddrinfo
  * EAI_AGAIN, data and accept calls EAGAIN (SO_RCVTIMEO/SO_SNDTIMEO). */
 static void hang(struct st_fault *f, enum st_fn fn, int fd, int msg_flags)
@@ -429,12 +710,20 @@ static void hang(struct st_fault *f, enum st_fn fn, int fd, int msg_flags)
 	}
 	if (sock && (!limit || sock < limit))
 		limit = sock;
+	/* Interrupted by a signal, the call fails with EINTR when a timeout
+	 * is set or some handler lacks SA_RESTART; else it hangs on. */
 	for (;;) {
-		rc = sleep_until(limit ? start + limit : UINT64_MAX / 2, sock != 0);
+		rc = hang_until(limit ? start + limit : UINT64_MAX / 2, f->rule);
 		if (rc != EINTR || sock || !handlers_all_restart())
 			break;
 	}
 	f->waited_ns = st_now() - start;
+	if (rc == HANG_LIFTED) {
+		/* The network is back: the call is made for real. */
+		f->replaced = false;
+		f->ret = 0;
+		return;
+	}
 	f->err = rc == EINTR ? EINTR : connecting ? ETIMEDOUT : EAGAIN;
 }
 
@@ -519,12 +808,37 @@ bool st_fault_begin(struct st_fault *f, enum st_fn fn, int fd,
 	struct st_ep addr_ep;
 	char addr_text[ST_ADDR_MAX];
 	char host_buf[ST_RULE_GLOB_MAX];
-	struct st_match_ctx ctx = { .fn = fn, .elapsed_ns = t0 - st_shim.start_mono };
+	struct st_match_ctx ctx = { .fn = fn };
 	const struct st_rule *r;
+	const struct rule_set *s;
+	unsigned k;
 	int saved = errno;
 
-	memset(f, 0, sizeof(*f));
-	if (fd >= 0 && (use_local ? st_fd_snapshot_full(fd, &snap) : st_fd_snapshot(fd, &snap))) {
+	/* Field by field: not the copy of the rule, 2 KiB to clear on every
+	 * call. */
+	f->rule = NULL;
+	f->index = 0;
+	f->nth = 0;
+	f->action = NULL;
+	f->replaced = false;
+	f->ret = 0;
+	f->err = 0;
+	f->delayed_ns = f->waited_ns = 0;
+	f->asked = f->allowed = 0;
+	f->flipped = 0;
+	if (st_unlikely(st_fault_fns & ST_CTL_PENDING_BIT)) {
+		st_ctl_poll();
+		if (!st_fault_may(fn))
+			return false;
+	}
+	/* A process woken by `socktrace ctl` took no time before. */
+	if (st_unlikely(!t0))
+		t0 = st_now();
+	ctx.elapsed_ns = t0 - st_shim.start_mono;
+	if (st_unlikely(discover_fds) && fd >= 0 && st_fd_kind(fd) == ST_FD_UNKNOWN)
+		st_fd_is_socket(fd);
+	s = enter_set(&k);
+	if (fd >= 0 && (s->use_local ? st_fd_snapshot_full(fd, &snap) : st_fd_snapshot(fd, &snap))) {
 		ctx.peer = &snap.peer_ep;
 		ctx.local = &snap.local_ep;
 		snap.peer[snap.peer_len] = '\0';
@@ -546,14 +860,15 @@ bool st_fault_begin(struct st_fault *f, enum st_fn fn, int fd,
 		}
 	}
 	ctx.host = host;
-	if (!host && use_host)
+	if (!host && s->use_host)
 		ctx.host = resolved_name(ctx.peer, host_buf, sizeof(host_buf));
 	struct lazy_stack stack = { .taken = false };
-	if (use_caller) {
+	if (s->use_caller) {
 		ctx.caller = caller_in_stack;
 		ctx.caller_arg = &stack;
 	}
-	r = pick(f, &ctx);
+	r = pick(f, s, k, &ctx);
+	leave_set(k);
 	if (!r) {
 		errno = saved;
 		return false;

@@ -4,8 +4,10 @@
 #define SOCKTRACE_FAULT_H
 
 #include "calls.h"
+#include "ctlfile.h"
 #include "jsonw.h"
 #include "rules.h"
+#include "shim.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,7 +17,7 @@
 #include <netdb.h>
 #include <errno.h>
 
-#define ST_RULES_MAX 128
+#define ST_RULES_MAX ST_CTL_RULES_MAX
 /* corrupt= on a send flips a copy of at most this many bytes: the call
  * becomes a short write when the program sent more. */
 #define ST_CORRUPT_SEND_MAX 4096
@@ -33,9 +35,20 @@ struct st_fault {
 	size_t asked;         /* length before short= or bandwidth= */
 	size_t allowed;
 	uint32_t flipped;
+	/* A rule set by `socktrace ctl` may be rewritten by a later change
+	 * while this call still runs (blocked in recv for an hour): the
+	 * acting rule is copied here, and rule points at the copy. Rules in
+	 * force since start-up are never rewritten and are not copied. */
+	struct st_rule own;
 };
 
-/* A bit per enum st_fn that some rule selects: the hot-path test. */
+/* A bit per enum st_fn that some enabled rule selects: the hot-path test.
+ * It is st_hot.fault_fns (shim.h), the first word of the control page,
+ * under a name of its own (an alias, ctl.c): hooks then address it and
+ * st_active separately, as two globals, and the compiler keeps no base
+ * register for the pair (measured: 3 instructions less per call).
+ * `socktrace ctl` sets every bit to send the next call of any kind to
+ * st_fault_begin, which applies its request. */
 extern uint64_t st_fault_fns;
 
 static inline bool st_fault_may(enum st_fn fn)
@@ -46,11 +59,39 @@ static inline bool st_fault_may(enum st_fn fn)
 /* Reads SOCKTRACE_SCENARIO and SOCKTRACE_FAULTS. A bad rule is reported
  * with FILE:LINE:COL and the program does not start (exit status 125). */
 void st_faults_init(void);
+/* In the fork child, after st_ctl_after_fork: counts restart. */
 void st_faults_after_fork(void);
+/* The rules in force at start-up (the trace header lists them). */
 size_t st_faults_count(void);
 const struct st_rule *st_fault_rule(size_t i);
 uint64_t st_faults_seed(void);
 bool st_faults_use_host(void);
+
+/* For ctl.c. Rules live in three sets: 0, the start-up rules, never
+ * rewritten; 1 and 2, made by `socktrace ctl` changes, in turn. */
+unsigned st_faults_active(void);
+size_t st_faults_set_count(unsigned set);
+const struct st_rule *st_faults_set_rule(unsigned set, size_t i);
+bool st_faults_set_enabled(unsigned set, size_t i);
+/* The calls the enabled rules of the active set select. */
+uint64_t st_faults_fns(void);
+/* Where sets 1 and 2 count their calls (the control file), or NULL. */
+void st_faults_use_counts(uint64_t (*counts)[ST_RULES_MAX][2]);
+/* The first call since a `socktrace ctl` change woke a process that had
+ * nothing to do: descriptors it made before are unknown to the fd table. */
+void st_faults_discover_fds(void);
+
+enum st_faults_prep {
+	ST_FAULTS_READY,   /* *set holds the new rules: commit it */
+	ST_FAULTS_REFUSED, /* why says why; nothing changed */
+	ST_FAULTS_BUSY,    /* a thread still reads the spare set: try later */
+};
+/* Parses list (as written by `socktrace ctl`) into the spare set. Rules
+ * whose prog= does not match are left out and counted in *left_out. */
+enum st_faults_prep st_faults_prepare(const struct st_ctl_rule *list, size_t n, unsigned *set,
+				      size_t *left_out, char *why, size_t why_cap);
+/* Makes a prepared set the one in force. */
+void st_faults_commit(unsigned set);
 
 /* Picks the rule acting on this call, if any, and does what comes before
  * the real call: the delay, and the actions that replace the call. Returns

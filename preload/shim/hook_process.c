@@ -3,6 +3,7 @@
  * JSON Lines. If exec fails, the program goes on and so does the trace, by
  * appending. */
 #include "call.h"
+#include "ctl.h"
 #include "names.h"
 #include "real.h"
 #include "writer.h"
@@ -194,8 +195,10 @@ ST_EXPORT int execle(const char *path, const char *arg, ...)
 ST_EXPORT void _exit(int status)
 {
 	st_ensure_init();
-	if (!st_in_borrowed_memory())
+	if (!st_in_borrowed_memory()) {
 		st_writer_finish("_exit");
+		st_ctl_finish();
+	}
 	real__exit(status);
 	__builtin_unreachable();
 }
@@ -203,8 +206,10 @@ ST_EXPORT void _exit(int status)
 ST_EXPORT void _Exit(int status)
 {
 	st_ensure_init();
-	if (!st_in_borrowed_memory())
+	if (!st_in_borrowed_memory()) {
 		st_writer_finish("_exit");
+		st_ctl_finish();
+	}
 	real__Exit(status);
 	__builtin_unreachable();
 }

@@ -2,6 +2,7 @@
  * shim right across fork and exit. */
 #include "shim.h"
 
+#include "ctl.h"
 #include "fault.h"
 #include "log.h"
 #include "stack.h"
@@ -22,7 +23,6 @@ extern char **environ;
 struct st_shim st_shim;
 _Atomic int st_init_state;
 _Atomic bool st_tracing;
-bool st_active;
 bool st_faults_any;
 ST_TLS int st_busy;
 static ST_TLS int tls_tid;
@@ -126,6 +126,9 @@ static void atfork_child(void)
 	tls_tid = 0;
 	st_shim.pid = getpid();
 	st_shim.ppid = getppid();
+	/* First: until then the child shares its parent's control page,
+	 * counts included. */
+	st_ctl_after_fork();
 	st_writer_after_fork();
 	st_faults_after_fork();
 }
@@ -147,6 +150,7 @@ static void do_init(int argc, char **argv)
 	atomic_store(&st_tracing, st_shim.cfg.trace);
 	st_faults_any = st_faults_count() > 0;
 	st_active = st_shim.cfg.trace || st_faults_any;
+	st_ctl_init();
 }
 
 static void init_once(int argc, char **argv)
@@ -187,4 +191,5 @@ __attribute__((constructor)) static void st_constructor(int argc, char **argv, c
 __attribute__((destructor)) static void st_destructor(void)
 {
 	st_writer_finish("exit");
+	st_ctl_finish();
 }

@@ -4,6 +4,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "ctlfile.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -45,10 +46,15 @@ extern _Atomic int st_init_state;
 /* True when events are recorded: initialised, SOCKTRACE_OUT not off and
  * the trace still writable. */
 extern _Atomic bool st_tracing;
-/* True when hooks have work: tracing, or fault rules in force. Fixed at
- * start-up. */
-extern bool st_active;
-/* True when any fault rule is in force. Fixed at start-up. */
+/* The words every hook reads first (st_active here, st_fault_fns in
+ * fault.h), in a page of their own that the process's control file is
+ * mapped over (ctl.c), so that `socktrace ctl` can reach the hooks. */
+extern struct st_ctl_hot st_hot;
+/* True when hooks have work: tracing, fault rules in force, or a
+ * `socktrace ctl` request waiting. */
+#define st_active (st_hot.active)
+/* True when any fault rule is in force: set at start-up, or by the first
+ * `socktrace ctl` change that brings rules. */
 extern bool st_faults_any;
 /* Non-zero while this thread runs the shim's own code that may call into
  * libc functions we interpose: such nested calls go straight through. */
