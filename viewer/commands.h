@@ -7,6 +7,7 @@ int cmd_run(int argc, char **argv);
 int cmd_view(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_ctl(int argc, char **argv);
 int cmd_assert(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 

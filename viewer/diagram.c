@@ -118,6 +118,15 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		sanitize_ascii(buf);
 		return b.len;
 	}
+	if (ev->kind == TR_CTL) {
+		/* A change of the rules by socktrace ctl: a note in the
+		 * process's column, like a warning. */
+		sb_add(&b, "ctl %s", ev->how ? ev->how : "?");
+		if (ev->message)
+			sb_add(&b, ": %s", ev->message);
+		sanitize_ascii(buf);
+		return b.len;
+	}
 	if (ev->kind == TR_END) {
 		const char *reason = jstr(ev, "reason");
 		sb_add(&b, "%s", reason && strcmp(reason, "exec") == 0 ? "end of image (exec)" :

@@ -219,7 +219,7 @@ static void tx_scan(void *p, struct vev *ev)
 	}
 	if (ev->tend > s->max_t)
 		s->max_t = ev->tend;
-	if (ev->kind == TR_CALL || ev->kind == TR_WARNING)
+	if (ev->kind == TR_CALL || ev->kind == TR_WARNING || ev->kind == TR_CTL)
 		s->cols[ci].has_calls = true;
 	ev_arrow(ev, s->ctx->model, &a);
 	if (a.kind == AR_NONE)
@@ -734,6 +734,8 @@ static void tx_event(void *p, struct vev *ev)
 		box_attr = A_MAGENTA | A_BOLD;
 	if (ev->warning)
 		box_attr = A_YELLOW | A_BOLD;
+	if (ev->kind == TR_CTL)
+		box_attr = A_CYAN | A_BOLD;
 
 	int limit = xp > xm ? xp - MIN_ARROW : s->tw;
 	int x = xm;
