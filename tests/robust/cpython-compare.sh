@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # The full comparison of CPython's own socket tests with and without the
 # shim (tests/robust/cpython_compare.py, the whole list): the same tests
 # must pass and skip, and the trace of the run with the shim must be sound.
@@ -9,7 +9,7 @@
 # results, logs and trace there (by default they are removed when all is
 # the same). Needs Debian's libpython3.11-testsuite. About 6 minutes on 2
 # cores. Exit status: 0 same, 1 different, 2 cannot run, 77 no test suite.
-set -eu
+set -euo pipefail
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
 	echo "usage: $0 BUILD_DIR [OUT_DIR]" >&2
 	exit 2
