@@ -173,6 +173,30 @@ def test_disk_full_during_run(sb):
     check(not problems, "after the disk filled up: " + "; ".join(problems))
 
 
+def test_disk_full_with_threads(sb):
+    """The same with four threads writing at once: records reserved past
+    the end by any thread are lost whole, counted, and the end record
+    still comes right after the last record written."""
+    threads, calls = 4, 3000
+    rc, out, err, copy = private_tmpfs_run(sb, "192k", [rprog("hammer"), threads, calls])
+    check_eq(rc, 0, "hammer's status on a full trace disk\n" + err)
+    check_eq(out.count("calls %d" % calls), threads, "threads that made every call: %r" % out)
+    lines = shim_lines(err)
+    check_eq(len(lines), 1, "messages from the shim: %r" % lines)
+    check("No space left on device" in lines[0], "the message says why: %r" % lines[0])
+    files = [n for n in os.listdir(copy) if n.endswith(".jsonl")]
+    check_eq(len(files), 1, "trace files on the full disk")
+    st = rtest.StreamStats(os.path.join(copy, files[0]))
+    st.check_parses()
+    check_eq(st.ts_disorder, {}, "records out of order within a thread")
+    data = st.by_fn["send"] + st.by_fn["recv"]
+    missing = threads * calls - data
+    check(0 < data and missing > 0, "some but not all data calls recorded: %d" % data)
+    check(st.end.get("dropped", 0) >= missing,
+          "the end record counts the lost records: dropped %s, %d data calls missing"
+          % (st.end.get("dropped"), missing))
+
+
 def test_disk_full_from_the_start(sb):
     """A tmpfs with no room for even the first segment: one message, the
     program runs untraced."""
@@ -277,6 +301,36 @@ def test_planted_directory_symlink(sb):
     check_eq(written, [], "files the shim created in another user's directory through a "
              "link that user planted (fs.protected_symlinks=%s here)" % protected)
     check_eq(len(lines), 1, "messages from the shim: %r" % lines)
+
+
+def test_directory_writable_by_others(sb):
+    """A trace directory of ours that others may write into (group or
+    world writable, sticky or not): others could plant names in it, so it
+    is refused, with one message that says how to fix it."""
+    for mode in (0o777, 0o1777, 0o770):
+        out = os.path.join(sb.dir, "shared-%04o" % mode)
+        os.mkdir(out)
+        os.chmod(out, mode)
+        res, lines = finish_probe(sb, probe(sb, out))
+        check_eq(len(lines), 1, "messages for a directory of mode %04o: %r" % (mode, lines))
+        check(out in lines[0] and "writable by other users" in lines[0] and
+              "chmod go-w" in lines[0], "the message names the directory and the fix: %r"
+              % lines[0])
+        check_eq(os.listdir(out), [], "files written into a directory of mode %04o" % mode)
+
+
+def test_directory_of_another_user(sb):
+    """An existing trace directory owned by someone else (root could write
+    into it anyway) is refused: one message, no file."""
+    need_root()
+    theirs = os.path.join(sb.dir, "theirs")
+    os.mkdir(theirs, 0o700)
+    os.chown(theirs, NOBODY, NOBODY)
+    res, lines = finish_probe(sb, probe(sb, theirs))
+    check_eq(len(lines), 1, "messages: %r" % lines)
+    check(theirs in lines[0] and "uid %d" % NOBODY in lines[0],
+          "the message names the directory and its owner: %r" % lines[0])
+    check_eq(os.listdir(theirs), [], "files written into another user's directory")
 
 
 def test_modes_and_umask(sb):
