@@ -82,13 +82,15 @@ int filter_add_pids(struct filter *f, const char *arg)
 
 static int add_fn(struct filter *f, const char *s)
 {
-	static const char *const extra[] = { "exec", "end", "warning" };
-	const char *names[ST_FN_COUNT + 3];
+	static const char *const extra[] = { "exec", "end", "warning", "ctl" };
+	const char *names[ST_FN_COUNT + 4];
 	size_t n = 0;
 	char *copy;
+	bool known = st_call_by_name(s) != ST_FN_COUNT;
 
-	if (st_call_by_name(s) == ST_FN_COUNT && strcmp(s, "exec") != 0 && strcmp(s, "end") != 0 &&
-	    strcmp(s, "warning") != 0) {
+	for (size_t k = 0; k < sizeof(extra) / sizeof(extra[0]); k++)
+		known |= strcmp(s, extra[k]) == 0;
+	if (!known) {
 		for (unsigned i = 0; i < ST_FN_COUNT; i++)
 			names[n++] = st_call_info((enum st_fn)i)->name;
 		for (size_t k = 0; k < sizeof(extra) / sizeof(extra[0]); k++)
