@@ -40,6 +40,7 @@ static struct {
 	 * controlled, a fork child that soon execs, never maps it. */
 	struct st_ctl_file *file;
 	ino_t ino;
+	uid_t uid;                 /* whose directory dir is */
 	bool warned;
 	bool active_at_start;      /* hooks had work before any request */
 	char dir[PATH_MAX];
@@ -222,8 +223,10 @@ static int find_dir(void)
 	for (unsigned i = 0; st_ctl_dir_path(i, ctl.dir, sizeof(ctl.dir), setting, xdg, geteuid());
 	     i++) {
 		int dir = st_ctl_dir_open(ctl.dir, geteuid(), true, why, sizeof(why));
-		if (dir >= 0)
+		if (dir >= 0) {
+			ctl.uid = geteuid();
 			return dir;
+		}
 		if (why[0]) {
 			if (!ctl.warned)
 				st_log("%s: `socktrace ctl` cannot reach this process", why);
@@ -237,7 +240,8 @@ static int find_dir(void)
 /* Makes this process's file and maps its page 0 over st_hot.
  * dir_known: ctl.dir was found and checked earlier in this process (we
  * are a fork child): the file is made by path, without opening the
- * directory again. */
+ * directory again, unless the process has changed user since (a daemon
+ * dropping privileges): then its own directory is found. */
 static bool open_channel(bool dir_known)
 {
 	char name[32], path[PATH_MAX];
@@ -247,7 +251,8 @@ static bool open_channel(bool dir_known)
 	bool ok;
 
 	st_ctl_file_name(name, sizeof(name), st_shim.pid);
-	if (dir_known && snprintf(path, sizeof(path), "%s/%s", ctl.dir, name) < (int)sizeof(path)) {
+	if (dir_known && ctl.uid == geteuid() &&
+	    snprintf(path, sizeof(path), "%s/%s", ctl.dir, name) < (int)sizeof(path)) {
 		at = path;
 		fd = create_file(AT_FDCWD, path);
 		if (fd < 0 && errno != ENOENT)
