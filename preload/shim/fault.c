@@ -467,6 +467,32 @@ static void leave_set(unsigned k)
 		atomic_fetch_sub_explicit(&sets[k].readers, 1, memory_order_release);
 }
 
+/* Copies of ctl rules acting on this thread's calls, mapped the first time
+ * the thread needs one (never in a process that is not controlled) and
+ * kept for the thread's life. Used in turn: a signal handler's calls
+ * nested in a blocked call take other slots, and one can only overwrite
+ * the blocked call's copy with another whole rule, on this same thread,
+ * after OWN_RING nested faulted calls. */
+#define OWN_RING 4
+static ST_TLS struct st_rule *own_ring;
+static ST_TLS unsigned own_next;
+
+static const struct st_rule *own_copy(const struct st_rule *r)
+{
+	if (!own_ring) {
+		void *p = mmap(NULL, OWN_RING * sizeof(*own_ring), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		/* Without memory the set's own rule serves: a change racing
+		 * with this call may then show in its event's text. */
+		if (p == MAP_FAILED)
+			return r;
+		own_ring = p;
+	}
+	struct st_rule *copy = &own_ring[own_next++ % OWN_RING];
+	*copy = *r;
+	return copy;
+}
+
 static const struct st_rule *pick(struct st_fault *f, const struct rule_set *s, unsigned k,
 				  const struct st_match_ctx *ctx)
 {
@@ -488,10 +514,8 @@ static const struct st_rule *pick(struct st_fault *f, const struct rule_set *s, 
 	if (!f->rule)
 		return NULL;
 	__atomic_add_fetch(&s->counts[f->index][1], 1, __ATOMIC_RELAXED);
-	if (k) {
-		f->own = *f->rule;
-		f->rule = &f->own;
-	}
+	if (k)
+		f->rule = own_copy(f->rule);
 	return f->rule;
 }
 

@@ -36,10 +36,10 @@ struct st_fault {
 	size_t allowed;
 	uint32_t flipped;
 	/* A rule set by `socktrace ctl` may be rewritten by a later change
-	 * while this call still runs (blocked in recv for an hour): the
-	 * acting rule is copied here, and rule points at the copy. Rules in
-	 * force since start-up are never rewritten and are not copied. */
-	struct st_rule own;
+	 * while this call still runs (blocked in recv for an hour): rule then
+	 * points at a copy of the acting rule in the thread's own ring
+	 * (fault.c), not into the set. Not here: a rule is over 2 KiB, and
+	 * every hook keeps a struct st_fault on the program's stack. */
 };
 
 /* A bit per enum st_fn that some enabled rule selects: the hot-path test.
