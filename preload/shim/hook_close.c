@@ -29,12 +29,16 @@ static int st_close(int fd)
 	/* The address must be asked for before the socket is gone. */
 	if (is_socket && snap.local_pending && st_tracing_on())
 		is_socket = st_fd_snapshot_full(fd, &snap);
+	/* Taken before the real close: once the kernel frees the number,
+	 * another thread's accept may get it and record its new socket,
+	 * which a blind forget after would wipe. */
+	uint32_t version = st_fd_version(fd);
 	if (!st_enter() || (!is_socket && !st_fault_may(ST_FN_close))) {
 		ret = real_close(fd);
 		err = errno;
 		/* Linux frees the number even when close fails with EINTR. */
 		if (ret == 0 || err != EBADF)
-			st_fd_forget(fd);
+			st_fd_forget_if_unchanged(fd, version);
 		errno = err;
 		return ret;
 	}
@@ -54,7 +58,7 @@ static int st_close(int fd)
 	}
 	t1 = st_time_end();
 	if (ret == 0 || err != EBADF || f.rule)
-		st_fd_forget(fd);
+		st_fd_forget_if_unchanged(fd, version);
 	if (st_tracing_on() && is_socket) {
 		st_rec_begin(&r, ST_FN_close, fd, t0, t1, ret, err);
 		st_rec_fault(&r, &f);
