@@ -468,11 +468,13 @@ bool st_parse_keyword(struct st_parser *p, struct st_rule *r, const struct st_wo
 			return true;
 		}
 		double rate = strtod(v, &end);
-		if (*end == '\0' && strchr(v, '.') && rate > 0 && rate <= 1) {
+		/* Below 1e-12 a rate flips nothing in any real run, and no
+		 * plain decimal of 40 places writes it back exactly. */
+		if (*end == '\0' && strchr(v, '.') && rate >= 1e-12 && rate <= 1) {
 			r->corrupt_rate = rate;
 			return true;
 		}
-		st_parse_fail(p, vcol, "corrupt=%s: give a number of bytes to flip per call (corrupt=1) or a fraction of bytes (corrupt=0.01)",
+		st_parse_fail(p, vcol, "corrupt=%s: give a number of bytes to flip per call (corrupt=1) or a fraction of bytes (corrupt=0.01, at least 0.000000000001)",
 		     v);
 		return false;
 	}
@@ -489,8 +491,8 @@ bool st_parse_keyword(struct st_parser *p, struct st_rule *r, const struct st_wo
 	if (strcmp(key, "prob") == 0) {
 		char *end;
 		double prob = strtod(v, &end);
-		if (*end != '\0' || !(prob > 0) || prob > 1) {
-			st_parse_fail(p, vcol, "prob=%s: give a probability above 0 and at most 1, e.g. prob=0.25", v);
+		if (*end != '\0' || !(prob >= 1e-12) || prob > 1) {
+			st_parse_fail(p, vcol, "prob=%s: give a probability from 0.000000000001 to 1, e.g. prob=0.25", v);
 			return false;
 		}
 		r->prob = prob;
@@ -700,11 +702,12 @@ static void put_duration(char *buf, size_t cap, size_t *o, const char *key, uint
 /* The shortest decimal that reads back as the same double. */
 static void put_double(char *buf, size_t cap, size_t *o, const char *key, double v)
 {
-	char d[40];
+	char d[64];
 
 	/* Plain decimals (never an exponent: corrupt= tells rates from
-	 * counts by the decimal point), as few digits as read back exactly. */
-	for (int prec = 1; prec <= 30; prec++) {
+	 * counts by the decimal point), as few digits as read back exactly:
+	 * at most 40 for the smallest value the parser takes, 1e-12. */
+	for (int prec = 1; prec <= 40; prec++) {
 		snprintf(d, sizeof(d), "%.*f", prec, v);
 		if (strtod(d, NULL) == v)
 			break;

@@ -409,7 +409,7 @@ def test_run_bad_rule(sb):
                   "-f", "recv error=ECONNRESET prob=2", "--", "touch", marker],
                  traced=False, check_rc=False, env={"SOCKTRACE_FAULTS": "recv reset"})
     check_eq(res.returncode, 2, "status with a bad second -f\n" + res.explain())
-    check_eq(res.err, "SOCKTRACE_FAULTS:3:28: prob=2: give a probability above 0 and at most 1, "
+    check_eq(res.err, "SOCKTRACE_FAULTS:3:28: prob=2: give a probability from 0.000000000001 to 1, "
              "e.g. prob=0.25\nsocktrace run: fix the rules above; nothing was run\n",
              "message for the third rule")
     check(not os.path.exists(marker), "the command did not run")

@@ -802,10 +802,10 @@ static void test_bad_values(void **state)
 		     "s.scn:1:12: short=lots: give the most bytes one call may move, at least 1");
 	assert_error("send corrupt=0",
 		     "s.scn:1:14: corrupt=0: give a number of bytes to flip per call (corrupt=1) or a "
-		     "fraction of bytes (corrupt=0.01)");
+		     "fraction of bytes (corrupt=0.01, at least 0.000000000001)");
 	assert_error("send corrupt=1.5",
 		     "s.scn:1:14: corrupt=1.5: give a number of bytes to flip per call (corrupt=1) "
-		     "or a fraction of bytes (corrupt=0.01)");
+		     "or a fraction of bytes (corrupt=0.01, at least 0.000000000001)");
 	assert_error("send bandwidth=fast",
 		     "s.scn:1:16: bandwidth=fast is not a rate; write e.g. 512B/s, 100kB/s, 1MB/s, "
 		     "1MiB/s, 10Mbit/s");
@@ -841,7 +841,7 @@ static void test_bad_prob(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text), "recv reset prob=%s", bad[i]);
 		snprintf(want, sizeof(want),
-			 "s.scn:1:17: prob=%s: give a probability above 0 and at most 1, e.g. "
+			 "s.scn:1:17: prob=%s: give a probability from 0.000000000001 to 1, e.g. "
 			 "prob=0.25",
 			 bad[i]);
 		assert_error(text, want);
@@ -1068,7 +1068,7 @@ static void test_positions(void **state)
 	assert_string_equal(rules_mem[0].origin, "s.scn:4");
 	/* Comments do not shift columns. */
 	assert_error("recv prob=2 # prob=0.5",
-		     "s.scn:1:11: prob=2: give a probability above 0 and at most 1, e.g. prob=0.25");
+		     "s.scn:1:11: prob=2: give a probability from 0.000000000001 to 1, e.g. prob=0.25");
 }
 
 static void test_several_errors(void **state)
