@@ -5,6 +5,7 @@
 
 #include "names.h"
 #include "ruleparse.h"
+#include "strbuf.h"
 #include "suggest.h"
 
 #include <stdio.h>
@@ -182,14 +183,13 @@ static void format_check(struct st_check *c)
 		snprintf(c->text, sizeof(c->text), "succeeds");
 		return;
 	case ST_CHECK_NEVER: {
-		size_t o = (size_t)snprintf(c->text, sizeof(c->text), "never=");
-		if (c->nnever == 0)
-			snprintf(c->text + o, sizeof(c->text) - o, "any");
-		for (size_t i = 0; i < c->nnever && o < sizeof(c->text); i++) {
+		size_t o = 0;
+		st_appendf(c->text, sizeof(c->text), &o, "never=%s", c->nnever ? "" : "any");
+		for (size_t i = 0; i < c->nnever; i++) {
 			const char *name = c->never_eai[i] ? st_eai_name(c->never[i])
 							   : st_errno_name(c->never[i]);
-			o += (size_t)snprintf(c->text + o, sizeof(c->text) - o, "%s%s", i ? "," : "",
-					      name ? name : "?");
+			st_appendf(c->text, sizeof(c->text), &o, "%s%s", i ? "," : "",
+				   name ? name : "?");
 		}
 		return;
 	}
@@ -273,12 +273,12 @@ static bool is_rule_word(const char *key)
 
 static void format_expect(struct st_expect *e)
 {
-	size_t o = (size_t)snprintf(e->text, sizeof(e->text), "expect ");
+	size_t o = 0;
 
-	st_rule_format(&e->sel, e->text + o, sizeof(e->text) - o);
-	o = strlen(e->text);
-	for (size_t i = 0; i < e->nchecks && o < sizeof(e->text); i++)
-		o += (size_t)snprintf(e->text + o, sizeof(e->text) - o, " %s", e->checks[i].text);
+	st_appendf(e->text, sizeof(e->text), &o, "expect ");
+	o += st_rule_format(&e->sel, e->text + o, sizeof(e->text) - o);
+	for (size_t i = 0; i < e->nchecks; i++)
+		st_appendf(e->text, sizeof(e->text), &o, " %s", e->checks[i].text);
 }
 
 void st_expect_parse_line(struct st_parser *p, const struct st_word *words, size_t nwords)

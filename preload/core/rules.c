@@ -3,6 +3,7 @@
 #include "rules.h"
 
 #include "ruleparse.h"
+#include "strbuf.h"
 
 #include "names.h"
 #include "suggest.h"
@@ -673,30 +674,12 @@ int st_rules_parse(struct st_ruleset *set, const char *name, const char *text,
 	return p.errors;
 }
 
-/* Appends to buf at *o, keeping buf NUL-terminated. */
-static void put(char *buf, size_t cap, size_t *o, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void put(char *buf, size_t cap, size_t *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*o >= cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *o, cap - *o, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*o += (size_t)n < cap - *o ? (size_t)n : cap - *o - 1;
-}
-
 static void put_duration(char *buf, size_t cap, size_t *o, const char *key, uint64_t ns)
 {
 	char d[32];
 
 	st_format_duration(ns, d, sizeof(d));
-	put(buf, cap, o, " %s=%s", key, d);
+	st_appendf(buf, cap, o, " %s=%s", key, d);
 }
 
 /* The shortest decimal that reads back as the same double. */
@@ -712,7 +695,7 @@ static void put_double(char *buf, size_t cap, size_t *o, const char *key, double
 		if (strtod(d, NULL) == v)
 			break;
 	}
-	put(buf, cap, o, " %s=%s", key, d);
+	st_appendf(buf, cap, o, " %s=%s", key, d);
 }
 
 static void put_filter(char *buf, size_t cap, size_t *o, const char *key,
@@ -722,19 +705,19 @@ static void put_filter(char *buf, size_t cap, size_t *o, const char *key,
 	unsigned max = f->family == AF_INET ? 32 : 128;
 
 	if (f->family == AF_UNIX) {
-		put(buf, cap, o, " %s=unix:%s", key, f->path);
+		st_appendf(buf, cap, o, " %s=unix:%s", key, f->path);
 		return;
 	}
 	inet_ntop(f->family, f->addr, a, sizeof(a));
 	/* IPv6 always in brackets: it reads back whatever follows. */
 	if (f->family == AF_INET6)
-		put(buf, cap, o, " %s=[%s]", key, a);
+		st_appendf(buf, cap, o, " %s=[%s]", key, a);
 	else
-		put(buf, cap, o, " %s=%s", key, a);
+		st_appendf(buf, cap, o, " %s=%s", key, a);
 	if (f->prefix != max)
-		put(buf, cap, o, "/%u", f->prefix);
+		st_appendf(buf, cap, o, "/%u", f->prefix);
 	if (f->has_port)
-		put(buf, cap, o, ":%u", f->port);
+		st_appendf(buf, cap, o, ":%u", f->port);
 }
 
 size_t st_rule_format(const struct st_rule *r, char *buf, size_t cap)
@@ -744,38 +727,38 @@ size_t st_rule_format(const struct st_rule *r, char *buf, size_t cap)
 	if (cap == 0)
 		return 0;
 	buf[0] = '\0';
-	put(buf, cap, &o, "%s", r->calls);
+	st_appendf(buf, cap, &o, "%s", r->calls);
 	if (r->peer.set)
 		put_filter(buf, cap, &o, "peer", &r->peer);
 	if (r->local.set)
 		put_filter(buf, cap, &o, "local", &r->local);
 	if (r->has_port) {
 		if (r->port_lo == r->port_hi)
-			put(buf, cap, &o, " port=%u", r->port_lo);
+			st_appendf(buf, cap, &o, " port=%u", r->port_lo);
 		else
-			put(buf, cap, &o, " port=%u-%u", r->port_lo, r->port_hi);
+			st_appendf(buf, cap, &o, " port=%u-%u", r->port_lo, r->port_hi);
 	}
 	if (r->host[0])
-		put(buf, cap, &o, " host=%s", r->host);
+		st_appendf(buf, cap, &o, " host=%s", r->host);
 	if (r->prog[0])
-		put(buf, cap, &o, " prog=%s", r->prog);
+		st_appendf(buf, cap, &o, " prog=%s", r->prog);
 	if (r->caller_func[0]) {
 		if (r->caller_module[0])
-			put(buf, cap, &o, " caller=%s:%s", r->caller_module, r->caller_func);
+			st_appendf(buf, cap, &o, " caller=%s:%s", r->caller_module, r->caller_func);
 		else
-			put(buf, cap, &o, " caller=%s", r->caller_func);
+			st_appendf(buf, cap, &o, " caller=%s", r->caller_func);
 	}
 	if (r->when_first) {
 		if (r->when_last == r->when_first)
-			put(buf, cap, &o, " when=%llu", (unsigned long long)r->when_first);
+			st_appendf(buf, cap, &o, " when=%llu", (unsigned long long)r->when_first);
 		else if (r->when_last != UINT64_MAX)
-			put(buf, cap, &o, " when=%llu..%llu", (unsigned long long)r->when_first,
+			st_appendf(buf, cap, &o, " when=%llu..%llu", (unsigned long long)r->when_first,
 			    (unsigned long long)r->when_last);
 		else if (r->when_step > 1)
-			put(buf, cap, &o, " when=%llu+%llu", (unsigned long long)r->when_first,
+			st_appendf(buf, cap, &o, " when=%llu+%llu", (unsigned long long)r->when_first,
 			    (unsigned long long)r->when_step);
 		else
-			put(buf, cap, &o, " when=%llu+", (unsigned long long)r->when_first);
+			st_appendf(buf, cap, &o, " when=%llu+", (unsigned long long)r->when_first);
 	}
 	if (r->prob < 1.0)
 		put_double(buf, cap, &o, "prob", r->prob);
@@ -788,36 +771,36 @@ size_t st_rule_format(const struct st_rule *r, char *buf, size_t cap)
 					   ? st_eai_name(r->error)
 					   : st_errno_name(r->error);
 		if (name)
-			put(buf, cap, &o, " error=%s", name);
+			st_appendf(buf, cap, &o, " error=%s", name);
 		else
-			put(buf, cap, &o, " error=%d", r->error);
+			st_appendf(buf, cap, &o, " error=%d", r->error);
 	}
 	if (r->delay_ns)
 		put_duration(buf, cap, &o, "delay", r->delay_ns);
 	if (r->jitter_ns)
 		put_duration(buf, cap, &o, "jitter", r->jitter_ns);
 	if (r->short_bytes > 0)
-		put(buf, cap, &o, " short=%lld", (long long)r->short_bytes);
+		st_appendf(buf, cap, &o, " short=%lld", (long long)r->short_bytes);
 	if (r->reset)
-		put(buf, cap, &o, " reset");
+		st_appendf(buf, cap, &o, " reset");
 	if (r->eof)
-		put(buf, cap, &o, " close");
+		st_appendf(buf, cap, &o, " close");
 	if (r->hang) {
 		if (r->hang_ns)
 			put_duration(buf, cap, &o, "hang", r->hang_ns);
 		else
-			put(buf, cap, &o, " hang");
+			st_appendf(buf, cap, &o, " hang");
 	}
 	if (r->corrupt_count)
-		put(buf, cap, &o, " corrupt=%u", r->corrupt_count);
+		st_appendf(buf, cap, &o, " corrupt=%u", r->corrupt_count);
 	if (r->corrupt_rate > 0)
 		put_double(buf, cap, &o, "corrupt", r->corrupt_rate);
 	if (r->bandwidth) {
 		char rate[32];
 		st_format_rate(r->bandwidth, rate, sizeof(rate));
-		put(buf, cap, &o, " bandwidth=%s", rate);
+		st_appendf(buf, cap, &o, " bandwidth=%s", rate);
 	}
 	if (r->optional)
-		put(buf, cap, &o, " optional");
+		st_appendf(buf, cap, &o, " optional");
 	return o;
 }

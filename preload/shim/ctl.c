@@ -7,6 +7,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "shim.h"
+#include "strbuf.h"
 #include "writer.h"
 
 #include <errno.h>
@@ -382,52 +383,35 @@ static void summarise(struct summary *s, unsigned old, unsigned set)
 			note(s, CH_REMOVED, st_faults_set_rule(old, i));
 }
 
-static void put(char *buf, size_t cap, size_t *o, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void put(char *buf, size_t cap, size_t *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*o >= cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *o, cap - *o, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*o += (size_t)n < cap - *o ? (size_t)n : cap - *o - 1;
-}
-
 static void describe(char *buf, size_t cap, const struct summary *s, int by,
 		     size_t left_out, uint64_t superseded)
 {
 	size_t o = 0;
 	bool any = false;
 
-	put(buf, cap, &o, "socktrace ctl (pid %d): ", by);
+	st_appendf(buf, cap, &o, "socktrace ctl (pid %d): ", by);
 	for (int c = CH_ADDED; c <= CH_DISABLED; c++) {
 		if (!s->counts[c])
 			continue;
 		if (s->counts[c] == 1)
-			put(buf, cap, &o, "%s%s %s", any ? ", " : "", change_names[c], s->first[c]);
+			st_appendf(buf, cap, &o, "%s%s %s", any ? ", " : "", change_names[c], s->first[c]);
 		else
-			put(buf, cap, &o, "%s%s %u rules", any ? ", " : "", change_names[c],
+			st_appendf(buf, cap, &o, "%s%s %u rules", any ? ", " : "", change_names[c],
 			    s->counts[c]);
 		any = true;
 	}
 	if (!any)
-		put(buf, cap, &o, "no change");
+		st_appendf(buf, cap, &o, "no change");
 	if (s->total)
-		put(buf, cap, &o, "; %zu of %zu rule%s in force", s->in_force, s->total,
+		st_appendf(buf, cap, &o, "; %zu of %zu rule%s in force", s->in_force, s->total,
 		    s->total == 1 ? "" : "s");
 	else
-		put(buf, cap, &o, "; no rules left");
+		st_appendf(buf, cap, &o, "; no rules left");
 	if (left_out)
-		put(buf, cap, &o, "; %zu rule%s for other programs (prog=) left out", left_out,
+		st_appendf(buf, cap, &o, "; %zu rule%s for other programs (prog=) left out", left_out,
 		    left_out == 1 ? "" : "s");
 	if (superseded)
-		put(buf, cap, &o, "; includes generation %llu, posted but never applied",
+		st_appendf(buf, cap, &o, "; includes generation %llu, posted but never applied",
 		    (unsigned long long)superseded);
 }
 
