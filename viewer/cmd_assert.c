@@ -2,6 +2,7 @@
  * recorded earlier. */
 #include "commands.h"
 #include "scenario.h"
+#include "textutil.h"
 #include "trace_reader.h"
 #include "verdict.h"
 
@@ -44,7 +45,7 @@ int cmd_assert(int argc, char **argv)
 	struct st_scenario sc;
 	struct verdict v;
 	const char *color = "auto", *dflt;
-	bool quiet = false, use_color;
+	bool quiet = false;
 	int opt, status;
 
 	optind = 1;
@@ -54,8 +55,7 @@ int cmd_assert(int argc, char **argv)
 			quiet = true;
 			break;
 		case 'C':
-			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "always") != 0 &&
-			    strcmp(optarg, "never") != 0) {
+			if (!color_when_valid(optarg)) {
 				fprintf(stderr, "socktrace assert: --color takes auto, always or never, not '%s'\n",
 					optarg);
 				return ST_EXIT_USAGE;
@@ -93,9 +93,7 @@ int cmd_assert(int argc, char **argv)
 		st_scenario_free(&sc);
 		return ST_EXIT_TRACE_UNREADABLE;
 	}
-	use_color = strcmp(color, "always") == 0 ||
-		    (strcmp(color, "auto") == 0 && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-	verdict_print(&v, stdout, use_color, quiet);
+	verdict_print(&v, stdout, color_wanted(color, STDOUT_FILENO), quiet);
 	status = v.failed ? 1 : 0;
 	verdict_free(&v);
 	st_scenario_free(&sc);

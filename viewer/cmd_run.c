@@ -3,6 +3,7 @@
 #include "execcheck.h"
 #include "scenario.h"
 #include "shimpath.h"
+#include "textutil.h"
 #include "tracedir.h"
 #include "verdict.h"
 
@@ -121,7 +122,7 @@ static int check_scenario(const struct st_scenario *sc, const char *trace, int f
 {
 	struct verdict v;
 	const char *const paths[] = { trace };
-	bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
+	bool color = color_wanted("auto", STDERR_FILENO);
 
 	if (sc->rules.count == 0 && sc->expects.count == 0)
 		return status;

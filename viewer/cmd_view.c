@@ -3,6 +3,7 @@
 #include "filter.h"
 #include "pipeline.h"
 #include "render.h"
+#include "textutil.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -218,8 +219,7 @@ int cmd_view(int argc, char **argv)
 			}
 			break;
 		case 'C':
-			if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "always") != 0 &&
-			    strcmp(optarg, "never") != 0) {
+			if (!color_when_valid(optarg)) {
 				fprintf(stderr, "socktrace view: --color takes auto, always or never, not '%s'\n",
 					optarg);
 				goto usage_error;
@@ -282,12 +282,7 @@ int cmd_view(int argc, char **argv)
 	/* A terminal that cannot show box-drawing characters gets ASCII. */
 	if (out_tty && setlocale(LC_CTYPE, "") && strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
 		o.ascii = true;
-	if (strcmp(color, "always") == 0) {
-		o.color = true;
-	} else if (strcmp(color, "auto") == 0) {
-		const char *nc = getenv("NO_COLOR");
-		o.color = out_tty && !(nc && *nc);
-	}
+	o.color = color_wanted(color, fileno(o.out));
 	o.addr2line = addr2line;
 	if (limit >= 0)
 		o.limit = (size_t)limit;

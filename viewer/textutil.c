@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char *fmt_dur(char *buf, size_t cap, int64_t ns)
 {
@@ -147,6 +148,21 @@ void html_escape(FILE *out, const char *s)
 void xml_escape(FILE *out, const char *s)
 {
 	escape_markup(out, s, true);
+}
+
+bool color_when_valid(const char *when)
+{
+	return strcmp(when, "auto") == 0 || strcmp(when, "always") == 0 ||
+	       strcmp(when, "never") == 0;
+}
+
+bool color_wanted(const char *when, int fd)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	if (strcmp(when, "always") == 0)
+		return true;
+	return strcmp(when, "auto") == 0 && isatty(fd) && !(nc && *nc);
 }
 
 void sanitize_ascii(char *s)

@@ -25,6 +25,11 @@ void html_escape(FILE *out, const char *s);
 /* The same for XML text and attributes: newlines and tabs kept as
  * character references, other control characters as '?'. */
 void xml_escape(FILE *out, const char *s);
+/* --color WHEN: auto, always or never. */
+bool color_when_valid(const char *when);
+/* Whether output to fd gets colours: always, never, or auto: when fd is a
+ * terminal and NO_COLOR is unset or empty (no-color.org). */
+bool color_wanted(const char *when, int fd);
 /* Replaces every byte outside printable ASCII with '?' in place (program
  * names come from the traced programs). */
 void sanitize_ascii(char *s);
