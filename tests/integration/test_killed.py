@@ -4,8 +4,10 @@ killed by abort(), or ended by _exit() (which skips destructors). The
 file may end in NUL padding (skipped as the spec says) and, when killed,
 have no end record."""
 
+import os
 import resource
 import signal
+import subprocess
 
 import sttest
 from sttest import check, check_eq, prog
@@ -66,6 +68,36 @@ def test_underscore_exit(sb):
     tf.check_clean()
     check_eq(tf.end["reason"], "_exit", "end reason", [tf.end])
     check_eq(tf.end["dropped"], 0, "dropped records", [tf.end])
+
+
+def resident_bytes(path):
+    """Bytes of path in the page cache (util-linux fincore)."""
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", path],
+                         check=True, capture_output=True, text=True).stdout
+    return int(out.split()[0])
+
+
+def test_sigkill_long_trace(sb):
+    """About 60 MB of records, long enough that the writer has sent the
+    oldest segments to the disk and dropped them from the page cache:
+    every record is still there after SIGKILL, read back from the disk,
+    and the page cache held far less than the file."""
+    n = 400001
+    p = sb.spawn([prog("calls_then_wait"), n, "sleep"])
+    sb.read_line(p, r"^done %d$" % n, timeout=60)
+    p.send_signal(signal.SIGKILL)
+    sb.finish(p, check_rc=False)
+    # Before anything reads the file back into the page cache.
+    names = os.listdir(sb.out)
+    check_eq(len(names), 1, "trace files", names)
+    path = os.path.join(sb.out, names[0])
+    size = os.path.getsize(path)
+    check(size > 48 << 20, "a trace past the segments kept in memory (%d bytes)" % size)
+    resident = resident_bytes(path)
+    check(resident < size // 2,
+          "page cache held by the trace: %d of %d bytes" % (resident, size))
+    tf = check_all_calls(sb, p.pid, n)
+    check(tf.end is None, "an end record from a killed process", [tf.end])
 
 
 def test_sigkill_small(sb):

@@ -4,6 +4,7 @@ records carry its own tid. Then forks taken while threads are recording:
 each child gets a working shim and a file of its own."""
 
 import collections
+import os
 import re
 
 import sttest
@@ -73,6 +74,16 @@ def check_threads(sb, threads, rounds, forks):
 
 def test_counts_per_thread(sb):
     check_threads(sb, THREADS, ROUNDS, 0)
+
+
+def test_long_trace(sb):
+    """Four threads write some 60 MB: the writer sends old segments to the
+    disk and drops them from the page cache while threads are still
+    copying records into them, and nothing is lost or torn."""
+    res = check_threads(sb, 4, 60000, 0)
+    size = sum(os.path.getsize(f.path) for f in sb.trace().files)
+    check(size > 48 << 20, "a trace past the segments kept in memory (%d bytes)" % size,
+          [res])
 
 
 def test_fork_while_threads_record(sb):
