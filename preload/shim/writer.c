@@ -44,11 +44,9 @@
 #define POP_WINDOW ((uint64_t)64 << 10)
 /* Once the trace has grown past its doubling segments, the page cache it
  * holds is bounded: when segment k is mapped (the tail is then in the
- * second half of segment k - 1), segments up to k - WRITEBACK_LAG are
- * sent to the disk, and segments up to k - DROP_LAG, sent a segment
- * earlier, leave the page cache. */
-#define WRITEBACK_LAG 2u
-#define DROP_LAG 3u
+ * second half of segment k - 1), segments up to k - RELEASE_LAG are sent
+ * to the disk, and those of them already written leave the page cache. */
+#define RELEASE_LAG 3u
 #define TAIL_CLOSED ((uint64_t)1 << 62)
 #define NO_CUT UINT64_MAX
 
@@ -252,15 +250,16 @@ static void release_low_fd(void)
  * memory costs 3 to 8 us per 4 KiB against under 1 us for pages just
  * freed, which is most of what a trace costs per event there.
  *
- * Nothing here can lose a record. The write-out is asynchronous
- * (SYNC_FILE_RANGE_WRITE only starts it). MADV_DONTNEED on a shared file
- * mapping only unmaps our view, the data stays in the file: a thread
- * still copying a late record into an old segment faults the page back
- * in. The kernel drops only pages that are clean and mapped by nobody;
- * pages not yet written out stay and go next time (the range starts at
- * 0 every time, and pages already gone cost nothing to skip). Errors
- * (tmpfs, where nothing is dropped; a program under mlockall) are
- * ignored: the trace is only kept in memory longer. */
+ * POSIX_FADV_DONTNEED starts the write-out of the range and drops the
+ * pages of it that are clean and mapped by nobody: the pages sent the
+ * time before go now, those sent now go next time (the range starts at
+ * 0 every time; pages already gone cost nothing to skip). Starting the
+ * write-out a segment earlier with sync_file_range made four threads
+ * on two cores slower than keeping every page. MADV_DONTNEED on a
+ * shared file mapping only unmaps our view: the data stays in the file,
+ * and a thread still copying a late record into an old segment faults
+ * the page back in. Nothing can be lost; errors (tmpfs, where nothing is
+ * dropped; a program under mlockall) only keep the trace in memory. */
 static void release_old_pages(unsigned k)
 {
 	uint64_t start, size;
@@ -268,13 +267,11 @@ static void release_old_pages(unsigned k)
 
 	if (k <= SEG_DOUBLINGS)
 		return;
-	seg_geometry(k - WRITEBACK_LAG, &start, &size);
-	sync_file_range(our_fd(), 0, (off_t)(start + size), SYNC_FILE_RANGE_WRITE);
-	for (; w.released_segs <= k - DROP_LAG; w.released_segs++) {
+	for (; w.released_segs <= k - RELEASE_LAG; w.released_segs++) {
 		seg_geometry(w.released_segs, &start, &size);
 		madvise(w.desc[w.released_segs].base, size + SEG_REACH, MADV_DONTNEED);
 	}
-	seg_geometry(k - DROP_LAG, &start, &size);
+	seg_geometry(k - RELEASE_LAG, &start, &size);
 	posix_fadvise(our_fd(), 0, (off_t)(start + size), POSIX_FADV_DONTNEED);
 	errno = saved;
 }

@@ -81,7 +81,7 @@ def test_sigkill_long_trace(sb):
     """About 60 MB of records, long enough that the writer has sent the
     oldest segments to the disk and dropped them from the page cache:
     every record is still there after SIGKILL, read back from the disk,
-    and the page cache held far less than the file."""
+    and the page cache held less than the file."""
     n = 400001
     p = sb.spawn([prog("calls_then_wait"), n, "sleep"])
     sb.read_line(p, r"^done %d$" % n, timeout=60)
@@ -93,8 +93,12 @@ def test_sigkill_long_trace(sb):
     path = os.path.join(sb.out, names[0])
     size = os.path.getsize(path)
     check(size > 48 << 20, "a trace past the segments kept in memory (%d bytes)" % size)
+    # Without the release, all but what was allocated ahead of the tail
+    # (at most a segment, 8 MiB) is resident. How much more leaves
+    # depends on how fast the disk took the writes; 16 MiB is a few
+    # segments of the file's first half.
     resident = resident_bytes(path)
-    check(resident < size // 2,
+    check(size - resident >= 16 << 20,
           "page cache held by the trace: %d of %d bytes" % (resident, size))
     tf = check_all_calls(sb, p.pid, n)
     check(tf.end is None, "an end record from a killed process", [tf.end])
