@@ -22,13 +22,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static unsigned long line_of(const char *origin)
-{
-	const char *colon = strrchr(origin, ':');
-
-	return colon ? strtoul(colon + 1, NULL, 10) : 0;
-}
-
 /* Rules and expect lines as they come in the file. */
 static void print_in_file_order(const struct st_scenario *sc)
 {
@@ -37,7 +30,7 @@ static void print_in_file_order(const struct st_scenario *sc)
 	while (r < sc->rules.count || e < sc->expects.count) {
 		const struct st_rule *rule = r < sc->rules.count ? &sc->rules.rules[r] : NULL;
 		const struct st_expect *x = e < sc->expects.count ? &sc->expects.v[e] : NULL;
-		if (rule && (!x || line_of(rule->origin) < line_of(x->sel.origin))) {
+		if (rule && (!x || st_origin_line(rule->origin, NULL) < st_origin_line(x->sel.origin, NULL))) {
 			printf("%s: %s\n", rule->origin, rule->text);
 			r++;
 		} else {

@@ -16,23 +16,14 @@ static void attr(FILE *out, const char *name, const char *value)
 	fputc('"', out);
 }
 
-/* "dir/retry.scn:12" -> file "dir/retry.scn", line "12". */
-static void split_origin(const char *origin, char *file, size_t cap, const char **line)
-{
-	const char *colon = strrchr(origin, ':');
-	size_t n = colon ? (size_t)(colon - origin) : strlen(origin);
-
-	snprintf(file, cap, "%.*s", (int)n, origin);
-	*line = colon ? colon + 1 : "";
-}
-
 static void testcase(FILE *out, const struct result *r)
 {
 	char file[256], name[sizeof(file) + sizeof(r->name) + 16];
-	const char *line;
+	size_t file_len;
+	unsigned line = st_origin_line(r->origin, &file_len);
 
-	split_origin(r->origin, file, sizeof(file), &line);
-	snprintf(name, sizeof(name), "%s:%s %s", file, line, r->name);
+	snprintf(file, sizeof(file), "%.*s", (int)file_len, r->origin);
+	snprintf(name, sizeof(name), "%s:%u %s", file, line, r->name);
 	fputs("    <testcase", out);
 	attr(out, "name", name);
 	/* The file:line goes in the name: Jenkins' schema (junit-10.xsd)

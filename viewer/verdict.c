@@ -325,14 +325,13 @@ static long rule_of_fault(const struct st_scenario *sc, const struct vev *ev)
 	json_t *fault = json_object_get(ev->j, "fault");
 	const char *origin = json_string_value(json_object_get(fault, "rule"));
 	const char *text = json_string_value(json_object_get(fault, "text"));
-	const char *colon;
+	unsigned line;
 
-	if (!origin || !text || !(colon = strrchr(origin, ':')))
+	if (!origin || !text || !(line = st_origin_line(origin, NULL)))
 		return -1;
 	for (size_t i = 0; i < sc->rules.count; i++) {
 		const struct st_rule *r = &sc->rules.rules[i];
-		const char *rc = strrchr(r->origin, ':');
-		if (rc && strcmp(rc, colon) == 0 && strcmp(r->text, text) == 0)
+		if (st_origin_line(r->origin, NULL) == line && strcmp(r->text, text) == 0)
 			return (long)i;
 	}
 	return -1;

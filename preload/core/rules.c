@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <netdb.h>
@@ -655,6 +656,22 @@ static void parse_line(struct st_parser *p, const char *line, size_t len)
 	snprintf(r->origin, sizeof(r->origin), "%s:%u", p->name, p->line);
 	st_rule_format(r, r->text, sizeof(r->text));
 	p->set->count++;
+}
+
+unsigned st_origin_line(const char *origin, size_t *file_len)
+{
+	const char *colon = strrchr(origin, ':');
+	char *end;
+	unsigned long line = colon ? strtoul(colon + 1, &end, 10) : 0;
+
+	if (!colon || end == colon + 1 || *end || line > UINT_MAX) {
+		if (file_len)
+			*file_len = strlen(origin);
+		return 0;
+	}
+	if (file_len)
+		*file_len = (size_t)(colon - origin);
+	return (unsigned)line;
 }
 
 int st_rules_parse(struct st_ruleset *set, const char *name, const char *text,

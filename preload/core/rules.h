@@ -101,6 +101,10 @@ typedef void (*st_rule_report)(void *ctx, const char *message);
 int st_rules_parse(struct st_ruleset *set, const char *name, const char *text,
 		   size_t len, bool split_semicolons, st_rule_report report, void *ctx);
 
+/* The line of an origin ("file:line"), 0 when it names none; with
+ * file_len, the length of its file part. */
+unsigned st_origin_line(const char *origin, size_t *file_len);
+
 /* The rule as text that parses back to the same rule. */
 size_t st_rule_format(const struct st_rule *rule, char *buf, size_t cap);
 

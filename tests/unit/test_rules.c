@@ -1304,6 +1304,26 @@ static void test_format_small_buffer(void **state)
 	assert_int_equal(st_rule_format(&rules_mem[0], buf, 0), 0);
 }
 
+static void test_origin_line(void **state)
+{
+	size_t n;
+
+	(void)state;
+	assert_int_equal(st_origin_line("dir/retry.scn:12", &n), 12);
+	assert_int_equal(n, strlen("dir/retry.scn"));
+	/* The last colon: a path may hold colons of its own. */
+	assert_int_equal(st_origin_line("a:b/c.scn:7", &n), 7);
+	assert_int_equal(n, strlen("a:b/c.scn"));
+	assert_int_equal(st_origin_line("SOCKTRACE_FAULTS:1", NULL), 1);
+	/* No line: the whole text is the file. */
+	assert_int_equal(st_origin_line("plain", &n), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(st_origin_line("x:", &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(st_origin_line("x:12a", NULL), 0);
+	assert_int_equal(st_origin_line("x:99999999999", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1349,6 +1369,7 @@ int main(void)
 		cmocka_unit_test(test_format_rate),
 		cmocka_unit_test(test_long_rule_text_complete),
 		cmocka_unit_test(test_format_small_buffer),
+		cmocka_unit_test(test_origin_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
