@@ -114,6 +114,7 @@ static void fill_kind(struct st_fdent *e, enum st_fd_kind kind, int family, int 
 	e->local_len = 0;
 	e->peer_len = 0;
 	e->local_pending = 0;
+	e->peer_pending = 0;
 	memset(&e->local_ep, 0, sizeof(e->local_ep));
 	memset(&e->peer_ep, 0, sizeof(e->peer_ep));
 	atomic_store_explicit(&e->paced_until, 0, memory_order_relaxed);
@@ -192,6 +193,7 @@ static void set_addr(int fd, bool peer, const struct sockaddr *sa, socklen_t len
 		memcpy(e->peer, text, n);
 		e->peer_len = (uint16_t)n;
 		e->peer_ep = ep;
+		e->peer_pending = 0;
 	} else {
 		memcpy(e->local, text, n);
 		e->local_len = (uint16_t)n;
@@ -230,6 +232,7 @@ void st_fd_copy(int dst, int src)
 	e->family = s.family;
 	e->socktype = s.socktype;
 	e->local_pending = s.local_pending;
+	e->peer_pending = s.peer_pending;
 	memcpy(e->local, s.local, s.local_len);
 	e->local_len = s.local_len;
 	memcpy(e->peer, s.peer, s.peer_len);
@@ -247,6 +250,7 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap)
 	snap->family = 0;
 	snap->socktype = 0;
 	snap->local_pending = 0;
+	snap->peer_pending = 0;
 	snap->local_len = 0;
 	snap->peer_len = 0;
 	memset(&snap->local_ep, 0, sizeof(snap->local_ep));
@@ -265,6 +269,7 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap)
 		snap->family = e->family;
 		snap->socktype = e->socktype;
 		snap->local_pending = e->local_pending;
+		snap->peer_pending = e->peer_pending;
 		snap->local_len = e->local_len < ST_ADDR_MAX ? e->local_len : 0;
 		snap->peer_len = e->peer_len < ST_ADDR_MAX ? e->peer_len : 0;
 		memcpy(snap->local, e->local, snap->local_len);
@@ -293,7 +298,7 @@ static size_t addrs_json(const struct st_fdent *e, char *dst, size_t room, bool 
 		      (peer_len ? peer_len + sizeof(",\"peer\":\"\"") - 1 : 0);
 	char *p = dst;
 
-	*pending = e->local_pending;
+	*pending = e->local_pending || e->peer_pending;
 	if (need > room)
 		return SIZE_MAX;
 	if (local_len) {
@@ -311,11 +316,11 @@ static size_t addrs_json(const struct st_fdent *e, char *dst, size_t room, bool 
 	return (size_t)(p - dst);
 }
 
-size_t st_fd_addrs_json(int fd, char *dst, size_t room, bool *local_pending)
+size_t st_fd_addrs_json(int fd, char *dst, size_t room, bool *pending)
 {
 	struct st_fdent *e = lookup(fd);
 
-	*local_pending = false;
+	*pending = false;
 	if (!e || atomic_load_explicit(&e->kind, memory_order_relaxed) != ST_FD_SOCKET)
 		return 0;
 	/* Bounded retries, as in st_fd_snapshot: what a torn read wrote
@@ -326,12 +331,12 @@ size_t st_fd_addrs_json(int fd, char *dst, size_t room, bool *local_pending)
 
 		if (s1 & 1)
 			continue;
-		n = addrs_json(e, dst, room, local_pending);
+		n = addrs_json(e, dst, room, pending);
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&e->seq, memory_order_relaxed) == s1)
 			return atomic_load_explicit(&e->kind, memory_order_relaxed) == ST_FD_SOCKET ? n : 0;
 	}
-	*local_pending = false;
+	*pending = false;
 	return 0;
 }
 
@@ -351,6 +356,18 @@ void st_fd_set_local_pending(int fd)
 	e->local_len = 0;
 	memset(&e->local_ep, 0, sizeof(e->local_ep));
 	e->local_pending = 1;
+	write_end(e);
+}
+
+void st_fd_set_peer_pending(int fd)
+{
+	struct st_fdent *e = lookup(fd);
+
+	if (!e || !write_begin(e))
+		return;
+	e->peer_len = 0;
+	memset(&e->peer_ep, 0, sizeof(e->peer_ep));
+	e->peer_pending = 1;
 	write_end(e);
 }
 

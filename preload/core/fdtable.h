@@ -46,6 +46,8 @@ struct st_fdent {
 	uint8_t socktype;
 	uint8_t local_pending;  /* the kernel knows the local address; ask it
 				 * when someone needs it */
+	uint8_t peer_pending;   /* the same for the peer (accept without an
+				 * address buffer) */
 	uint16_t local_len;
 	uint16_t peer_len;
 	struct st_ep local_ep;
@@ -62,6 +64,7 @@ struct st_fdsnap {
 	uint8_t family;
 	uint8_t socktype;
 	uint8_t local_pending;
+	uint8_t peer_pending;
 	uint16_t local_len;
 	uint16_t peer_len;
 	struct st_ep local_ep;
@@ -101,9 +104,9 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap);
  * ,"local":"..." and ,"peer":"..." (each when known), straight from the
  * table into dst: the event's copy of them, without a snapshot. Returns
  * the length (0: not a socket, or nothing known), or SIZE_MAX when room
- * is too small. *local_pending tells that the kernel knows a local address
- * nobody asked for yet. Never blocks, like st_fd_snapshot. */
-size_t st_fd_addrs_json(int fd, char *dst, size_t room, bool *local_pending);
+ * is too small. *pending tells that the kernel knows an address nobody
+ * asked for yet. Never blocks, like st_fd_snapshot. */
+size_t st_fd_addrs_json(int fd, char *dst, size_t room, bool *pending);
 
 /* True when the socket's local address is known, or pending (an unbound
  * UDP socket gets one on its first send). */
@@ -112,6 +115,9 @@ bool st_fd_has_local(int fd);
  * first send): getsockname is deferred until an event or a rule needs it,
  * so that calls nobody records cost no extra system call. */
 void st_fd_set_local_pending(int fd);
+/* An accepted socket whose peer the program did not ask for: getpeername
+ * is deferred in the same way. */
+void st_fd_set_peer_pending(int fd);
 /* close_range: forget every tracked fd in [first, last]. */
 void st_fd_forget_range(unsigned first, unsigned last);
 

@@ -238,20 +238,29 @@ static void add_stack(struct st_rec *r)
 	st_stack_json(&r->w, &stack, 2 * ST_ADDR_MAX + 64);
 }
 
+/* Asks the kernel for the addresses the table marks as pending. */
+static void learn_pending(int fd, const struct st_fdsnap *snap)
+{
+	if (snap->local_pending)
+		st_learn_local(fd);
+	if (snap->peer_pending)
+		st_learn_peer(fd);
+}
+
 bool st_fd_snapshot_full(int fd, struct st_fdsnap *snap)
 {
 	bool is_socket = st_fd_snapshot(fd, snap);
 
-	if (is_socket && snap->local_pending) {
-		st_learn_local(fd);
+	if (is_socket && (snap->local_pending || snap->peer_pending)) {
+		learn_pending(fd, snap);
 		is_socket = st_fd_snapshot(fd, snap);
 	}
 	return is_socket;
 }
 
 /* The socket's endpoints, copied from the fd table straight into the
- * record; the local address asked for first if the kernel has one we
- * have not seen. */
+ * record; the addresses asked for first if the kernel has some we have
+ * not seen. */
 static void rec_addrs(struct st_rec *r, int fd)
 {
 	size_t room = (size_t)(r->w.end - r->w.p);
@@ -259,7 +268,9 @@ static void rec_addrs(struct st_rec *r, int fd)
 	size_t n = st_fd_addrs_json(fd, r->w.p, room, &pending);
 
 	if (st_unlikely(pending)) {
-		st_learn_local(fd);
+		struct st_fdsnap snap;
+		st_fd_snapshot(fd, &snap);
+		learn_pending(fd, &snap);
 		n = st_fd_addrs_json(fd, r->w.p, room, &pending);
 	}
 	if (n == SIZE_MAX)
@@ -382,9 +393,11 @@ void st_learn_peer(int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
+	int saved = errno;
 
 	if (real_getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
 		st_fd_set_peer(fd, (struct sockaddr *)&ss, len);
+	errno = saved;
 }
 
 static void discover(int fd)

@@ -46,7 +46,10 @@
 struct rule_set {
 	size_t n;
 	uint64_t fns;            /* calls the enabled rules select */
-	bool use_host, use_caller, use_local;
+	bool use_host, use_caller;
+	/* Some rule selects on an fd's endpoints: ask the kernel for those
+	 * still pending. */
+	bool use_endpoints;
 	bool any_disabled;
 	_Atomic unsigned readers;
 	uint64_t (*counts)[2];   /* per rule: calls selected, calls it acted on */
@@ -139,7 +142,7 @@ static void choose_seed(void)
 static void set_summarise(struct rule_set *s)
 {
 	s->fns = 0;
-	s->use_host = s->use_caller = s->use_local = s->any_disabled = false;
+	s->use_host = s->use_caller = s->use_endpoints = s->any_disabled = false;
 	for (size_t i = 0; i < s->n; i++) {
 		const struct st_rule *r = &s->rules[i];
 		if (!s->enabled[i]) {
@@ -149,7 +152,8 @@ static void set_summarise(struct rule_set *s)
 		s->fns |= r->fns;
 		s->use_host |= r->host[0] != '\0';
 		s->use_caller |= r->caller_func[0] != '\0';
-		s->use_local |= r->local.set || r->has_port;
+		s->use_endpoints |= r->local.set || r->peer.set || r->has_port ||
+				    r->host[0] != '\0';
 	}
 }
 
@@ -862,7 +866,8 @@ bool st_fault_begin(struct st_fault *f, enum st_fn fn, int fd,
 	if (st_unlikely(discover_fds) && fd >= 0 && st_fd_kind(fd) == ST_FD_UNKNOWN)
 		st_fd_is_socket(fd);
 	s = enter_set(&k);
-	if (fd >= 0 && (s->use_local ? st_fd_snapshot_full(fd, &snap) : st_fd_snapshot(fd, &snap))) {
+	if (fd >= 0 && (s->use_endpoints ? st_fd_snapshot_full(fd, &snap)
+				       : st_fd_snapshot(fd, &snap))) {
 		ctx.peer = &snap.peer_ep;
 		ctx.local = &snap.local_ep;
 		snap.peer[snap.peer_len] = '\0';

@@ -27,7 +27,7 @@ static int st_close(int fd)
 	st_ensure_init();
 	is_socket = st_fd_snapshot(fd, &snap);
 	/* The address must be asked for before the socket is gone. */
-	if (is_socket && snap.local_pending && st_tracing_on())
+	if (is_socket && (snap.local_pending || snap.peer_pending) && st_tracing_on())
 		is_socket = st_fd_snapshot_full(fd, &snap);
 	/* Taken before the real close: once the kernel frees the number,
 	 * another thread's accept may get it and record its new socket,

@@ -165,7 +165,8 @@ ST_EXPORT int listen(int fd, int backlog)
 
 /* The accepted socket inherits the listener's family and type; its peer
  * comes from the address the kernel returned when the caller's buffer held
- * it whole, otherwise from the kernel. */
+ * it whole, otherwise from the kernel when a record or a rule needs it
+ * (right away when tracing: the accept's own record shows it). */
 static void learn_accepted(int listener, int fd, const struct sockaddr *addr,
 			   socklen_t given, const socklen_t *lenp)
 {
@@ -177,7 +178,7 @@ static void learn_accepted(int listener, int fd, const struct sockaddr *addr,
 	if (addr && lenp && *lenp <= given && *lenp > 0)
 		st_fd_set_peer(fd, addr, *lenp);
 	else
-		st_learn_peer(fd);
+		st_fd_set_peer_pending(fd);
 }
 
 static int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *lenp,

@@ -291,5 +291,21 @@ def test_port_range_either_end(sb):
             check_fault(e, "delay", True, text=rule)
 
 
+def test_peer_of_unasked_accept_untraced(sb):
+    """A server that accepts with no address buffer, tracing off: the shim
+    asks the kernel for the peer only when a rule needs it, and the rule
+    still sees it. stream_loop's server receives first, its client
+    second; when=2 reaches the client's receive only if the server's
+    counted as the first match."""
+    if not sttest.ipv6_loopback_usable():
+        sttest.skip("no IPv6 loopback here")
+    env = faults("recv peer=::1 when=2 error=ECONNRESET")
+    env["SOCKTRACE_OUT"] = "off"
+    res = sb.run([sttest.prog("stream_loop"), "ipv6"], env=env, check_rc=False)
+    check_eq(res.returncode, 1, "stream_loop's status: %r" % res.out)
+    check("recv: Connection reset by peer" in res.err,
+          "the client's receive failed: %r" % res.err)
+
+
 if __name__ == "__main__":
     sttest.main()

@@ -184,6 +184,7 @@ static void test_addrs_json(void **state)
 	struct sockaddr_in p = in4("10.1.2.3", 443);
 	char buf[256];
 	bool pending = true;
+	struct st_fdsnap snap;
 	size_t n;
 
 	(void)state;
@@ -207,6 +208,28 @@ static void test_addrs_json(void **state)
 	n = st_fd_addrs_json(9, buf, sizeof(buf), &pending);
 	assert_true(pending);
 	assert_field(buf, n, ",\"peer\":\"10.1.2.3:443\"");
+	/* An accepted socket whose peer nobody asked for yet. */
+	st_fd_set_local(9, SA(l), sizeof(l));
+	st_fd_set_peer_pending(9);
+	n = st_fd_addrs_json(9, buf, sizeof(buf), &pending);
+	assert_true(pending);
+	assert_field(buf, n, ",\"local\":\"127.0.0.1:8080\"");
+	st_fd_snapshot(9, &snap);
+	assert_true(snap.peer_pending);
+	assert_false(snap.local_pending);
+	assert_int_equal(snap.peer_len, 0);
+	/* dup copies the mark; learning the peer clears it. */
+	st_fd_copy(10, 9);
+	st_fd_snapshot(10, &snap);
+	assert_true(snap.peer_pending);
+	st_fd_set_peer(9, SA(p), sizeof(p));
+	n = st_fd_addrs_json(9, buf, sizeof(buf), &pending);
+	assert_false(pending);
+	assert_field(buf, n, ",\"local\":\"127.0.0.1:8080\",\"peer\":\"10.1.2.3:443\"");
+	/* A new socket on the number starts with nothing pending. */
+	st_fd_set_socket(10, AF_INET, SOCK_STREAM);
+	st_fd_snapshot(10, &snap);
+	assert_false(snap.peer_pending);
 }
 
 /* close forgets the number only if nobody made it theirs after the real
