@@ -347,28 +347,33 @@ bool st_fd_has_local(int fd)
 	return e && (e->local_len != 0 || e->local_pending);
 }
 
-void st_fd_set_local_pending(int fd)
+/* Forgets one end's address and marks it as the kernel's to ask. */
+static void set_pending(int fd, bool peer)
 {
 	struct st_fdent *e = lookup(fd);
 
 	if (!e || !write_begin(e))
 		return;
-	e->local_len = 0;
-	memset(&e->local_ep, 0, sizeof(e->local_ep));
-	e->local_pending = 1;
+	if (peer) {
+		e->peer_len = 0;
+		memset(&e->peer_ep, 0, sizeof(e->peer_ep));
+		e->peer_pending = 1;
+	} else {
+		e->local_len = 0;
+		memset(&e->local_ep, 0, sizeof(e->local_ep));
+		e->local_pending = 1;
+	}
 	write_end(e);
+}
+
+void st_fd_set_local_pending(int fd)
+{
+	set_pending(fd, false);
 }
 
 void st_fd_set_peer_pending(int fd)
 {
-	struct st_fdent *e = lookup(fd);
-
-	if (!e || !write_begin(e))
-		return;
-	e->peer_len = 0;
-	memset(&e->peer_ep, 0, sizeof(e->peer_ep));
-	e->peer_pending = 1;
-	write_end(e);
+	set_pending(fd, true);
 }
 
 void st_fd_forget_range(unsigned first, unsigned last)
