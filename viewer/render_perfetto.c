@@ -268,13 +268,16 @@ static void pf_event(void *p, struct vev *ev)
 	char name[96];
 
 	names(s, ev);
-	if (ev->kind == TR_WARNING) {
-		/* Not a call: a mark on the process. */
+	if (ev->kind == TR_WARNING || ev->kind == TR_CTL) {
+		/* Not a call: a mark on the process (a warning, or the rules
+		 * changed by `socktrace ctl`), drawn across its tracks. */
+		bool warning = ev->kind == TR_WARNING;
 		sep(s);
-		fprintf(s->out, "{\"ph\":\"i\",\"s\":\"p\",\"cat\":\"warning\",\"pid\":%d,\"tid\":%d,\"ts\":",
-			ev->pid, ev->tid);
+		fprintf(s->out, "{\"ph\":\"i\",\"s\":\"p\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%d,\"ts\":",
+			warning ? "warning" : "ctl", ev->pid, ev->tid);
 		put_us(s->out, ev->t);
-		snprintf(name, sizeof(name), "warning %s", ev->warning);
+		snprintf(name, sizeof(name), "%s %s", warning ? "warning" : "ctl",
+			 warning ? ev->warning : ev->how ? ev->how : "?");
 		fputs(",\"name\":", s->out);
 		put_jstr(s->out, name);
 		fputs(",\"args\":", s->out);

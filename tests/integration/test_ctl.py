@@ -387,6 +387,16 @@ def test_view_shows_changes(sb):
                            env=env, capture_output=True, text=True, timeout=20)
         check_eq(p.returncode, 0, "view -f %s: %s" % (fmt, p.stderr))
         check(re.search(pattern, p.stdout), "view -f %s shows the change:\n%s" % (fmt, p.stdout))
+    # Perfetto: an instant on the process, not a slice of some thread.
+    p = subprocess.run([TOOL, "view", "-f", "perfetto", sb.out], env=env, capture_output=True,
+                       text=True, timeout=20)
+    check_eq(p.returncode, 0, "view -f perfetto: %s" % p.stderr)
+    doc = json.loads(p.stdout)
+    events = doc["traceEvents"] if isinstance(doc, dict) else doc
+    marks = [e for e in events if e.get("cat") == "ctl"]
+    check_eq([(e["ph"], e.get("s"), e["name"], e["pid"]) for e in marks],
+             [("i", "p", "ctl add", pid)], "ctl records in the Perfetto trace", marks)
+    check("added ctl:1" in json.dumps(marks[0]["args"]), "the change's message", marks)
 
 
 if __name__ == "__main__":
