@@ -140,9 +140,11 @@ int view_render(struct view_opts *o, const struct renderer *r, const char *const
 	struct pass pass;
 	struct view_ctx ctx = { o, NULL, NULL };
 	struct run_state rs = { r, NULL };
+	unsigned flags = r->whole_records ? 0 : TR_LAZY;
 	int failed, status;
 
-	if (pass_open(&pass, paths, npaths, r->scan ? TR_QUIET : 0) != 0)
+	/* A first pass only feeds the model and measures. */
+	if (pass_open(&pass, paths, npaths, r->scan ? TR_QUIET | TR_LAZY : flags) != 0)
 		return 1;
 	ctx.reader = &pass.reader;
 	ctx.model = pass.model;
@@ -156,7 +158,7 @@ int view_render(struct view_opts *o, const struct renderer *r, const char *const
 		if (!failed)
 			r->rewind(rs.st, &ctx);
 		pass_close(&pass);
-		if (failed || pass_open(&pass, paths, npaths, 0) != 0) {
+		if (failed || pass_open(&pass, paths, npaths, flags) != 0) {
 			r->finish(rs.st, false); /* nothing drawn yet */
 			return 1;
 		}

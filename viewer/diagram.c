@@ -33,7 +33,7 @@ static void sb_add(struct sbuf *b, const char *fmt, ...)
 
 static const char *jstr(const struct vev *ev, const char *key)
 {
-	return json_string_value(json_object_get(ev->j, key));
+	return json_string_value(json_object_get(vev_json(ev), key));
 }
 
 /* "AF_INET" -> "inet", "SOCK_STREAM|SOCK_CLOEXEC" -> "stream|cloexec". */
@@ -143,7 +143,7 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		ret_suffix(&b, ev, true);
 		break;
 	case OP_SOCKETPAIR: {
-		json_t *fds = json_object_get(ev->j, "fds");
+		json_t *fds = json_object_get(vev_json(ev), "fds");
 		sb_add(&b, "%s(", fn);
 		lower_names(&b, jstr(ev, "family"), "AF_");
 		sb_add(&b, ", ");
@@ -164,7 +164,7 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 			sb_add(&b, " -> %s", ev->local);
 		break;
 	case OP_LISTEN: {
-		json_t *bl = json_object_get(ev->j, "backlog");
+		json_t *bl = json_object_get(vev_json(ev), "backlog");
 		sb_add(&b, "%s(%d", fn, ev->fd);
 		if (json_is_integer(bl))
 			sb_add(&b, ", %lld", (long long)json_integer_value(bl));
@@ -193,7 +193,7 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		} else if (ev->op == OP_RECV && ev->ret == 0 && (ev->bytes <= 0)) {
 			sb_add(&b, " = 0 EOF");
 		} else {
-			json_t *vlen = json_object_get(ev->j, "vlen");
+			json_t *vlen = json_object_get(vev_json(ev), "vlen");
 			if (json_is_integer(vlen))
 				sb_add(&b, " %lld msg%s", (long long)ev->ret, ev->ret == 1 ? "" : "s");
 			sb_add(&b, " %lld B", (long long)(ev->bytes >= 0 ? ev->bytes : ev->ret));
@@ -211,7 +211,7 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		ret_suffix(&b, ev, false);
 		break;
 	case OP_DUP: {
-		json_t *nfd = json_object_get(ev->j, "newfd");
+		json_t *nfd = json_object_get(vev_json(ev), "newfd");
 		const char *cmd = jstr(ev, "cmd");
 		sb_add(&b, "%s(%d", fn, ev->fd);
 		if (cmd)
@@ -224,12 +224,12 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 	}
 	case OP_OPT: {
 		const char *opt = jstr(ev, "opt");
-		json_t *v = json_object_get(ev->j, "value");
-		json_t *us = json_object_get(ev->j, "value_us");
+		json_t *v = json_object_get(vev_json(ev), "value");
+		json_t *us = json_object_get(vev_json(ev), "value_us");
 		sb_add(&b, "%s(%d", fn, ev->fd);
-		if (opt || json_is_integer(json_object_get(ev->j, "opt"))) {
+		if (opt || json_is_integer(json_object_get(vev_json(ev), "opt"))) {
 			sb_add(&b, ", ");
-			json_scalar(&b, json_object_get(ev->j, "opt"));
+			json_scalar(&b, json_object_get(vev_json(ev), "opt"));
 		}
 		bool set = ev->call == ST_FN_setsockopt;
 		if (set && v) {
@@ -252,7 +252,7 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 	}
 	case OP_DNS: {
 		const char *host = jstr(ev, "host"), *svc = jstr(ev, "service");
-		json_t *addrs = json_object_get(ev->j, "addrs");
+		json_t *addrs = json_object_get(vev_json(ev), "addrs");
 		sb_add(&b, "%s(%s, %s)", fn, host ? host : "NULL", svc ? svc : "NULL");
 		if (ev->err) {
 			sb_add(&b, " = %s", ev->err);
@@ -397,7 +397,7 @@ bool ev_drawn(const struct vev *ev)
 
 	if (ev->kind != TR_END)
 		return true;
-	reason = json_string_value(json_object_get(ev->j, "reason"));
+	reason = json_string_value(json_object_get(vev_json(ev), "reason"));
 	return !(reason && strcmp(reason, "exec") == 0);
 }
 

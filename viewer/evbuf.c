@@ -26,7 +26,7 @@ void evbuf_init(struct evbuf *b, size_t limit, size_t preview, bool with_json)
 
 static char *record_json(struct vev *ev)
 {
-	json_t *j = ev->j;
+	json_t *j = vev_json(ev);
 
 	json_object_set_new(j, "seq", json_integer((json_int_t)ev->seq));
 	json_object_set_new(j, "prog", json_string(ev->file->prog));

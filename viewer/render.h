@@ -46,6 +46,11 @@ struct view_ctx {
 };
 
 struct renderer {
+	/* Writes every record out whole (jsonl, perfetto, html's page data):
+	 * read with jansson. The others decode records with the reader's
+	 * fast scanner and build a tree only for the few they look into
+	 * (vev_json). */
+	bool whole_records;
 	void *(*begin)(struct view_ctx *ctx);
 	/* Optional first pass over the same events (text). */
 	void (*scan)(void *st, struct vev *ev);

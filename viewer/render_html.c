@@ -52,9 +52,9 @@ static void ht_event(void *p, struct vev *ev)
 	size_t n = s->buf.n;
 
 	evbuf_add(&s->buf, ev, s->ctx->model);
-	if (s->buf.n > n && json_array_size(json_object_get(ev->j, "stack")) > 0) {
+	if (s->buf.n > n && json_array_size(json_object_get(vev_json(ev), "stack")) > 0) {
 		s->buf.v[n].stack = true;
-		sym_want_stack(s->sym, ev->j);
+		sym_want_stack(s->sym, vev_json(ev));
 	}
 }
 
@@ -416,6 +416,7 @@ static int ht_finish(void *p, bool draw)
 }
 
 const struct renderer render_html = {
+	.whole_records = true,
 	.begin = ht_begin,
 	.event = ht_event,
 	.finish = ht_finish,

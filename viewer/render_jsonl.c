@@ -47,7 +47,7 @@ static const char *link_name(enum vev_link l)
 static void jl_event(void *p, struct vev *ev)
 {
 	struct jsonl *s = p;
-	json_t *j = ev->j;
+	json_t *j = vev_json(ev);
 
 	/* The record is ours until the pass frees it. */
 	json_object_set_new(j, "seq", json_integer((json_int_t)ev->seq));
@@ -83,6 +83,7 @@ static int jl_finish(void *p, bool draw)
 }
 
 const struct renderer render_jsonl = {
+	.whole_records = true,
 	.begin = jl_begin,
 	.event = jl_event,
 	.finish = jl_finish,

@@ -281,7 +281,7 @@ static void pf_event(void *p, struct vev *ev)
 		fputs(",\"name\":", s->out);
 		put_jstr(s->out, name);
 		fputs(",\"args\":", s->out);
-		json_dumpf(ev->j, s->out, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+		json_dumpf(vev_json(ev), s->out, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
 		fputs("}", s->out);
 		return;
 	}
@@ -299,8 +299,8 @@ static void pf_event(void *p, struct vev *ev)
 	put_jstr(s->out, name);
 	fputs(",\"args\":", s->out);
 	if (ev->conn)
-		json_object_set_new(ev->j, "conn", json_integer(ev->conn->id));
-	json_dumpf(ev->j, s->out, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+		json_object_set_new(vev_json(ev), "conn", json_integer(ev->conn->id));
+	json_dumpf(vev_json(ev), s->out, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
 	fputs("}", s->out);
 	if (ev->fault) {
 		sep(s);
@@ -348,6 +348,7 @@ static int pf_finish(void *p, bool draw)
 }
 
 const struct renderer render_perfetto = {
+	.whole_records = true,
 	.begin = pf_begin,
 	.scan = pf_scan,
 	.rewind = pf_rewind,

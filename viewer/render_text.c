@@ -213,8 +213,8 @@ static void tx_scan(void *p, struct vev *ev)
 		return;
 	ci = col_get(s, false, ev->pid, NULL, ev->seq);
 	s->scanned++;
-	if (s->sym && json_is_array(json_object_get(ev->j, "stack"))) {
-		sym_want_stack(s->sym, ev->j);
+	if (s->sym && json_is_array(json_object_get(vev_json(ev), "stack"))) {
+		sym_want_stack(s->sym, vev_json(ev));
 		s->stacks++;
 	}
 	if (ev->tend > s->max_t)
@@ -627,8 +627,8 @@ static void sline_draw(struct text *s, int x, int numw, const struct sline *l, i
 /* The stack ev recorded, under its row (--stacks). */
 static void stack_rows(struct text *s, const struct vev *ev, int xm)
 {
-	json_t *stack = json_object_get(ev->j, "stack"), *fr;
-	json_t *cutj = json_object_get(ev->j, "stack_cut");
+	json_t *stack = json_object_get(vev_json(ev), "stack"), *fr;
+	json_t *cutj = json_object_get(vev_json(ev), "stack_cut");
 	json_int_t cut = json_is_integer(cutj) ? json_integer_value(cutj) : 0;
 	size_t i, n = json_array_size(stack), nl = 0, cap = 0;
 	struct sline *lines = NULL;

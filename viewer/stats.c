@@ -90,7 +90,7 @@ static char *dup_opt(const char *s)
  * is the header's exe), else the innermost frame. */
 static void add_caller(struct stats *st, const struct vev *ev)
 {
-	json_t *stack = json_object_get(ev->j, "stack"), *fr;
+	json_t *stack = json_object_get(vev_json(ev), "stack"), *fr;
 	const char *exe = ev->file && ev->file->exe ? ev->file->exe : "";
 	struct sym_frame f, pick;
 	bool found = false;

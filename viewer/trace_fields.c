@@ -50,18 +50,26 @@ static struct js_schema record_schema = {
 	.nfields = sizeof(record_fields) / sizeof(record_fields[0]),
 };
 
-struct tr_fields *tr_fields_parse(const char *line, size_t n)
+struct tr_fields *tr_fields_parse(const char *line, size_t n, bool keep_line)
 {
 	struct tr_fields *f;
 
 	if (!record_schema.ready && js_schema_prepare(&record_schema) != 0)
 		return NULL;
-	f = malloc(sizeof(*f) + n + 1);
+	/* Unescaped strings are never longer than the line they came from. */
+	f = malloc(sizeof(*f) + n + 1 + (keep_line ? n : 0));
 	if (!f)
 		return NULL;
 	if (js_scan(line, n, &record_schema, f->v, f->arena) != 0) {
 		free(f);
 		return NULL;
+	}
+	f->raw = NULL;
+	f->raw_len = 0;
+	if (keep_line) {
+		memcpy(f->arena + n + 1, line, n);
+		f->raw = f->arena + n + 1;
+		f->raw_len = n;
 	}
 	return f;
 }

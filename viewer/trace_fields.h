@@ -49,12 +49,15 @@ enum tf_slot {
 
 struct tr_fields {
 	struct js_val v[TF_NSLOTS];
-	char arena[]; /* the strings */
+	const char *raw;  /* the line itself, when kept; else NULL */
+	size_t raw_len;
+	char arena[];     /* the strings, then the kept line */
 };
 
-/* Decodes one line; NULL when the fast path cannot take it (anything
- * jansson must judge, or out of memory). */
-struct tr_fields *tr_fields_parse(const char *line, size_t n);
+/* Decodes one line, keeping a copy of it with keep_line; NULL when the
+ * fast path cannot take it (anything jansson must judge, or out of
+ * memory). */
+struct tr_fields *tr_fields_parse(const char *line, size_t n, bool keep_line);
 void tr_fields_free(struct tr_fields *f);
 
 /* Slot s of a record read by jansson, as the fast path would have

@@ -422,7 +422,7 @@ static int read_record(struct tr_reader *r, struct tr_file *f, struct tr_record 
 		if (st == LN_ERR)
 			return -1;
 		if (r->fast)
-			t = tr_fields_parse(r->line, n);
+			t = tr_fields_parse(r->line, n, r->keep_lines);
 		if (t) {
 			head_of_fields(t, &h);
 		} else {
@@ -443,6 +443,18 @@ static int read_record(struct tr_reader *r, struct tr_file *f, struct tr_record 
 		out->fields = t;
 		return 1;
 	}
+}
+
+json_t *tr_record_json(struct tr_record *rec)
+{
+	if (!rec->j && rec->fields && rec->fields->raw) {
+		/* The scanner took the line, so jansson takes it too (both
+		 * accept the same lines); only memory can fail here. */
+		rec->j = json_loadb(rec->fields->raw, rec->fields->raw_len, JSON_ALLOW_NUL, NULL);
+		if (!rec->j)
+			rec->j = json_object();
+	}
+	return rec->j;
 }
 
 void tr_record_free(struct tr_record *rec)
@@ -752,7 +764,8 @@ int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *
 	memset(r, 0, sizeof(*r));
 	r->diag = diagf;
 	r->quiet = (flags & TR_QUIET) != 0;
-	r->fast = (flags & TR_FAST) != 0;
+	r->fast = (flags & (TR_FAST | TR_LAZY)) != 0;
+	r->keep_lines = (flags & TR_LAZY) != 0;
 	raise_fd_limit();
 	for (size_t i = 0; i < npaths; i++)
 		if (expand(r, paths[i], &list, &n, &cap) != 0)

@@ -118,6 +118,7 @@ struct tr_reader {
 	char newest_file[256];
 	bool quiet;          /* warnings off (an earlier pass gave them) */
 	bool fast;           /* TR_FAST */
+	bool keep_lines;     /* TR_LAZY */
 	bool failed;         /* a fatal error was reported */
 };
 
@@ -125,6 +126,9 @@ struct tr_reader {
 #define TR_QUIET 1u
 /* Records as fields, not trees, where the scanner can (rec->fields). */
 #define TR_FAST 2u
+/* TR_FAST, keeping each line, so that tr_record_json() can build the tree
+ * of the records a renderer looks into. */
+#define TR_LAZY 4u
 
 /* Resolves paths (files, or directories of *.jsonl; a directory without
  * trace files but with a `latest` entry stands for that), reads every
@@ -136,6 +140,10 @@ int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *
  * fatal error (printed). */
 int tr_next(struct tr_reader *r, struct tr_record *rec);
 void tr_record_free(struct tr_record *rec);
+/* The record's tree: rec->j, built from the kept line on first use with
+ * TR_LAZY (the same tree tr_open without flags gives). NULL only when
+ * memory runs out. */
+json_t *tr_record_json(struct tr_record *rec);
 /* Prints what was skipped (nothing when all was read). */
 void tr_report(const struct tr_reader *r, const char *prog);
 void tr_close(struct tr_reader *r);

@@ -137,10 +137,18 @@ static void decode_call(struct vev *ev, const struct tr_record *rec)
 		      fd_value(field(rec, TF_FDS1), &ev->fds[1]);
 }
 
-void vev_decode(struct vev *ev, const struct tr_record *rec, uint64_t seq, int64_t base)
+json_t *vev_json(const struct vev *ev)
+{
+	if (ev->j)
+		return ev->j;
+	return ev->rec ? tr_record_json(ev->rec) : NULL;
+}
+
+void vev_decode(struct vev *ev, struct tr_record *rec, uint64_t seq, int64_t base)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->j = rec->j;
+	ev->rec = rec;
 	ev->file = rec->file;
 	ev->line = rec->line;
 	ev->seq = seq;

@@ -52,7 +52,11 @@ enum vev_link {
 struct conn;
 
 struct vev {
-	json_t *j;                 /* the record; NULL on the reader's fast path */
+	/* The record's tree; NULL on the reader's fast path, where vev_json()
+	 * builds it from the kept line if a renderer asks. Valid while the
+	 * record is, like the strings below. */
+	json_t *j;
+	struct tr_record *rec;
 	const struct tr_file *file;
 	long line;
 	uint64_t seq;              /* 1, 2, ... in merged order */
@@ -116,7 +120,9 @@ static inline int64_t sat_sub64(int64_t a, int64_t b)
 }
 
 /* Decodes rec into ev (seq and times relative to base). */
-void vev_decode(struct vev *ev, const struct tr_record *rec, uint64_t seq, int64_t base);
+void vev_decode(struct vev *ev, struct tr_record *rec, uint64_t seq, int64_t base);
+/* The record's tree (see j). */
+json_t *vev_json(const struct vev *ev);
 /* The payload preview as bytes; returns how many were written. */
 size_t vev_data_bytes(const struct vev *ev, unsigned char *out, size_t cap);
 struct evref vev_ref(const struct vev *ev);

@@ -49,7 +49,7 @@ static bool same_val(const struct js_val *a, const struct js_val *b)
  * NULL when refused. */
 static struct tr_fields *scan_n(const char *line, size_t n)
 {
-	struct tr_fields *f = tr_fields_parse(line, n);
+	struct tr_fields *f = tr_fields_parse(line, n, false);
 	json_error_t err;
 	json_t *j;
 

@@ -38,7 +38,8 @@ static FIXTURE_UNUSED void fixture_write(const char *dir, const char *name, cons
 	char path[PATH_MAX];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		abort();
 	f = fopen(path, "w");
 	if (!f) {
 		perror(path);
