@@ -46,10 +46,10 @@ struct view_ctx {
 };
 
 struct renderer {
-	/* Writes every record out whole (jsonl, perfetto, html's page data):
-	 * read with jansson. The others decode records with the reader's
-	 * fast scanner and build a tree only for the few they look into
-	 * (vev_json). */
+	/* Writes every record out whole (jsonl, perfetto): read with
+	 * jansson. The others decode records with the reader's fast scanner
+	 * and build a tree only for the ones they look into (vev_json): html
+	 * for the events it draws, text and mermaid for a few notes. */
 	bool whole_records;
 	void *(*begin)(struct view_ctx *ctx);
 	/* Optional first pass over the same events (text). */

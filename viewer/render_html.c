@@ -416,7 +416,6 @@ static int ht_finish(void *p, bool draw)
 }
 
 const struct renderer render_html = {
-	.whole_records = true,
 	.begin = ht_begin,
 	.event = ht_event,
 	.finish = ht_finish,
