@@ -77,13 +77,6 @@ static bool inconclusive(const char *err)
 	return false;
 }
 
-static int64_t json_i64(json_t *o, const char *key, int64_t dflt)
-{
-	json_t *x = json_object_get(o, key);
-
-	return json_is_integer(x) ? (int64_t)json_integer_value(x) : dflt;
-}
-
 static void take_note(struct note *n, const struct vev *ev)
 {
 	n->set = true;
@@ -149,8 +142,9 @@ static void resolved_key(char *key, size_t cap, const char *addr)
 /* getaddrinfo answers, so host= can select the later calls to them. */
 static void remember_resolved(struct eval *e, const struct vev *ev)
 {
-	const char *name = json_string_value(json_object_get(ev->j, "host"));
-	json_t *addrs = json_object_get(ev->j, "addrs");
+	json_t *j = vev_json(ev);
+	const char *name = json_string_value(json_object_get(j, "host"));
+	json_t *addrs = json_object_get(j, "addrs");
 	size_t i;
 	json_t *a;
 
@@ -177,9 +171,10 @@ static void remember_resolved(struct eval *e, const struct vev *ev)
  * globs as in the shim. Without a recorded stack nobody can tell: the
  * call counts as selected, so a rule is never reported as missing its
  * selection for want of stacks. */
+/* arg: the event. Its record's tree is built only for a caller= rule. */
 static bool caller_in_stack(void *arg, const char *module_glob, const char *func_glob)
 {
-	json_t *stack = json_object_get(arg, "stack");
+	json_t *stack = json_object_get(vev_json(arg), "stack");
 	json_t *frame;
 	size_t i;
 
@@ -224,15 +219,15 @@ static void match_ctx(struct eval *e, const struct vev *ev, struct st_match_ctx 
 	c->peer_text = peer_text;
 	c->local_text = local_text;
 	if (ev->op == OP_DNS) {
-		c->host = json_string_value(json_object_get(ev->j, "host"));
+		c->host = json_string_value(json_object_get(vev_json(ev), "host"));
 	} else if (peer_text) {
 		char key[ADDR_MAX];
 		resolved_key(key, sizeof(key), peer_text);
 		c->host = hmap_gets(&e->resolved, key);
 	}
 	c->caller = caller_in_stack;
-	c->caller_arg = ev->j;
-	int64_t ts = json_i64(ev->j, "ts", 0);
+	c->caller_arg = (void *)ev;
+	int64_t ts = ev->rec ? ev->rec->ts : 0;
 	int64_t start = ev->file && ev->file->start >= 0 ? ev->file->start : ts;
 	c->elapsed_ns = ts > start ? (uint64_t)(ts - start) : 0;
 }
@@ -322,7 +317,7 @@ static void feed_expect(struct sel_state *s, const struct st_expect *x, const st
  * (the path may be written differently by the shim and the tool). */
 static long rule_of_fault(const struct st_scenario *sc, const struct vev *ev)
 {
-	json_t *fault = json_object_get(ev->j, "fault");
+	json_t *fault = json_object_get(vev_json(ev), "fault");
 	const char *origin = json_string_value(json_object_get(fault, "rule"));
 	const char *text = json_string_value(json_object_get(fault, "text"));
 	unsigned line;
@@ -558,7 +553,7 @@ int verdict_eval(struct verdict *v, const struct st_scenario *sc, const char *co
 		return 1;
 	}
 	/* No path: a run whose processes never touched a socket. */
-	status = npaths ? pass_open(&pass, paths, npaths, 0) : 0;
+	status = npaths ? pass_open(&pass, paths, npaths, TR_LAZY) : 0;
 	if (status == 0 && npaths) {
 		status = pass_run(&pass, NULL, feed, &e);
 		tr_report(&pass.reader, "socktrace");

@@ -250,6 +250,39 @@ static void test_verdict_each_condition(void **state)
 	check_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* caller= selects on the record's stack: one rule's caller is in it (the
+ * call matched, when= picked none), the other's is not. */
+static void test_verdict_rule_caller(void **state)
+{
+	static const char trace[] =
+		HDR(21, 1, "cli")
+		CALL(1000000, 1000, "\"fn\":\"send\",\"fd\":4,\"ret\":5,\"len\":5,\"bytes\":5,"
+		     "\"stack\":[{\"pc\":\"0x401000\",\"func\":\"flush+0x10\","
+		     "\"module\":\"/usr/bin/cli\"},{\"pc\":\"0x401200\",\"func\":\"main+0x22\","
+		     "\"module\":\"/usr/bin/cli\"}]")
+		"{\"rec\":\"end\",\"ts\":2000000,\"pid\":21,\"reason\":\"exit\",\"dropped\":0}\n";
+	char *dir = fixture_dir();
+	const char *paths[] = { dir };
+	struct st_scenario sc = { 0 };
+	struct verdict v;
+	const char *text = "send caller=flush error=EPIPE when=9\n"
+			   "send caller=cli:nosuch error=EPIPE\n"
+			   "expect send count=1\n";
+
+	(void)state;
+	fixture_write(dir, "cli.21.jsonl", trace, 0);
+	assert_int_equal(st_scenario_load_file_text(&sc, "s.scn", text), 0);
+	assert_int_equal(verdict_eval(&v, &sc, paths, 1), 0);
+	assert_int_equal(v.count, 3);
+	assert_false(v.results[1].pass);
+	assert_non_null(strstr(v.results[1].seen, "1 calls matched, when=/prob=/after= picked none"));
+	assert_false(v.results[2].pass);
+	assert_non_null(strstr(v.results[2].seen, "none of 1 send calls matched its selection"));
+	verdict_free(&v);
+	st_scenario_free(&sc);
+	fixture_rm(dir);
+}
+
 /* A rule that never acts fails the verdict unless it is optional. */
 static void test_verdict_rule_never_acted(void **state)
 {
@@ -290,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_verdict_each_condition),
 		cmocka_unit_test(test_verdict_rule_never_acted),
+		cmocka_unit_test(test_verdict_rule_caller),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
