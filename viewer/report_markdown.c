@@ -71,7 +71,7 @@ static int stats_section(FILE *out, const struct report_input *in)
 	struct stats *st;
 	int status;
 
-	if (pass_open(&pass, in->paths, in->npaths, TR_QUIET) != 0)
+	if (pass_open(&pass, in->paths, in->npaths, TR_QUIET | TR_FAST) != 0)
 		return 1;
 	st = stats_new();
 	status = pass_run(&pass, NULL, count_event, st);
