@@ -182,30 +182,43 @@ struct verdict_case {
 	const char *seen; /* part of what the result says it saw */
 };
 
+/* Loads the scenario text (named as the fault events name it: s.scn) and
+ * judges it over the trace directory dir. */
+static void judge(const char *dir, const char *text, struct st_scenario *sc, struct verdict *v)
+{
+	const char *paths[] = { dir };
+
+	memset(sc, 0, sizeof(*sc));
+	assert_int_equal(st_scenario_load_file_text(sc, "s.scn", text), 0);
+	assert_int_equal(verdict_eval(v, sc, paths, 1), 0);
+}
+
+static void judged_free(struct st_scenario *sc, struct verdict *v)
+{
+	verdict_free(v);
+	st_scenario_free(sc);
+}
+
 static void check_cases(const struct verdict_case *cases, size_t n)
 {
 	char *dir = fixture_dir();
-	const char *paths[] = { dir };
 
 	fixture_write(dir, "cli.20.jsonl", client_trace, 0);
 	for (size_t i = 0; i < n; i++) {
 		char text[1024];
-		struct st_scenario sc = { 0 };
+		struct st_scenario sc;
 		struct verdict v;
 
 		snprintf(text, sizeof(text), "%s\n%s\n", "connect port=5432 error=ECONNREFUSED when=1",
 			 cases[i].line);
-		/* Named as the fault events name it: s.scn. */
-		assert_int_equal(st_scenario_load_file_text(&sc, "s.scn", text), 0);
-		assert_int_equal(verdict_eval(&v, &sc, paths, 1), 0);
+		judge(dir, text, &sc, &v);
 		assert_int_equal(v.count, 2);
 		assert_true(v.results[1].pass); /* the rule acted */
 		if (v.results[0].pass != cases[i].pass || !strstr(v.results[0].seen, cases[i].seen))
 			fail_msg("%s: %s, seen '%s' (want %s, '%s')", cases[i].line,
 				 v.results[0].pass ? "pass" : "FAIL", v.results[0].seen,
 				 cases[i].pass ? "pass" : "FAIL", cases[i].seen);
-		verdict_free(&v);
-		st_scenario_free(&sc);
+		judged_free(&sc, &v);
 	}
 	fixture_rm(dir);
 }
@@ -262,24 +275,22 @@ static void test_verdict_rule_caller(void **state)
 		     "\"module\":\"/usr/bin/cli\"}]")
 		"{\"rec\":\"end\",\"ts\":2000000,\"pid\":21,\"reason\":\"exit\",\"dropped\":0}\n";
 	char *dir = fixture_dir();
-	const char *paths[] = { dir };
-	struct st_scenario sc = { 0 };
+	struct st_scenario sc;
 	struct verdict v;
-	const char *text = "send caller=flush error=EPIPE when=9\n"
-			   "send caller=cli:nosuch error=EPIPE\n"
-			   "expect send count=1\n";
 
 	(void)state;
 	fixture_write(dir, "cli.21.jsonl", trace, 0);
-	assert_int_equal(st_scenario_load_file_text(&sc, "s.scn", text), 0);
-	assert_int_equal(verdict_eval(&v, &sc, paths, 1), 0);
+	judge(dir,
+	      "send caller=flush error=EPIPE when=9\n"
+	      "send caller=cli:nosuch error=EPIPE\n"
+	      "expect send count=1\n",
+	      &sc, &v);
 	assert_int_equal(v.count, 3);
 	assert_false(v.results[1].pass);
 	assert_non_null(strstr(v.results[1].seen, "1 calls matched, when=/prob=/after= picked none"));
 	assert_false(v.results[2].pass);
 	assert_non_null(strstr(v.results[2].seen, "none of 1 send calls matched its selection"));
-	verdict_free(&v);
-	st_scenario_free(&sc);
+	judged_free(&sc, &v);
 	fixture_rm(dir);
 }
 
@@ -287,19 +298,18 @@ static void test_verdict_rule_caller(void **state)
 static void test_verdict_rule_never_acted(void **state)
 {
 	char *dir = fixture_dir();
-	const char *paths[] = { dir };
-	struct st_scenario sc = { 0 };
+	struct st_scenario sc;
 	struct verdict v;
-	const char *text = "connect port=5432 error=ECONNREFUSED when=1\n"
-			   "connect port=80 error=ECONNREFUSED\n"
-			   "recv port=5432 delay=1s optional\n"
-			   "send port=5432 error=EPIPE when=9\n"
-			   "expect connect count>=1\n";
 
 	(void)state;
 	fixture_write(dir, "cli.20.jsonl", client_trace, 0);
-	assert_int_equal(st_scenario_load_file_text(&sc, "s.scn", text), 0);
-	assert_int_equal(verdict_eval(&v, &sc, paths, 1), 0);
+	judge(dir,
+	      "connect port=5432 error=ECONNREFUSED when=1\n"
+	      "connect port=80 error=ECONNREFUSED\n"
+	      "recv port=5432 delay=1s optional\n"
+	      "send port=5432 error=EPIPE when=9\n"
+	      "expect connect count>=1\n",
+	      &sc, &v);
 	assert_int_equal(v.count, 5);
 	assert_int_equal(v.failed, 2);
 	assert_true(v.results[1].pass);
@@ -308,8 +318,7 @@ static void test_verdict_rule_never_acted(void **state)
 	assert_true(v.results[3].pass);
 	assert_false(v.results[4].pass);
 	assert_non_null(strstr(v.results[4].seen, "1 calls matched, when=/prob=/after= picked none"));
-	verdict_free(&v);
-	st_scenario_free(&sc);
+	judged_free(&sc, &v);
 	fixture_rm(dir);
 }
 
