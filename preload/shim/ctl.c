@@ -4,6 +4,7 @@
 #include "ctl.h"
 
 #include "fault.h"
+#include "fsize.h"
 #include "jsonw.h"
 #include "log.h"
 #include "shim.h"
@@ -266,7 +267,11 @@ static bool open_channel(bool dir_known)
 			return false;
 		fd = create_file(dir, name);
 	}
-	ok = fd >= 0 && syscall(SYS_ftruncate, fd, (off_t)sizeof(struct st_ctl_file)) == 0 &&
+	/* Below the file size limit only: growing the file past it would
+	 * kill the program with SIGXFSZ. Without the file, `socktrace ctl`
+	 * does not see the process. */
+	ok = fd >= 0 && st_fsize_allows(sizeof(struct st_ctl_file)) &&
+	     syscall(SYS_ftruncate, fd, (off_t)sizeof(struct st_ctl_file)) == 0 &&
 	     syscall(SYS_fstat, fd, &st) == 0 && map_hot(fd);
 	if (!ok && fd >= 0)
 		syscall(SYS_unlinkat, dir, at, 0);

@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include "fsize.h"
 #include "shim.h"
 
 #include <errno.h>
@@ -30,6 +31,7 @@ static void raw_write_all(int fd, const char *s, size_t n)
 
 static void deliver(const char *msg, size_t n)
 {
+	long end;
 	int fd;
 
 	switch (st_shim.cfg.log) {
@@ -44,7 +46,11 @@ static void deliver(const char *msg, size_t n)
 				  0600);
 		if (fd < 0)
 			return;
-		raw_write_all(fd, msg, n);
+		/* A message past the file size limit would kill the program
+		 * (SIGXFSZ): it is lost instead. */
+		end = syscall(SYS_lseek, fd, 0L, SEEK_END);
+		if (end >= 0 && st_fsize_allows((uint64_t)end + n))
+			raw_write_all(fd, msg, n);
 		syscall(SYS_close, fd);
 		return;
 	}

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "real.h"
 #include "event.h"
+#include "fsize.h"
 #include "shim.h"
 #include "warn.h"
 
@@ -38,6 +39,9 @@
  * still holds the end record after the last record. */
 #define REC_SLACK ((uint64_t)ST_EV_MAX)
 #define END_RESERVE ((uint64_t)4096)
+/* Appending under a file size limit keeps this much below it for the end
+ * record (finish formats it into 256 bytes). */
+#define APPEND_END_RESERVE ((size_t)256)
 #define SEG_REACH (REC_SLACK + END_RESERVE)
 /* Pages are populated ahead of the tail, a window at a time. */
 #define POP_AHEAD ((uint64_t)64 << 10)
@@ -94,6 +98,7 @@ static struct {
 	uint64_t populated_end; /* under populating */
 	unsigned released_segs; /* under mapping: segments below are unmapped from our pages */
 	bool no_populate;       /* the kernel lacks MADV_POPULATE_WRITE */
+	_Atomic bool limit_said; /* the file size limit was reported */
 	char path[PATH_MAX];
 	_Atomic(char *) seg[SEG_COUNT];
 	/* Segment k, as hot_seg points at it: filled before seg[k] is
@@ -295,6 +300,11 @@ static bool map_next_segment(void)
 		return false;
 	}
 	seg_geometry(k, &start, &size);
+	if (!st_fsize_allows(start + size + SEG_REACH)) {
+		st_log("tracing stopped: %s would pass the file size limit (ulimit -f: %llu bytes)",
+		       w.path, (unsigned long long)st_fsize_limit());
+		return false;
+	}
 	if (!ensure_fd()) {
 		st_log("tracing stopped: cannot reopen %s: %s", w.path, strerror(errno));
 		return false;
@@ -556,8 +566,30 @@ static void write_mapped(uint64_t off, const char *rec, size_t len)
 	}
 }
 
-static void append_record(const char *rec, size_t len)
+/* Whether a record of len bytes may be appended without passing the file
+ * size limit, keeping reserve bytes below it for the end record. */
+static bool append_fits(size_t len, size_t reserve)
 {
+	uint64_t limit = st_fsize_limit();
+	struct stat st;
+
+	if (limit == UINT64_MAX)
+		return true;
+	if (fstat(our_fd(), &st) != 0 || (uint64_t)st.st_size + len + reserve > limit) {
+		if (!atomic_exchange(&w.limit_said, true))
+			st_log("tracing stopped: %s reached the file size limit (ulimit -f: %llu bytes)",
+			       w.path, (unsigned long long)limit);
+		return false;
+	}
+	return true;
+}
+
+static void append_record(const char *rec, size_t len, size_t reserve)
+{
+	if (!append_fits(len, reserve)) {
+		atomic_fetch_add(&w.ctl->dropped, 1);
+		return;
+	}
 	/* O_APPEND makes each write(2) land whole at the end of a regular
 	 * file, so records from several threads never interleave. */
 	while (len) {
@@ -578,7 +610,7 @@ static void write_mapped_or_appended(const char *rec, size_t len)
 	if (st_likely(!(off & TAIL_CLOSED))) {
 		write_mapped(off, rec, len);
 	} else if (ensure_fd()) {
-		append_record(rec, len);
+		append_record(rec, len, APPEND_END_RESERVE);
 		release_low_fd();
 	}
 }
@@ -720,6 +752,13 @@ static int open_trace(void)
 	header = st_header_build(&header_len);
 	atomic_store(&w.ctl->tail, header_len);
 	atomic_store(&w.ctl->cut, NO_CUT);
+	/* A file size limit below the first segment: write(2), record by
+	 * record, up to the limit. */
+	if (!st_fsize_allows(((uint64_t)1 << SEG_MIN_SHIFT) + SEG_REACH)) {
+		atomic_store(&w.ctl->tail, TAIL_CLOSED);
+		append_record(header, header_len, APPEND_END_RESERVE);
+		return W_APPEND;
+	}
 	if (fallocate(our_fd(), 0, 0, (off_t)(((uint64_t)1 << SEG_MIN_SHIFT) + SEG_REACH)) != 0) {
 		if (errno != EOPNOTSUPP && errno != ENOSYS) {
 			stop_tracing("cannot grow", errno);
@@ -728,7 +767,7 @@ static int open_trace(void)
 		/* No preallocation here (some network and FUSE file systems):
 		 * a mapping could SIGBUS on a full disk, so write(2) instead. */
 		atomic_store(&w.ctl->tail, TAIL_CLOSED);
-		append_record(header, header_len);
+		append_record(header, header_len, APPEND_END_RESERVE);
 		return W_APPEND;
 	}
 	/* Pages are populated later, by the records: threads waiting for the
@@ -820,8 +859,10 @@ void st_writer_finish(const char *reason)
 	st_warn_scan_fds();
 	if (state != W_MAPPED) {
 		n = end_record(rec, sizeof(rec), reason);
-		if (n)
-			write_mapped_or_appended(rec, n);
+		if (n && ensure_fd()) {
+			append_record(rec, n, 0); /* into the room kept for it */
+			release_low_fd();
+		}
 		goto out;
 	}
 	/* Late records (atexit handlers that run after us) are appended. */
@@ -869,6 +910,7 @@ void st_writer_after_fork(void)
 	atomic_store(&w.populating, false);
 	w.populated_end = 0;
 	w.released_segs = 0;
+	atomic_store(&w.limit_said, false);
 	mapping_here = false;
 	populating_here = false;
 	opening_here = false;

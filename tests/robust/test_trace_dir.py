@@ -10,6 +10,7 @@ small tmpfs in a private mount namespace with unshare from util-linux):
 they skip without it."""
 
 import os
+import resource
 import shutil
 import subprocess
 
@@ -171,6 +172,57 @@ def test_disk_full_during_run(sb):
         problems.append("the end record says dropped %s, but %d calls are missing"
                         % (st.end.get("dropped"), calls - data))
     check(not problems, "after the disk filled up: " + "; ".join(problems))
+
+
+def fsize_limit(nbytes):
+    """preexec_fn: `ulimit -f` of nbytes for the program."""
+    def set_limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+    return set_limit
+
+
+def test_file_size_limit(sb):
+    """`ulimit -f`: a write, fallocate or ftruncate past RLIMIT_FSIZE gets
+    SIGXFSZ, which kills the program. Under limits of 1 KiB (less than the
+    writer's first segment), 32 KiB and 1 MiB, a program making 8000
+    calls ends normally, the shim says once that tracing stopped at the
+    limit, and the file stays within it: a header, the first calls, an
+    end record counting the rest. With tracing off, the control file
+    (304 KiB) is not made either, and nothing is said."""
+    calls = 8000
+    for limit in (1 << 10, 32 << 10, 1 << 20):
+        out = os.path.join(sb.dir, "trace-%d" % limit)
+        res = sb.run([rprog("hammer"), 1, calls], out=out, preexec_fn=fsize_limit(limit),
+                     check_rc=False)
+        check_eq(res.returncode, 0, "hammer's status under ulimit -f %d\n%s"
+                 % (limit, res.explain()))
+        lines = shim_lines(res.err)
+        check(len(lines) == 1 and "file size limit" in lines[0],
+              "one message about the limit %d: %r" % (limit, lines))
+        files = [n for n in os.listdir(out) if n.endswith(".jsonl")]
+        check_eq(len(files), 1, "trace files under limit %d" % limit)
+        path = os.path.join(out, files[0])
+        check(os.path.getsize(path) <= limit,
+              "the file (%d bytes) within the limit %d" % (os.path.getsize(path), limit))
+        st = rtest.StreamStats(path)
+        check(st.header is not None and not st.bad and not st.nul_bytes,
+              "the file parses under limit %d: %s" % (limit, st.bad[:2]))
+        data = st.by_fn["send"] + st.by_fn["recv"]
+        check(st.end is not None and st.end.get("dropped", 0) >= calls - data > 0,
+              "under limit %d: %d data calls recorded, end record %r" % (limit, data, st.end))
+    res = sb.run([rprog("hammer"), 1, 100], env={"SOCKTRACE_OUT": "off"},
+                 preexec_fn=fsize_limit(1 << 10), check_rc=False)
+    check_eq(res.returncode, 0, "hammer's status, tracing off, ulimit -f 1024\n" + res.explain())
+    check_eq(shim_lines(res.err), [], "messages from the shim with tracing off")
+    # A SOCKTRACE_LOG file already at the limit: the message is lost, not
+    # the program.
+    log = os.path.join(sb.dir, "shim.log")
+    with open(log, "w") as f:
+        f.write("x" * (40 << 10))
+    res = sb.run([rprog("hammer"), 1, calls], out=os.path.join(sb.dir, "trace-log"),
+                 env={"SOCKTRACE_LOG": log}, preexec_fn=fsize_limit(32 << 10), check_rc=False)
+    check_eq(res.returncode, 0, "hammer's status, its log file past the limit\n" + res.explain())
+    check_eq(os.path.getsize(log), 40 << 10, "the log file, already past the limit")
 
 
 def test_disk_full_with_threads(sb):
