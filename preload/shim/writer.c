@@ -723,6 +723,20 @@ static int create_file(void)
 	return fd;
 }
 
+/* Records go through write(2) from the header on. A header that the file
+ * size limit leaves no room for (with its end record) stops tracing: a
+ * file without one would be no trace. */
+static int open_appending(const char *header, size_t header_len)
+{
+	atomic_store(&w.ctl->tail, TAIL_CLOSED);
+	if (!append_fits(header_len, APPEND_END_RESERVE)) {
+		enter_failed();
+		return W_FAILED;
+	}
+	append_record(header, header_len, APPEND_END_RESERVE);
+	return W_APPEND;
+}
+
 /* Creates the file, writes the header; returns the new state. */
 static int open_trace(void)
 {
@@ -754,11 +768,8 @@ static int open_trace(void)
 	atomic_store(&w.ctl->cut, NO_CUT);
 	/* A file size limit below the first segment: write(2), record by
 	 * record, up to the limit. */
-	if (!st_fsize_allows(((uint64_t)1 << SEG_MIN_SHIFT) + SEG_REACH)) {
-		atomic_store(&w.ctl->tail, TAIL_CLOSED);
-		append_record(header, header_len, APPEND_END_RESERVE);
-		return W_APPEND;
-	}
+	if (!st_fsize_allows(((uint64_t)1 << SEG_MIN_SHIFT) + SEG_REACH))
+		return open_appending(header, header_len);
 	if (fallocate(our_fd(), 0, 0, (off_t)(((uint64_t)1 << SEG_MIN_SHIFT) + SEG_REACH)) != 0) {
 		if (errno != EOPNOTSUPP && errno != ENOSYS) {
 			stop_tracing("cannot grow", errno);
@@ -766,9 +777,7 @@ static int open_trace(void)
 		}
 		/* No preallocation here (some network and FUSE file systems):
 		 * a mapping could SIGBUS on a full disk, so write(2) instead. */
-		atomic_store(&w.ctl->tail, TAIL_CLOSED);
-		append_record(header, header_len, APPEND_END_RESERVE);
-		return W_APPEND;
+		return open_appending(header, header_len);
 	}
 	/* Pages are populated later, by the records: threads waiting for the
 	 * file to exist wait for no more than the header. */

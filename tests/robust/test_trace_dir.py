@@ -210,6 +210,16 @@ def test_file_size_limit(sb):
         data = st.by_fn["send"] + st.by_fn["recv"]
         check(st.end is not None and st.end.get("dropped", 0) >= calls - data > 0,
               "under limit %d: %d data calls recorded, end record %r" % (limit, data, st.end))
+    # No room for the header with its end record: no trace, only the
+    # message, and an empty file (which readers skip and report).
+    out = os.path.join(sb.dir, "trace-300")
+    res = sb.run([rprog("hammer"), 1, 100], out=out, preexec_fn=fsize_limit(300),
+                 check_rc=False)
+    check_eq(res.returncode, 0, "hammer's status under ulimit -f 300\n" + res.explain())
+    lines = shim_lines(res.err)
+    check(len(lines) == 1 and "file size limit" in lines[0], "one message: %r" % lines)
+    check_eq([os.path.getsize(os.path.join(out, n)) for n in os.listdir(out)], [0],
+             "sizes of the trace files under a 300-byte limit")
     res = sb.run([rprog("hammer"), 1, 100], env={"SOCKTRACE_OUT": "off"},
                  preexec_fn=fsize_limit(1 << 10), check_rc=False)
     check_eq(res.returncode, 0, "hammer's status, tracing off, ulimit -f 1024\n" + res.explain())
