@@ -3,6 +3,8 @@
  * the source of truth for what a valid line is. */
 #include "jscan.h"
 
+#include "jsonw.h"
+
 #include <errno.h>
 #include <locale.h>
 #include <math.h>
@@ -131,41 +133,6 @@ static inline bool is_plain(unsigned char c)
 	return plain[c];
 }
 
-/* The length of the UTF-8 sequence at p (2 to 4), or 0 where jansson's
- * stream_get refuses it: a stray continuation byte, C0/C1 or F5..FF, a
- * missing continuation byte, an overlong form, a surrogate, or beyond
- * U+10FFFF. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0];
-	size_t k;
-	uint32_t v;
-
-	if (c >= 0xc2 && c <= 0xdf) {
-		k = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		k = 3;
-		v = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		k = 4;
-		v = c & 0x07;
-	} else {
-		return 0;
-	}
-	if ((size_t)(end - p) < k)
-		return 0;
-	for (size_t i = 1; i < k; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	if ((k == 3 && v < 0x800) || (k == 4 && v < 0x10000) || v > 0x10ffff ||
-	    (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	return k;
-}
-
 static size_t utf8_put(uint32_t v, char *out)
 {
 	if (v < 0x80) {
@@ -283,7 +250,9 @@ static int scan_string(struct sc *s, char *out, size_t *len, bool *nul)
 		}
 		if (*p < 0x20)
 			return -1; /* a control character */
-		size_t k = utf8_seq(p, end);
+		/* Past the checks above, a byte of 0x80 or more: the whole
+		 * sequence as jansson takes it, or refused. */
+		size_t k = jw_utf8_len(p, (size_t)(end - p));
 		if (!k)
 			return -1;
 		if (out)

@@ -140,10 +140,7 @@ void jw_str_trusted(struct jw *w, const char *s, size_t n)
 	jw_char(w, '"');
 }
 
-/* Length of the valid UTF-8 sequence starting at s, or 0 if invalid.
- * Rejects overlong forms, surrogates and code points above U+10FFFF, the
- * same set strict JSON parsers such as jansson reject. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
+size_t jw_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	size_t len;
@@ -214,7 +211,7 @@ size_t json_escape_text(char *dst, size_t cap, const char *s, size_t n,
 			plen = 1;
 			consumed = 1;
 		} else if (u[i] >= 0x80) {
-			size_t sl = utf8_seq_len(u + i, n - i);
+			size_t sl = jw_utf8_len(u + i, n - i);
 			if (sl) {
 				src = s + i;
 				plen = sl;

@@ -122,6 +122,11 @@ char *jw_put_8digits(char *dst, uint32_t v);
 void jw_u64(struct jw *w, uint64_t v);
 void jw_i64(struct jw *w, int64_t v);
 void jw_bool(struct jw *w, bool v);
+/* Length of the valid UTF-8 sequence starting at s (n bytes there), or 0
+ * if invalid: a stray continuation byte, C0/C1 or F5..FF, a missing
+ * continuation byte, an overlong form, a surrogate, or beyond U+10FFFF,
+ * the same set strict JSON parsers such as jansson reject. */
+size_t jw_utf8_len(const unsigned char *s, size_t n);
 /* A string already valid as JSON string content (no quotes added inside). */
 void jw_str_trusted(struct jw *w, const char *s, size_t n);
 /* Text: valid UTF-8 kept, control characters escaped, invalid bytes
