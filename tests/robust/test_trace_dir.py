@@ -137,6 +137,16 @@ def private_tmpfs_run(sb, size, argv, out_name="trace", extra_env=None):
     return r.returncode, r.stdout.decode(), r.stderr.decode("utf-8", "replace"), copy
 
 
+def stopped_trace(err, out, why, what):
+    """The path of the one trace file in out, from a run whose shim said
+    once on stderr (err) that tracing stopped, naming why."""
+    lines = shim_lines(err)
+    check(len(lines) == 1 and why in lines[0], "one message from the shim (%s): %r" % (what, lines))
+    files = [n for n in os.listdir(out) if n.endswith(".jsonl")]
+    check_eq(len(files), 1, "trace files (%s)" % what)
+    return os.path.join(out, files[0])
+
+
 def test_disk_full_during_run(sb):
     """A 192 KiB tmpfs fills up while a program makes 8000 calls (about
     1.3 MB of records): the program makes every call and ends normally,
@@ -149,12 +159,7 @@ def test_disk_full_during_run(sb):
     check_eq(rc, 0, "hammer's status on a full trace disk\n" + err)
     check("thread 0 tid" in out and "calls %d" % calls in out and out.endswith("done\n"),
           "the program made every call: %r" % out)
-    lines = shim_lines(err)
-    check_eq(len(lines), 1, "messages from the shim: %r" % lines)
-    check("No space left on device" in lines[0], "the message says why: %r" % lines[0])
-    files = [n for n in os.listdir(copy) if n.endswith(".jsonl")]
-    check_eq(len(files), 1, "trace files on the full disk")
-    st = rtest.StreamStats(os.path.join(copy, files[0]))
+    st = rtest.StreamStats(stopped_trace(err, copy, "No space left on device", "full disk"))
     check(st.header is not None and not st.bad, "the file parses: %s" % st.bad[:2])
     data = st.by_fn["send"] + st.by_fn["recv"]
     check(0 < data < calls, "some but not all data calls recorded: %d" % data)
@@ -196,12 +201,7 @@ def test_file_size_limit(sb):
                      check_rc=False)
         check_eq(res.returncode, 0, "hammer's status under ulimit -f %d\n%s"
                  % (limit, res.explain()))
-        lines = shim_lines(res.err)
-        check(len(lines) == 1 and "file size limit" in lines[0],
-              "one message about the limit %d: %r" % (limit, lines))
-        files = [n for n in os.listdir(out) if n.endswith(".jsonl")]
-        check_eq(len(files), 1, "trace files under limit %d" % limit)
-        path = os.path.join(out, files[0])
+        path = stopped_trace(res.err, out, "file size limit", "ulimit -f %d" % limit)
         check(os.path.getsize(path) <= limit,
               "the file (%d bytes) within the limit %d" % (os.path.getsize(path), limit))
         st = rtest.StreamStats(path)
@@ -243,12 +243,7 @@ def test_disk_full_with_threads(sb):
     rc, out, err, copy = private_tmpfs_run(sb, "192k", [rprog("hammer"), threads, calls])
     check_eq(rc, 0, "hammer's status on a full trace disk\n" + err)
     check_eq(out.count("calls %d" % calls), threads, "threads that made every call: %r" % out)
-    lines = shim_lines(err)
-    check_eq(len(lines), 1, "messages from the shim: %r" % lines)
-    check("No space left on device" in lines[0], "the message says why: %r" % lines[0])
-    files = [n for n in os.listdir(copy) if n.endswith(".jsonl")]
-    check_eq(len(files), 1, "trace files on the full disk")
-    st = rtest.StreamStats(os.path.join(copy, files[0]))
+    st = rtest.StreamStats(stopped_trace(err, copy, "No space left on device", "full disk"))
     st.check_parses()
     check_eq(st.ts_disorder, {}, "records out of order within a thread")
     data = st.by_fn["send"] + st.by_fn["recv"]
