@@ -9,6 +9,16 @@
 /* Copies a string literal; the compiler turns it into a few moves. */
 #define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
 
+const char *st_via_name(enum st_via via)
+{
+	switch (via) {
+	case ST_VIA_SYSCALL: return "syscall";
+	case ST_VIA_STDIO: return "stdio";
+	case ST_VIA_NONE: break;
+	}
+	return NULL;
+}
+
 /* The same head through the bounds-checked writer, for small buffers. */
 static void ev_begin_checked(struct jw *w, const struct st_ev_head *h, const char *err_name)
 {
@@ -19,6 +29,8 @@ static void ev_begin_checked(struct jw *w, const struct st_ev_head *h, const cha
 	jw_kv_i64(w, "pid", h->pid);
 	jw_kv_i64(w, "tid", h->tid);
 	jw_kv_name(w, "fn", h->fn);
+	if (h->via)
+		jw_kv_name(w, "via", st_via_name(h->via));
 	if (h->fd >= 0)
 		jw_kv_i64(w, "fd", h->fd);
 	jw_kv_i64(w, "ret", h->ret);
@@ -93,8 +105,8 @@ static char *put_ts(char *p, uint64_t ts)
 void st_ev_begin(struct jw *w, char *buf, size_t cap, const struct st_ev_head *h)
 {
 	/* Seven numbers of at most 21 bytes, the keys, a call name and an
-	 * errno name of at most 32 bytes each. */
-	enum { HEAD_MAX = 7 * 21 + 96 + 2 * 32 };
+	 * errno name of at most 32 bytes each, and ,"via":"syscall". */
+	enum { HEAD_MAX = 7 * 21 + 96 + 2 * 32 + 24 };
 	size_t fn_len = h->fn_len ? h->fn_len : strlen(h->fn);
 	const char *err_name = h->err_name;
 	size_t err_len = 0;
@@ -118,6 +130,14 @@ void st_ev_begin(struct jw *w, char *buf, size_t cap, const struct st_ev_head *h
 	memcpy(p, h->fn, fn_len);
 	p += fn_len;
 	*p++ = '"';
+	if (__builtin_expect(h->via != 0, 0)) {
+		const char *via = st_via_name(h->via);
+		size_t via_len = strlen(via);
+		p = PUT_LIT(p, ",\"via\":\"");
+		memcpy(p, via, via_len);
+		p += via_len;
+		*p++ = '"';
+	}
 	if (h->fd >= 0) {
 		p = PUT_LIT(p, ",\"fd\":");
 		p = jw_put_i64(p, h->fd);

@@ -14,6 +14,17 @@
  * few dozen frames; payload previews and stacks are cut to fit. */
 #define ST_EV_MAX 8192
 
+/* How the program reached the call, when not through its libc function:
+ * "via" in the record. */
+enum st_via {
+	ST_VIA_NONE,
+	ST_VIA_SYSCALL, /* syscall(SYS_x, ...) */
+	ST_VIA_STDIO,   /* a stdio function's own read or write */
+};
+
+/* "syscall", "stdio"; NULL for ST_VIA_NONE. */
+const char *st_via_name(enum st_via via);
+
 struct st_ev_head {
 	uint64_t ts;      /* CLOCK_MONOTONIC ns at entry */
 	uint64_t dur;     /* ns */
@@ -25,6 +36,7 @@ struct st_ev_head {
 	int err;          /* errno when the call failed, else 0 */
 	const char *err_name; /* overrides the errno name (EAI_* codes) */
 	uint8_t fn_len;   /* strlen(fn) when the caller knows it, else 0 */
+	uint8_t via;      /* enum st_via */
 };
 
 /* Opens the object and writes the common fields. */

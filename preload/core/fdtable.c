@@ -11,6 +11,7 @@
 #define CHUNK_COUNT (ST_FD_LIMIT / CHUNK_SIZE)
 
 static _Atomic(struct st_fdent *) chunks[CHUNK_COUNT];
+static _Atomic bool sealed;
 
 static struct st_fdent *lookup(int fd)
 {
@@ -30,7 +31,8 @@ static struct st_fdent *lookup_or_map(int fd)
 	struct st_fdent *expected = NULL;
 	const size_t bytes = CHUNK_SIZE * sizeof(struct st_fdent);
 
-	if (e || fd < 0 || fd >= ST_FD_LIMIT)
+	if (e || fd < 0 || fd >= ST_FD_LIMIT ||
+	    atomic_load_explicit(&sealed, memory_order_relaxed))
 		return e;
 	/* Anonymous pages are zero: every entry starts ST_FD_UNKNOWN. */
 	fresh = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
@@ -42,6 +44,21 @@ static struct st_fdent *lookup_or_map(int fd)
 		    memory_order_acq_rel, memory_order_acquire))
 		munmap(fresh, bytes); /* another thread won the race */
 	return lookup(fd);
+}
+
+int st_fd_socktype(int fd)
+{
+	struct st_fdent *e = lookup(fd);
+
+	/* One byte: a torn read is not possible, a stale one is a race in
+	 * the program itself (the number changing owner meanwhile). */
+	return e && atomic_load_explicit(&e->kind, memory_order_acquire) == ST_FD_SOCKET
+		       ? e->socktype : 0;
+}
+
+void st_fd_table_seal(bool on)
+{
+	atomic_store(&sealed, on);
 }
 
 /* Writers exclude each other by taking seq from even to odd. Two threads

@@ -108,6 +108,9 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap);
  * asked for yet. Never blocks, like st_fd_snapshot. */
 size_t st_fd_addrs_json(int fd, char *dst, size_t room, bool *pending);
 
+/* SOCK_STREAM, SOCK_DGRAM, ... of a tracked socket; 0 when unknown. */
+int st_fd_socktype(int fd);
+
 /* True when the socket's local address is known, or pending (an unbound
  * UDP socket gets one on its first send). */
 bool st_fd_has_local(int fd);
@@ -123,6 +126,10 @@ void st_fd_forget_range(unsigned first, unsigned last);
 
 /* The entry itself, for the pacing clock of bandwidth= (NULL if none). */
 struct st_fdent *st_fd_entry(int fd);
+
+/* With on, the table maps no new memory: a descriptor in a range never
+ * used before is then not tracked (the shim under a seccomp filter). */
+void st_fd_table_seal(bool on);
 
 /* Drops the whole table (unit tests). */
 void st_fd_reset_all(void);

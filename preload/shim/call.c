@@ -3,6 +3,7 @@
 #include "fdtable.h"
 #include "names.h"
 #include "real.h"
+#include "sandbox.h"
 #include "stack.h"
 #include "writer.h"
 
@@ -55,12 +56,12 @@ static int clock_mode(void)
 {
 	static const char path[] = "/sys/devices/system/clocksource/clocksource0/current_clocksource";
 	char buf[16] = "";
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	int fd = (int)st_syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	long n = -1;
 
 	if (fd >= 0) {
-		n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
-		syscall(SYS_close, fd);
+		n = st_syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+		st_syscall(SYS_close, fd);
 	}
 	return n == 4 && memcmp(buf, "tsc\n", 4) == 0 ? CLOCK_TSC : CLOCK_SYSCALL;
 }
@@ -156,6 +157,14 @@ uint64_t st_clock_slow(void)
 	return now;
 }
 
+void st_clock_settle(void)
+{
+#ifdef ST_CLOCK_TSC
+	if (atomic_load(&clk.mode) == CLOCK_UNKNOWN)
+		atomic_store(&clk.mode, clock_mode());
+#endif
+}
+
 /* A fork child has only the forking thread: a flag another thread held
  * is nobody's now. */
 static void clock_after_fork(void)
@@ -182,7 +191,7 @@ static uint8_t fn_name_len(enum st_fn fn, const char *name)
 }
 
 static void fill_head(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
-		      uint64_t t1, int64_t ret)
+		      uint64_t t1, int64_t ret, enum st_via via)
 {
 	r->h.ts = t0;
 	/* Two readings of the TSC clock on either side of an anchor change
@@ -196,13 +205,15 @@ static void fill_head(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 	r->h.ret = ret;
 	r->h.err = 0;
 	r->h.err_name = NULL;
+	r->h.via = (uint8_t)via;
 	r->faulted = false;
+	r->replaced = false;
 }
 
 void st_rec_begin(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
-		  uint64_t t1, int64_t ret, int err)
+		  uint64_t t1, int64_t ret, int err, enum st_via via)
 {
-	fill_head(r, fn, fd, t0, t1, ret);
+	fill_head(r, fn, fd, t0, t1, ret, via);
 	r->h.err = ret < 0 ? err : 0;
 	st_ev_begin(&r->w, r->buf, sizeof(r->buf), &r->h);
 }
@@ -210,7 +221,7 @@ void st_rec_begin(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 void st_rec_begin_named(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 			uint64_t t1, int64_t ret, const char *err_name)
 {
-	fill_head(r, fn, fd, t0, t1, ret);
+	fill_head(r, fn, fd, t0, t1, ret, ST_VIA_NONE);
 	r->h.err_name = err_name;
 	st_ev_begin(&r->w, r->buf, sizeof(r->buf), &r->h);
 }
@@ -229,7 +240,9 @@ static void add_stack(struct st_rec *r)
 {
 	struct st_stack stack;
 
-	if (!st_shim.cfg.backtrace || !st_stack_ready())
+	/* Unwinding checks memory with system calls (libunwind's mincore or
+	 * its pipe): none under a seccomp filter. */
+	if (!st_shim.cfg.backtrace || !st_stack_ready() || st_sealed())
 		return;
 	if (st_shim.cfg.backtrace_errors && !r->h.err && !r->h.err_name && !r->faulted)
 		return;
@@ -282,6 +295,14 @@ static void rec_addrs(struct st_rec *r, int fd)
 void st_rec_emit(struct st_rec *r, int addr_fd)
 {
 	add_stack(r);
+	/* The kernel says the number is no socket (any more): the table was
+	 * stale (a close we did not see), and its endpoints are not this
+	 * call's. An injected EBADF says nothing of the kind. */
+	if (st_unlikely(r->h.ret < 0 && (r->h.err == ENOTSOCK || r->h.err == EBADF)) &&
+	    !r->replaced && addr_fd == r->h.fd) {
+		st_fd_forget(addr_fd);
+		addr_fd = -1;
+	}
 	if (addr_fd >= 0 && !r->w.overflow)
 		rec_addrs(r, addr_fd);
 	finish(r);
@@ -384,6 +405,8 @@ void st_learn_local(int fd)
 	socklen_t len = sizeof(ss);
 	int saved = errno;
 
+	if (st_sealed())
+		return; /* stays pending: no system call of ours */
 	if (real_getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
 		st_fd_set_local(fd, (struct sockaddr *)&ss, len);
 	errno = saved;
@@ -395,6 +418,8 @@ void st_learn_peer(int fd)
 	socklen_t len = sizeof(ss);
 	int saved = errno;
 
+	if (st_sealed())
+		return;
 	if (real_getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
 		st_fd_set_peer(fd, (struct sockaddr *)&ss, len);
 	errno = saved;
@@ -420,13 +445,29 @@ static void discover(int fd)
 	st_learn_peer(fd);
 }
 
+bool st_fd_still_socket(int fd)
+{
+	struct stat st;
+	int saved = errno;
+	bool socket;
+
+	if (st_sealed())
+		return true; /* no fstat under a seccomp filter: trust the table */
+	socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+	if (!socket)
+		st_fd_forget(fd);
+	errno = saved;
+	return socket;
+}
+
 bool st_fd_is_socket(int fd)
 {
 	enum st_fd_kind kind = st_fd_kind(fd);
 
 	if (st_likely(kind != ST_FD_UNKNOWN))
 		return kind == ST_FD_SOCKET;
-	if (fd < 0 || fd >= ST_FD_LIMIT || st_writer_owns_fd(fd))
+	/* Under a seccomp filter a descriptor never seen stays unknown. */
+	if (fd < 0 || fd >= ST_FD_LIMIT || st_sealed() || st_writer_owns_fd(fd))
 		return false;
 	int saved = errno;
 	discover(fd);

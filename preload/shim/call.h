@@ -15,14 +15,16 @@ struct st_rec {
 	struct st_ev_head h;
 	struct jw w;
 	bool faulted;
+	bool replaced;  /* a fault made the result: the real call was not made */
 	char buf[ST_EV_MAX];
 };
 
 /* Starts the record of a call that ran from t0 to t1 and returned ret,
- * with err the errno it left (ignored unless it failed). t1 is taken right
- * after the real call so that dur leaves out the shim's own bookkeeping. */
+ * with err the errno it left (ignored unless it failed), reached through
+ * via. t1 is taken right after the real call so that dur leaves out the
+ * shim's own bookkeeping. */
 void st_rec_begin(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
-		  uint64_t t1, int64_t ret, int err);
+		  uint64_t t1, int64_t ret, int err, enum st_via via);
 /* For calls whose failure is not errno (getaddrinfo's EAI_* codes). */
 void st_rec_begin_named(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 			uint64_t t1, int64_t ret, const char *err_name);
@@ -37,6 +39,7 @@ static inline void st_rec_fault(struct st_rec *r, const struct st_fault *f)
 	if (f->rule) {
 		st_fault_json(&r->w, f);
 		r->faulted = true;
+		r->replaced = f->replaced;
 	}
 }
 
@@ -50,6 +53,14 @@ void st_rec_payload_iov(struct st_rec *r, const struct iovec *iov, size_t iovcnt
  * has not seen (inherited across exec, or made by code we cannot see).
  * Preserves errno. */
 bool st_fd_is_socket(int fd);
+
+/* For a descriptor the table calls a socket, on calls that succeed on
+ * any descriptor (close, dup): asks the kernel (fstat) whether it still
+ * is one, and forgets it when not. A close that went past us (io_uring,
+ * a library's own system call) leaves the number to whatever the program
+ * opens next; without this, its close would be traced as the old
+ * connection's. Preserves errno. */
+bool st_fd_still_socket(int fd);
 
 /* A snapshot with the local address resolved if it was pending. */
 bool st_fd_snapshot_full(int fd, struct st_fdsnap *snap);

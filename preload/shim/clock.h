@@ -39,6 +39,9 @@ extern struct st_clock st_clock;
 
 /* clock_gettime(CLOCK_MONOTONIC), and the upkeep of the anchor. */
 uint64_t st_clock_slow(void);
+/* Decides now whether the TSC is followed (it reads a file in /sys the
+ * first time): for a process about to forbid itself new files. */
+void st_clock_settle(void);
 
 #define ST_CLOCK_LOAD(field) atomic_load_explicit(&st_clock.field, memory_order_relaxed)
 

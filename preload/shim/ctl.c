@@ -7,6 +7,7 @@
 #include "fsize.h"
 #include "jsonw.h"
 #include "log.h"
+#include "real.h"
 #include "shim.h"
 #include "strbuf.h"
 #include "writer.h"
@@ -57,7 +58,7 @@ static struct st_ctl_hot saved_hot;
 
 static void raw_close(int fd)
 {
-	syscall(SYS_close, fd);
+	st_syscall(SYS_close, fd);
 }
 
 static void copy_field(char *dst, size_t cap, const char *src)
@@ -74,14 +75,14 @@ static int create_file(int dir, const char *name)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct stat st;
-		int fd = (int)syscall(SYS_openat, dir, name,
+		int fd = (int)st_syscall(SYS_openat, dir, name,
 				      O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
-		if (syscall(SYS_newfstatat, dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		if (st_syscall(SYS_newfstatat, dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 			return -1;
-		syscall(SYS_unlinkat, dir, name, 0);
+		st_syscall(SYS_unlinkat, dir, name, 0);
 	}
 	return -1;
 }
@@ -131,7 +132,7 @@ static bool map_hot(int fd)
 {
 	memcpy(&saved_hot, &st_hot, sizeof(st_hot));
 	fill_ident(&saved_hot);
-	if (syscall(SYS_pwrite64, fd, &saved_hot, sizeof(saved_hot), 0) != (long)sizeof(saved_hot))
+	if (st_syscall(SYS_pwrite64, fd, &saved_hot, sizeof(saved_hot), 0) != (long)sizeof(saved_hot))
 		return false;
 	if (mmap(&st_hot, sizeof(st_hot), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
 	    (void *)&st_hot)
@@ -150,12 +151,12 @@ static struct st_ctl_file *file_map(void)
 
 	if (ctl.file || !ctl.on)
 		return ctl.file;
-	fd = (int)syscall(SYS_openat, AT_FDCWD, ctl.path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	fd = (int)st_syscall(SYS_openat, AT_FDCWD, ctl.path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
 	/* Still the file we made (not one put in its place since). */
 	file = MAP_FAILED;
-	if (syscall(SYS_fstat, fd, &st) == 0 && st.st_ino == ctl.ino)
+	if (st_syscall(SYS_fstat, fd, &st) == 0 && st.st_ino == ctl.ino)
 		file = mmap(NULL, sizeof(*file), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	raw_close(fd);
 	if (file == MAP_FAILED)
@@ -271,10 +272,10 @@ static bool open_channel(bool dir_known)
 	 * kill the program with SIGXFSZ. Without the file, `socktrace ctl`
 	 * does not see the process. */
 	ok = fd >= 0 && st_fsize_allows(sizeof(struct st_ctl_file)) &&
-	     syscall(SYS_ftruncate, fd, (off_t)sizeof(struct st_ctl_file)) == 0 &&
-	     syscall(SYS_fstat, fd, &st) == 0 && map_hot(fd);
+	     st_syscall(SYS_ftruncate, fd, (off_t)sizeof(struct st_ctl_file)) == 0 &&
+	     st_syscall(SYS_fstat, fd, &st) == 0 && map_hot(fd);
 	if (!ok && fd >= 0)
-		syscall(SYS_unlinkat, dir, at, 0);
+		st_syscall(SYS_unlinkat, dir, at, 0);
 	if (fd >= 0)
 		raw_close(fd);
 	if (dir != AT_FDCWD)
@@ -330,10 +331,24 @@ void st_ctl_finish(void)
 {
 	/* Not in a child made by a raw clone, which shares our memory but
 	 * is not the process the file names. */
-	if (ctl.on && ctl.owner && ctl.owner == (int)syscall(SYS_getpid)) {
-		syscall(SYS_unlinkat, AT_FDCWD, ctl.path, 0);
+	if (ctl.on && ctl.owner && ctl.owner == (int)st_syscall(SYS_getpid)) {
+		st_syscall(SYS_unlinkat, AT_FDCWD, ctl.path, 0);
 		ctl.owner = 0;
 	}
+}
+
+void st_ctl_seal(void)
+{
+	if (!ctl.on)
+		return;
+	st_ctl_finish();
+	/* The page goes back to private memory: nobody can wake the hooks
+	 * for a request this process could no longer open. A mapped file
+	 * stays mapped (ctl rule sets count their calls in it). */
+	memcpy(&saved_hot, &st_hot, sizeof(st_hot));
+	private_hot(&saved_hot);
+	ctl.on = false;
+	__atomic_store_n(&st_fault_fns, st_faults_fns(), __ATOMIC_SEQ_CST);
 }
 
 /* The trace record of a change. */
@@ -503,7 +518,7 @@ static void record(const struct request *q, unsigned old, unsigned set, size_t i
 static void wake_hangs(void)
 {
 	__atomic_add_fetch(&st_hot.wake, 1, __ATOMIC_RELEASE);
-	syscall(SYS_futex, &st_hot.wake, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	st_syscall(SYS_futex, &st_hot.wake, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
 static bool read_request(const struct st_ctl_req *req, struct request *q, uint64_t *seq)
@@ -566,7 +581,7 @@ void st_ctl_poll(void)
 
 	/* A child made by a raw clone shares our page and file but is
 	 * another process: the request is not its to apply. */
-	if (!ctl.on || ctl.owner != (int)syscall(SYS_getpid)) {
+	if (!ctl.on || ctl.owner != (int)st_syscall(SYS_getpid)) {
 		if (!ctl.on)
 			rearm();
 		errno = saved;

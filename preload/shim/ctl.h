@@ -19,6 +19,9 @@ void st_ctl_init(void);
 void st_ctl_after_fork(void);
 /* At exit, _exit and _Exit: removes the file. */
 void st_ctl_finish(void);
+/* Before a seccomp filter: removes the file and stops listening, for
+ * good (sandbox.h). */
+void st_ctl_seal(void);
 /* From st_fault_begin when a request may be waiting: applies it. */
 void st_ctl_poll(void);
 

@@ -90,7 +90,7 @@ static void report_rule(void *ctx, const char *message)
 static void load_file(struct st_ruleset *set, const char *path, int *errors)
 {
 	/* O_NONBLOCK: a FIFO named here must not hang the program's start. */
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	int fd = (int)st_syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	char *text;
 	size_t len = 0;
@@ -103,25 +103,25 @@ static void load_file(struct st_ruleset *set, const char *path, int *errors)
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 24)) {
 		st_log("SOCKTRACE_SCENARIO: %s: not a regular file of at most 16 MiB", path);
 		(*errors)++;
-		syscall(SYS_close, fd);
+		st_syscall(SYS_close, fd);
 		return;
 	}
 	text = mmap(NULL, (size_t)st.st_size + 1, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (text == MAP_FAILED) {
 		(*errors)++;
-		syscall(SYS_close, fd);
+		st_syscall(SYS_close, fd);
 		return;
 	}
 	while (len < (size_t)st.st_size) {
-		long n = syscall(SYS_read, fd, text + len, (size_t)st.st_size - len);
+		long n = st_syscall(SYS_read, fd, text + len, (size_t)st.st_size - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		len += (size_t)n;
 	}
-	syscall(SYS_close, fd);
+	st_syscall(SYS_close, fd);
 	st_rules_parse(set, path, text, len, false, report_rule, errors);
 	munmap(text, (size_t)st.st_size + 1);
 }
@@ -134,7 +134,7 @@ static void choose_seed(void)
 	}
 	/* getrandom, not rand(): the program's own random sequence must not
 	 * move because we are here. */
-	if (syscall(SYS_getrandom, &seed, sizeof(seed), GRND_NONBLOCK) != (long)sizeof(seed))
+	if (st_syscall(SYS_getrandom, &seed, sizeof(seed), GRND_NONBLOCK) != (long)sizeof(seed))
 		seed = st_now() ^ ((uint64_t)st_shim.pid << 32);
 	seed &= INT64_MAX; /* as SOCKTRACE_SEED accepts it back */
 }
@@ -187,7 +187,7 @@ void st_faults_init(void)
 	if (errors) {
 		st_log("%d error%s in the fault rules: %s does not start (check them with `socktrace check`)",
 		       errors, errors == 1 ? "" : "s", st_shim.prog);
-		syscall(SYS_exit_group, ST_EXIT_BAD_RULES);
+		st_syscall(SYS_exit_group, ST_EXIT_BAD_RULES);
 	}
 	/* prog= is decided once: the program name does not change. */
 	for (size_t i = 0; i < set.count; i++) {
@@ -203,7 +203,7 @@ void st_faults_init(void)
 	 * like any other bad rule (st_stack_init has said why). */
 	if (s->use_caller && !st_stack_init()) {
 		st_log("caller= rules need call stacks: %s does not start", st_shim.prog);
-		syscall(SYS_exit_group, ST_EXIT_BAD_RULES);
+		st_syscall(SYS_exit_group, ST_EXIT_BAD_RULES);
 	}
 }
 
@@ -704,7 +704,7 @@ static int hang_until(uint64_t deadline, const struct st_rule *r)
 			st_ctl_poll();
 		if (!still_in_force(r))
 			return HANG_LIFTED;
-		rc = syscall(SYS_futex, &st_hot.wake, FUTEX_WAIT_BITSET, seen, &ts, NULL,
+		rc = st_syscall(SYS_futex, &st_hot.wake, FUTEX_WAIT_BITSET, seen, &ts, NULL,
 			     FUTEX_BITSET_MATCH_ANY);
 		if (rc == 0 || errno == EAGAIN)
 			continue; /* a change was applied: is the rule still there? */

@@ -2,6 +2,7 @@
  * descriptor is invisible to them: a program that sweeps every fd it does
  * not know sees EBADF for ours, exactly as if it were not there. */
 #include "call.h"
+#include "hooks.h"
 #include "fdtable.h"
 #include "names.h"
 #include "real.h"
@@ -11,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static int st_close(int fd)
+int st_close(int fd, enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -26,6 +27,12 @@ static int st_close(int fd)
 	}
 	st_ensure_init();
 	is_socket = st_fd_snapshot(fd, &snap);
+	/* close succeeds on any descriptor: only the kernel can say that
+	 * this one is still the socket the table remembers (one fstat per
+	 * socket closed, when it is to be traced or may be faulted). */
+	if (is_socket && st_enter() && (st_tracing_on() || st_fault_may(ST_FN_close)) &&
+	    !st_fd_still_socket(fd))
+		is_socket = false;
 	/* The address must be asked for before the socket is gone. */
 	if (is_socket && (snap.local_pending || snap.peer_pending) && st_tracing_on())
 		is_socket = st_fd_snapshot_full(fd, &snap);
@@ -60,7 +67,7 @@ static int st_close(int fd)
 	if (ret == 0 || err != EBADF || f.rule)
 		st_fd_forget_if_unchanged(fd, version);
 	if (st_tracing_on() && is_socket) {
-		st_rec_begin(&r, ST_FN_close, fd, t0, t1, ret, err);
+		st_rec_begin(&r, ST_FN_close, fd, t0, t1, ret, err, via);
 		st_rec_fault(&r, &f);
 		st_rec_emit_snap(&r, &snap);
 	}
@@ -70,10 +77,10 @@ static int st_close(int fd)
 
 ST_EXPORT int close(int fd)
 {
-	return st_close(fd);
+	return st_close(fd, ST_VIA_NONE);
 }
 
-static int st_shutdown(int fd, int how)
+int st_shutdown(int fd, int how, enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -90,7 +97,7 @@ static int st_shutdown(int fd, int how)
 	t1 = st_time_end();
 	if (!st_tracing_on())
 		goto out;
-	st_rec_begin(&r, ST_FN_shutdown, fd, t0, t1, ret, err);
+	st_rec_begin(&r, ST_FN_shutdown, fd, t0, t1, ret, err, via);
 	name = st_shutdown_name(how);
 	jw_key(&r.w, "how");
 	if (name)
@@ -106,18 +113,18 @@ out:
 
 ST_EXPORT int shutdown(int fd, int how)
 {
-	return st_shutdown(fd, how);
+	return st_shutdown(fd, how, ST_VIA_NONE);
 }
 
 static int close_range_raw(unsigned first, unsigned last, int flags)
 {
 	if (real_close_range)
 		return real_close_range(first, last, flags);
-	return (int)syscall(SYS_close_range, first, last, flags);
+	return (int)st_syscall(SYS_close_range, first, last, flags);
 }
 
 /* Closes [first, last] except our own descriptor, in at most two calls. */
-static int st_close_range(unsigned first, unsigned last, int flags)
+int st_close_range(unsigned first, unsigned last, int flags)
 {
 	int ours = st_writer_fd();
 	int ret, err;

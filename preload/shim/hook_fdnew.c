@@ -6,6 +6,8 @@
 #include "real.h"
 #include "fortify.h"
 #include "shim.h"
+#include "stack.h"
+#include "writer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,8 +117,22 @@ ST_EXPORT int pipe(int fds[2])
 
 ST_EXPORT int pipe2(int fds[2], int flags)
 {
+	int ret;
+
 	st_ensure_init();
-	return fresh_pair(real_pipe2(fds, flags), fds);
+	ret = real_pipe2(fds, flags);
+	/* libunwind makes a pipe the first time it unwinds, to check memory
+	 * through: it would take the lowest free numbers, the ones the
+	 * program's next socket() expects. The shim's own descriptors live
+	 * above the program's range. */
+	if (ret == 0 && st_unlikely(st_stack_unwinding())) {
+		int saved = errno;
+		fds[0] = st_move_fd_high(fds[0]);
+		fds[1] = st_move_fd_high(fds[1]);
+		errno = saved;
+		return ret;
+	}
+	return fresh_pair(ret, fds);
 }
 
 ST_EXPORT int eventfd(unsigned initval, int flags)

@@ -1,6 +1,7 @@
 /* Socket options and names: traced for what they reveal (SO_ERROR after a
  * non-blocking connect says how it ended). */
 #include "call.h"
+#include "hooks.h"
 #include "names.h"
 #include "real.h"
 
@@ -57,7 +58,7 @@ static void rec_value(struct st_rec *r, int level, int name, const void *val,
 	}
 }
 
-static int st_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+int st_getsockopt(int fd, int level, int name, void *val, socklen_t *len, enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -73,7 +74,7 @@ static int st_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 	t1 = st_time_end();
 	if (!st_tracing_on())
 		goto out;
-	st_rec_begin(&r, ST_FN_getsockopt, fd, t0, t1, ret, err);
+	st_rec_begin(&r, ST_FN_getsockopt, fd, t0, t1, ret, err, via);
 	rec_level_name(&r, level, name);
 	if (ret == 0 && len)
 		rec_value(&r, level, name, val, *len);
@@ -86,10 +87,10 @@ out:
 
 ST_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
-	return st_getsockopt(fd, level, name, val, len);
+	return st_getsockopt(fd, level, name, val, len, ST_VIA_NONE);
 }
 
-static int st_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+int st_setsockopt(int fd, int level, int name, const void *val, socklen_t len, enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -105,7 +106,7 @@ static int st_setsockopt(int fd, int level, int name, const void *val, socklen_t
 	t1 = st_time_end();
 	if (!st_tracing_on())
 		goto out;
-	st_rec_begin(&r, ST_FN_setsockopt, fd, t0, t1, ret, err);
+	st_rec_begin(&r, ST_FN_setsockopt, fd, t0, t1, ret, err, via);
 	rec_level_name(&r, level, name);
 	rec_value(&r, level, name, val, len);
 	st_rec_fault(&r, &f);
@@ -117,10 +118,10 @@ out:
 
 ST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
-	return st_setsockopt(fd, level, name, val, len);
+	return st_setsockopt(fd, level, name, val, len, ST_VIA_NONE);
 }
 
-static int st_getname(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *len)
+int st_getname(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *len, enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -139,7 +140,7 @@ static int st_getname(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *l
 #undef CALL_REAL
 	if (!st_tracing_on())
 		goto out;
-	st_rec_begin(&r, fn, fd, t0, t1, ret, err);
+	st_rec_begin(&r, fn, fd, t0, t1, ret, err, via);
 	if (ret == 0 && len && addr)
 		st_ev_sockaddr(&r.w, "addr", addr, *len < given ? *len : given);
 	st_rec_fault(&r, &f);
@@ -151,10 +152,10 @@ out:
 
 ST_EXPORT int getsockname(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 {
-	return st_getname(ST_FN_getsockname, fd, ST_SA(addr), len);
+	return st_getname(ST_FN_getsockname, fd, ST_SA(addr), len, ST_VIA_NONE);
 }
 
 ST_EXPORT int getpeername(int fd, __SOCKADDR_ARG addr, socklen_t *len)
 {
-	return st_getname(ST_FN_getpeername, fd, ST_SA(addr), len);
+	return st_getname(ST_FN_getpeername, fd, ST_SA(addr), len, ST_VIA_NONE);
 }

@@ -1,5 +1,6 @@
 /* Receiving: recv, recvfrom, recvmsg, recvmmsg and their fortify twins. */
 #include "call.h"
+#include "hooks.h"
 #include "fdtable.h"
 #include "fortify.h"
 #include "real.h"
@@ -40,8 +41,8 @@ static ssize_t call_recv(enum st_fn fn, int fd, void *buf, size_t len, size_t bu
 	}
 }
 
-static ssize_t st_recv_any(enum st_fn fn, int fd, void *buf, size_t len, size_t buflen,
-			   int flags, struct sockaddr *from, socklen_t *fromlen)
+ssize_t st_recv_any(enum st_fn fn, int fd, void *buf, size_t len, size_t buflen,
+			   int flags, struct sockaddr *from, socklen_t *fromlen, enum st_via via)
 {
 	uint64_t t0, t1;
 	ssize_t ret;
@@ -66,7 +67,7 @@ static ssize_t st_recv_any(enum st_fn fn, int fd, void *buf, size_t len, size_t 
 	}
 	t1 = st_time_end();
 	if (st_tracing_on()) {
-		st_rec_begin(&r, fn, fd, t0, t1, ret, err);
+		st_rec_begin(&r, fn, fd, t0, t1, ret, err, via);
 		rec_recv(&r, len, flags, ret, buf);
 		if (fn == ST_FN_recvfrom || fn == ST_FN___recvfrom_chk)
 			rec_from(&r, f.rule && f.replaced ? -1 : ret, from, fromlen);
@@ -79,24 +80,24 @@ static ssize_t st_recv_any(enum st_fn fn, int fd, void *buf, size_t len, size_t 
 
 ST_EXPORT ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
-	return st_recv_any(ST_FN_recv, fd, buf, len, 0, flags, NULL, NULL);
+	return st_recv_any(ST_FN_recv, fd, buf, len, 0, flags, NULL, NULL, ST_VIA_NONE);
 }
 
 ST_EXPORT ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
 {
-	return st_recv_any(ST_FN___recv_chk, fd, buf, len, buflen, flags, NULL, NULL);
+	return st_recv_any(ST_FN___recv_chk, fd, buf, len, buflen, flags, NULL, NULL, ST_VIA_NONE);
 }
 
 ST_EXPORT ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
 			   __SOCKADDR_ARG from, socklen_t *fromlen)
 {
-	return st_recv_any(ST_FN_recvfrom, fd, buf, len, 0, flags, ST_SA(from), fromlen);
+	return st_recv_any(ST_FN_recvfrom, fd, buf, len, 0, flags, ST_SA(from), fromlen, ST_VIA_NONE);
 }
 
 ST_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen,
 				 int flags, struct sockaddr *from, socklen_t *fromlen)
 {
-	return st_recv_any(ST_FN___recvfrom_chk, fd, buf, len, buflen, flags, from, fromlen);
+	return st_recv_any(ST_FN___recvfrom_chk, fd, buf, len, buflen, flags, from, fromlen, ST_VIA_NONE);
 }
 
 /* short= and bandwidth= receive into a prefix of the program's vector,
@@ -116,7 +117,7 @@ static ssize_t recvmsg_faulted(struct st_fault *f, int fd, struct msghdr *msg, i
 	return ret;
 }
 
-static ssize_t st_recvmsg(int fd, struct msghdr *msg, int flags)
+ssize_t st_recvmsg(int fd, struct msghdr *msg, int flags, enum st_via via)
 {
 	uint64_t t0, t1;
 	ssize_t ret;
@@ -144,7 +145,7 @@ static ssize_t st_recvmsg(int fd, struct msghdr *msg, int flags)
 	t1 = st_time_end();
 	if (!st_tracing_on())
 		goto out;
-	st_rec_begin(&r, ST_FN_recvmsg, fd, t0, t1, ret, err);
+	st_rec_begin(&r, ST_FN_recvmsg, fd, t0, t1, ret, err, via);
 	if (msg) {
 		jw_kv_i64(&r.w, "len", (int64_t)st_iov_total(msg->msg_iov, msg->msg_iovlen));
 		st_rec_msgflags(&r, "flags", flags);
@@ -166,11 +167,11 @@ out:
 
 ST_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	return st_recvmsg(fd, msg, flags);
+	return st_recvmsg(fd, msg, flags, ST_VIA_NONE);
 }
 
-static int st_recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
-		       struct timespec *timeout)
+int st_recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
+		       struct timespec *timeout, enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -205,7 +206,7 @@ static int st_recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 	t1 = st_time_end();
 	if (!st_tracing_on())
 		goto out;
-	st_rec_begin(&r, ST_FN_recvmmsg, fd, t0, t1, ret, err);
+	st_rec_begin(&r, ST_FN_recvmmsg, fd, t0, t1, ret, err, via);
 	jw_kv_u64(&r.w, "vlen", vlen);
 	st_rec_msgflags(&r, "flags", flags);
 	if (ret > 0) {
@@ -227,5 +228,5 @@ out:
 ST_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 		       struct timespec *timeout)
 {
-	return st_recvmmsg(fd, vec, vlen, flags, timeout);
+	return st_recvmmsg(fd, vec, vlen, flags, timeout, ST_VIA_NONE);
 }

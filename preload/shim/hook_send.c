@@ -1,5 +1,6 @@
 /* Sending: send, sendto, sendmsg, sendmmsg. */
 #include "call.h"
+#include "hooks.h"
 #include "fdtable.h"
 #include "real.h"
 
@@ -19,7 +20,7 @@ static void learn_after_send(int fd, ssize_t ret, int err, int flags,
 
 /* send and sendto share everything but the destination. */
 static ssize_t send_contiguous(enum st_fn fn, int fd, const void *buf, size_t len,
-			       int flags, const struct sockaddr *to, socklen_t tolen)
+			       int flags, const struct sockaddr *to, socklen_t tolen, enum st_via via)
 {
 	uint64_t t0, t1;
 	ssize_t ret;
@@ -45,7 +46,7 @@ static ssize_t send_contiguous(enum st_fn fn, int fd, const void *buf, size_t le
 	if (fn == ST_FN_sendto)
 		learn_after_send(fd, ret, err, flags, to, tolen);
 	if (st_tracing_on()) {
-		st_rec_begin(&r, fn, fd, t0, t1, ret, err);
+		st_rec_begin(&r, fn, fd, t0, t1, ret, err, via);
 		jw_kv_i64(&r.w, "len", (int64_t)len);
 		st_rec_msgflags(&r, "flags", flags);
 		if (to)
@@ -60,32 +61,32 @@ static ssize_t send_contiguous(enum st_fn fn, int fd, const void *buf, size_t le
 	return ret;
 }
 
-static ssize_t st_send(int fd, const void *buf, size_t len, int flags)
+ssize_t st_send(int fd, const void *buf, size_t len, int flags, enum st_via via)
 {
 	if (!st_enter_call(st_fault_may(ST_FN_send)))
 		return real_send(fd, buf, len, flags);
 	st_fd_is_socket(fd);
-	return send_contiguous(ST_FN_send, fd, buf, len, flags, NULL, 0);
+	return send_contiguous(ST_FN_send, fd, buf, len, flags, NULL, 0, via);
 }
 
 ST_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
-	return st_send(fd, buf, len, flags);
+	return st_send(fd, buf, len, flags, ST_VIA_NONE);
 }
 
-static ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
-			 const struct sockaddr *to, socklen_t tolen)
+ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
+			 const struct sockaddr *to, socklen_t tolen, enum st_via via)
 {
 	if (!st_enter_call(st_fault_may(ST_FN_sendto)))
 		return real_sendto(fd, buf, len, flags, to, tolen);
 	st_fd_is_socket(fd);
-	return send_contiguous(ST_FN_sendto, fd, buf, len, flags, to, tolen);
+	return send_contiguous(ST_FN_sendto, fd, buf, len, flags, to, tolen, via);
 }
 
 ST_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
 			 __CONST_SOCKADDR_ARG to, socklen_t tolen)
 {
-	return st_sendto(fd, buf, len, flags, ST_SA(to), tolen);
+	return st_sendto(fd, buf, len, flags, ST_SA(to), tolen, ST_VIA_NONE);
 }
 
 /* short= and bandwidth= send a prefix of the vector; corrupt= sends a
@@ -124,7 +125,7 @@ static ssize_t sendmsg_faulted(struct st_fault *f, int fd, const struct msghdr *
 	return real_sendmsg(fd, &copy, flags);
 }
 
-static ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
+ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags, enum st_via via)
 {
 	uint64_t t0, t1;
 	ssize_t ret;
@@ -153,7 +154,7 @@ static ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
 		learn_after_send(fd, ret, err, flags, msg->msg_name, msg->msg_namelen);
 	if (!st_tracing_on())
 		goto out;
-	st_rec_begin(&r, ST_FN_sendmsg, fd, t0, t1, ret, err);
+	st_rec_begin(&r, ST_FN_sendmsg, fd, t0, t1, ret, err, via);
 	if (msg) {
 		jw_kv_i64(&r.w, "len", (int64_t)st_iov_total(msg->msg_iov, msg->msg_iovlen));
 		st_rec_msgflags(&r, "flags", flags);
@@ -174,10 +175,10 @@ out:
 
 ST_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	return st_sendmsg(fd, msg, flags);
+	return st_sendmsg(fd, msg, flags, ST_VIA_NONE);
 }
 
-static int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
+int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -214,7 +215,7 @@ static int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 				 vec[0].msg_hdr.msg_namelen);
 	if (!st_tracing_on())
 		goto out;
-	st_rec_begin(&r, ST_FN_sendmmsg, fd, t0, t1, ret, err);
+	st_rec_begin(&r, ST_FN_sendmmsg, fd, t0, t1, ret, err, via);
 	jw_kv_u64(&r.w, "vlen", vlen);
 	st_rec_msgflags(&r, "flags", flags);
 	if (have && vec[0].msg_hdr.msg_name)
@@ -236,5 +237,5 @@ out:
 
 ST_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags)
 {
-	return st_sendmmsg(fd, vec, vlen, flags);
+	return st_sendmmsg(fd, vec, vlen, flags, ST_VIA_NONE);
 }

@@ -1,5 +1,6 @@
 /* Connection setup: socket, socketpair, bind, listen, accept, connect. */
 #include "call.h"
+#include "hooks.h"
 #include "fdtable.h"
 #include "names.h"
 #include "real.h"
@@ -24,7 +25,7 @@ static void rec_socket_args(struct st_rec *r, int domain, int type, int protocol
 		jw_i64(&r->w, protocol);
 }
 
-static int st_socket(int domain, int type, int protocol)
+int st_socket(int domain, int type, int protocol, enum st_via via)
 {
 	uint64_t t0, t1;
 	int fd, err;
@@ -40,7 +41,7 @@ static int st_socket(int domain, int type, int protocol)
 	if (fd >= 0)
 		st_fd_set_socket(fd, domain, type);
 	if (st_tracing_on()) {
-		st_rec_begin(&r, ST_FN_socket, fd, t0, t1, fd, err);
+		st_rec_begin(&r, ST_FN_socket, fd, t0, t1, fd, err, via);
 		rec_socket_args(&r, domain, type, protocol);
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, -1);
@@ -51,10 +52,10 @@ static int st_socket(int domain, int type, int protocol)
 
 ST_EXPORT int socket(int domain, int type, int protocol)
 {
-	return st_socket(domain, type, protocol);
+	return st_socket(domain, type, protocol, ST_VIA_NONE);
 }
 
-static int st_socketpair(int domain, int type, int protocol, int sv[2])
+int st_socketpair(int domain, int type, int protocol, int sv[2], enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -76,7 +77,7 @@ static int st_socketpair(int domain, int type, int protocol, int sv[2])
 	}
 	if (!st_tracing_on())
 		goto out;
-	st_rec_begin(&r, ST_FN_socketpair, -1, t0, t1, ret, err);
+	st_rec_begin(&r, ST_FN_socketpair, -1, t0, t1, ret, err, via);
 	rec_socket_args(&r, domain, type, protocol);
 	if (ret == 0) {
 		jw_key(&r.w, "fds");
@@ -96,10 +97,10 @@ out:
 
 ST_EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
 {
-	return st_socketpair(domain, type, protocol, sv);
+	return st_socketpair(domain, type, protocol, sv, ST_VIA_NONE);
 }
 
-static int st_bind(int fd, const struct sockaddr *addr, socklen_t len)
+int st_bind(int fd, const struct sockaddr *addr, socklen_t len, enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -117,7 +118,7 @@ static int st_bind(int fd, const struct sockaddr *addr, socklen_t len)
 	if (ret == 0)
 		st_learn_local(fd);
 	if (st_tracing_on()) {
-		st_rec_begin(&r, ST_FN_bind, fd, t0, t1, ret, err);
+		st_rec_begin(&r, ST_FN_bind, fd, t0, t1, ret, err, via);
 		st_ev_sockaddr(&r.w, "addr", addr, len);
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, fd);
@@ -128,10 +129,10 @@ static int st_bind(int fd, const struct sockaddr *addr, socklen_t len)
 
 ST_EXPORT int bind(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 {
-	return st_bind(fd, ST_SA(addr), len);
+	return st_bind(fd, ST_SA(addr), len, ST_VIA_NONE);
 }
 
-static int st_listen(int fd, int backlog)
+int st_listen(int fd, int backlog, enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -149,7 +150,7 @@ static int st_listen(int fd, int backlog)
 	if (ret == 0 && !st_fd_has_local(fd))
 		st_learn_local(fd);
 	if (st_tracing_on()) {
-		st_rec_begin(&r, ST_FN_listen, fd, t0, t1, ret, err);
+		st_rec_begin(&r, ST_FN_listen, fd, t0, t1, ret, err, via);
 		jw_kv_i64(&r.w, "backlog", backlog);
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, fd);
@@ -160,7 +161,7 @@ static int st_listen(int fd, int backlog)
 
 ST_EXPORT int listen(int fd, int backlog)
 {
-	return st_listen(fd, backlog);
+	return st_listen(fd, backlog, ST_VIA_NONE);
 }
 
 /* The accepted socket inherits the listener's family and type; its peer
@@ -181,8 +182,8 @@ static void learn_accepted(int listener, int fd, const struct sockaddr *addr,
 		st_fd_set_peer_pending(fd);
 }
 
-static int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *lenp,
-		     int flags)
+int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *lenp,
+		     int flags, enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -203,7 +204,7 @@ static int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *le
 		learn_accepted(fd, ret, addr, given, lenp);
 	if (!st_tracing_on())
 		goto out;
-	st_rec_begin(&r, fn, fd, t0, t1, ret, err);
+	st_rec_begin(&r, fn, fd, t0, t1, ret, err, via);
 	if (fn == ST_FN_accept4 && flags) {
 		char text[64];
 		st_sockflags_str(text, sizeof(text), flags);
@@ -219,15 +220,15 @@ out:
 
 ST_EXPORT int accept(int fd, __SOCKADDR_ARG addr, socklen_t *lenp)
 {
-	return st_accept(ST_FN_accept, fd, ST_SA(addr), lenp, 0);
+	return st_accept(ST_FN_accept, fd, ST_SA(addr), lenp, 0, ST_VIA_NONE);
 }
 
 ST_EXPORT int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *lenp, int flags)
 {
-	return st_accept(ST_FN_accept4, fd, ST_SA(addr), lenp, flags);
+	return st_accept(ST_FN_accept4, fd, ST_SA(addr), lenp, flags, ST_VIA_NONE);
 }
 
-static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
+int st_connect(int fd, const struct sockaddr *addr, socklen_t len, enum st_via via)
 {
 	uint64_t t0, t1;
 	int ret, err;
@@ -251,7 +252,7 @@ static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		st_fd_set_local_pending(fd);
 	}
 	if (st_tracing_on()) {
-		st_rec_begin(&r, ST_FN_connect, fd, t0, t1, ret, err);
+		st_rec_begin(&r, ST_FN_connect, fd, t0, t1, ret, err, via);
 		st_ev_sockaddr(&r.w, "addr", addr, len);
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, fd);
@@ -262,5 +263,5 @@ static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 ST_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 {
-	return st_connect(fd, ST_SA(addr), len);
+	return st_connect(fd, ST_SA(addr), len, ST_VIA_NONE);
 }

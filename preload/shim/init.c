@@ -7,6 +7,7 @@
 #include "log.h"
 #include "stack.h"
 #include "real.h"
+#include "sandbox.h"
 #include "writer.h"
 
 #include <errno.h>
@@ -29,14 +30,19 @@ static ST_TLS int tls_tid;
 
 int st_tid(void)
 {
-	if (st_unlikely(!tls_tid))
-		tls_tid = (int)syscall(SYS_gettid);
+	/* A thread started under a seccomp filter is not asked: 0, unknown. */
+	if (st_unlikely(!tls_tid) && !st_sealed())
+		tls_tid = (int)st_syscall(SYS_gettid);
 	return tls_tid;
 }
 
 bool st_in_borrowed_memory(void)
 {
-	return (int)syscall(SYS_getpid) != st_shim.pid;
+	/* Under a filter we cannot ask; a vfork child of a sealed process
+	 * may only exec or _exit, and neither then writes anything. */
+	if (st_sealed())
+		return false;
+	return (int)st_syscall(SYS_getpid) != st_shim.pid;
 }
 
 static void copy_str(char *dst, size_t cap, const char *src)
@@ -68,7 +74,7 @@ static void keep_argv(int argc, char **argv)
  * that point, since the program has not started to run. */
 static void argv_from_proc(void)
 {
-	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/cmdline",
+	int fd = (int)st_syscall(SYS_openat, AT_FDCWD, "/proc/self/cmdline",
 			      O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
@@ -76,8 +82,8 @@ static void argv_from_proc(void)
 	st_shim.argv_len = 0;
 	if (fd < 0)
 		return;
-	n = (ssize_t)syscall(SYS_read, fd, st_shim.argv, sizeof(st_shim.argv));
-	syscall(SYS_close, fd);
+	n = (ssize_t)st_syscall(SYS_read, fd, st_shim.argv, sizeof(st_shim.argv));
+	st_syscall(SYS_close, fd);
 	if (n <= 0)
 		return;
 	/* Drop a cut last argument: keep only whole, NUL-terminated ones. */
@@ -124,6 +130,16 @@ static void atfork_child(void)
 	 * the parent's and must go; the trace is the parent's and must not
 	 * be written by the child. */
 	tls_tid = 0;
+	if (st_sealed()) {
+		/* Under a seccomp filter the child cannot make a trace file of
+		 * its own nor ask who it is: it runs untraced (its rules still
+		 * act), and leaves its parent's trace alone. */
+		st_shim.ppid = st_shim.pid;
+		st_shim.pid = 0;
+		st_writer_after_fork();
+		st_faults_after_fork();
+		return;
+	}
 	st_shim.pid = getpid();
 	st_shim.ppid = getppid();
 	/* First: until then the child shares its parent's control page,

@@ -14,6 +14,14 @@
 #include "real.def"
 #undef REAL
 
+/* The shim's own raw system calls go to libc's syscall() itself: the
+ * exported syscall() is our hook, which traces the program's socket calls
+ * made through it. Bound on first use, so that start-up code may call it
+ * before st_real_bind_all. */
+typedef long (*st_syscall_fn)(long, ...);
+st_syscall_fn st_real_syscall(void);
+#define st_syscall(...) (st_real_syscall()(__VA_ARGS__))
+
 /* Binds every pointer; aborts with a message naming the symbol if one
  * resolves into the shim itself (an infinite loop otherwise). Safe to call
  * more than once and from several threads: each pointer is written with

@@ -129,7 +129,9 @@ bool st_stack_init(void)
 #undef BIND
 	/* The global cache takes a lock; a per-thread one is safe to use
 	 * from any thread and from signal handlers of other threads. */
+	unwinding = true; /* libunwind's first call makes its pipe (pipe2 hook) */
 	unw.set_caching_policy(*unw.local_space, UNW_CACHE_PER_THREAD);
+	unwinding = false;
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -142,6 +144,11 @@ bool st_stack_init(void)
 	atomic_store(&ready, 2);
 	return false;
 #endif
+}
+
+bool st_stack_unwinding(void)
+{
+	return unwinding;
 }
 
 bool st_stack_ready(void)

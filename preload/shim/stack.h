@@ -24,6 +24,9 @@ struct st_stack {
 /* Loads libunwind; false (with a message) when it is not there. */
 bool st_stack_init(void);
 bool st_stack_ready(void);
+/* True while this thread is inside libunwind: descriptors made now are
+ * libunwind's (its memory-validation pipe), not the program's. */
+bool st_stack_unwinding(void);
 /* Unwinds up to max frames of the program, from the caller of the
  * interposed function: the shim's own frames are left out. Never fails
  * the program: a frame without unwind info ends the stack. */

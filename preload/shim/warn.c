@@ -1,6 +1,8 @@
 #include "warn.h"
 
 #include "jsonw.h"
+#include "real.h"
+#include "sandbox.h"
 #include "shim.h"
 #include "writer.h"
 
@@ -42,13 +44,14 @@ void st_warn_scan_fds(void)
 	char buf[4096];
 	int dir;
 
-	if (atomic_load(&io_uring_noted) || !st_tracing_on() || !st_writer_has_file())
+	if (atomic_load(&io_uring_noted) || !st_tracing_on() || !st_writer_has_file() ||
+	    st_sealed())
 		return;
-	dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = (int)st_syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return;
 	for (;;) {
-		long n = syscall(SYS_getdents64, dir, buf, sizeof(buf));
+		long n = st_syscall(SYS_getdents64, dir, buf, sizeof(buf));
 		if (n <= 0)
 			break;
 		for (long off = 0; off < n;) {
@@ -65,10 +68,10 @@ void st_warn_scan_fds(void)
 			target[len] = '\0';
 			if (strcmp(target, "anon_inode:[io_uring]") == 0) {
 				st_warn_io_uring("fd");
-				syscall(SYS_close, dir);
+				st_syscall(SYS_close, dir);
 				return;
 			}
 		}
 	}
-	syscall(SYS_close, dir);
+	st_syscall(SYS_close, dir);
 }

@@ -3,6 +3,7 @@
 #include "header.h"
 #include "log.h"
 #include "real.h"
+#include "sandbox.h"
 #include "event.h"
 #include "fsize.h"
 #include "shim.h"
@@ -459,6 +460,8 @@ static void grow(uint64_t end)
 	/* Whole pages: madvise takes nothing else. */
 	uint64_t want = (end + POP_AHEAD + POP_WINDOW + 4095) & ~(uint64_t)4095;
 
+	if (st_sealed())
+		return; /* pages still fault in as records are copied */
 	map_ahead(end, want);
 	populate_ahead(want);
 }
@@ -480,6 +483,14 @@ static bool make_room(uint64_t end)
 {
 	uint64_t deadline = 0;
 
+	if (st_sealed()) {
+		/* The mapping can grow no more: as on a full disk, the end
+		 * record goes where the first lost record would have. */
+		if (mapped_up_to(end))
+			return true;
+		atomic_store(&w.full, true);
+		return false;
+	}
 	for (;;) {
 		map_ahead(end, end);
 		if (mapped_up_to(end))
@@ -609,6 +620,8 @@ static void write_mapped_or_appended(const char *rec, size_t len)
 
 	if (st_likely(!(off & TAIL_CLOSED))) {
 		write_mapped(off, rec, len);
+	} else if (st_sealed()) {
+		atomic_fetch_add(&w.ctl->dropped, 1); /* appending is a system call */
 	} else if (ensure_fd()) {
 		append_record(rec, len, APPEND_END_RESERVE);
 		release_low_fd();
@@ -795,15 +808,15 @@ static void wait_for_open(void)
 {
 	struct timespec nap = { 0, 10000000 };
 
-	if (opening_here)
+	if (opening_here || st_sealed())
 		return; /* a signal handler inside our own open: drop the record */
 	while (atomic_load(&w.state) == W_OPENING)
-		syscall(SYS_futex, &w.state, FUTEX_WAIT_PRIVATE, W_OPENING, &nap, NULL, 0);
+		st_syscall(SYS_futex, &w.state, FUTEX_WAIT_PRIVATE, W_OPENING, &nap, NULL, 0);
 }
 
 static void wake_waiters(void)
 {
-	syscall(SYS_futex, &w.state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+	st_syscall(SYS_futex, &w.state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
 void st_writer_write(const char *rec, size_t len)
@@ -814,7 +827,7 @@ void st_writer_write(const char *rec, size_t len)
 		write_mapped_or_appended(rec, len);
 		return;
 	}
-	if (state == W_NONE) {
+	if (state == W_NONE && !st_sealed()) {
 		int expected = W_NONE;
 		if (atomic_compare_exchange_strong(&w.state, &expected, W_OPENING)) {
 			int saved = errno;
@@ -866,6 +879,8 @@ void st_writer_finish(const char *reason)
 	if (state != W_MAPPED && state != W_APPEND)
 		goto out;
 	st_warn_scan_fds();
+	if (state != W_MAPPED && st_sealed())
+		goto out; /* an end record appended would be a system call */
 	if (state != W_MAPPED) {
 		n = end_record(rec, sizeof(rec), reason);
 		if (n && ensure_fd()) {
@@ -884,6 +899,10 @@ void st_writer_finish(const char *reason)
 	n = end_record(rec, sizeof(rec), reason);
 	if (n)
 		place_end_record(tail, rec, n);
+	/* Under a seccomp filter the file keeps its zeros past the end
+	 * record (readers skip them; `socktrace run` trims them). */
+	if (st_sealed())
+		goto out;
 	/* Trim the preallocated zeros so the file is plain JSON Lines. */
 	if (ensure_fd() && ftruncate(our_fd(), (off_t)(tail + n)) == 0) {
 		if (atomic_load(&w.full))
@@ -897,6 +916,15 @@ out:
 
 void st_writer_after_fork(void)
 {
+	if (st_sealed()) {
+		/* No munmap, no close: the child leaves the parent's mappings
+		 * (and the file) alone and writes nothing. */
+		set_our_fd(-1);
+		hot_seg = NULL;
+		atomic_store(&w.state, W_FAILED);
+		atomic_store(&st_tracing, false);
+		return;
+	}
 	for (unsigned k = 0; k < SEG_COUNT; k++) {
 		char *base = atomic_exchange(&w.seg[k], NULL);
 		if (base) {
@@ -932,26 +960,42 @@ void st_writer_after_fork(void)
 
 bool st_writer_owns_fd(int fd)
 {
-	/* The number first: the fstat only for the one number that may be ours. */
-	return fd >= 0 && fd == our_fd() && is_our_file(fd);
+	/* The number first: the fstat only for the one number that may be
+	 * ours (under a seccomp filter, the number alone). */
+	return fd >= 0 && fd == our_fd() && (st_sealed() || is_our_file(fd));
 }
 
 int st_writer_fd(void)
 {
 	int fd = our_fd();
 
-	return is_our_file(fd) ? fd : -1;
+	return st_sealed() || is_our_file(fd) ? fd : -1;
 }
 
 void st_writer_evict_fd(int fd)
 {
 	if (!st_writer_owns_fd(fd))
 		return;
+	if (st_sealed()) {
+		set_our_fd(-1); /* the mapped segments need no descriptor */
+		return;
+	}
 	int moved = real_fcntl(fd, F_DUPFD_CLOEXEC, (void *)(long)high_fd_floor());
 	/* No free number left: let the program have this one; the mapped
 	 * segments need no descriptor and a later one is reopened. The old
 	 * number is about to be replaced by the program's dup2 either way. */
 	set_our_fd(moved >= 0 ? moved : -1);
+}
+
+void st_writer_map_ahead(uint64_t room)
+{
+	uint64_t tail;
+
+	if (atomic_load(&w.state) != W_MAPPED)
+		return;
+	tail = atomic_load(&w.ctl->tail);
+	if (!(tail & TAIL_CLOSED))
+		map_ahead(tail, tail + room);
 }
 
 bool st_writer_has_file(void)

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Appends one whole record (ending in '\n'). Creates the file on first use. */
 void st_writer_write(const char *rec, size_t len);
@@ -26,6 +27,9 @@ void st_writer_after_fork(void);
 bool st_writer_owns_fd(int fd);
 /* Our descriptor, verified, or -1 (costs an fstat: not for hot paths). */
 int st_writer_fd(void);
+/* Maps (and allocates) the file at least room bytes past the tail: for a
+ * process about to forbid itself the system calls that grow it. */
+void st_writer_map_ahead(uint64_t room);
 /* True once this process has its trace file. */
 bool st_writer_has_file(void);
 /* Moves one of the shim's own descriptors above the program's usual

@@ -126,5 +126,36 @@ def test_signal_handler_while_unwinding(sb):
           tf.calls(fn="connect")[:3])
 
 
+
+# The numbers a program's first sockets get, printed by a C program that
+# makes three sockets (closing the first) and by Python.
+FIRST_FDS_PY = ("import socket\n"
+                "a = socket.socket(); b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                "first = (a.fileno(), b.fileno()); a.close()\n"
+                "print(*first, socket.socket().fileno())\n")
+
+
+def test_backtrace_leaves_the_programs_descriptors(sb):
+    """libunwind opens a pipe the first time it unwinds (memory
+    validation); it took 3 and 4, so the program's first socket() got 5.
+    The shim moves it above the program's range."""
+    plain = sb.run(["python3", "-c", FIRST_FDS_PY], traced=False).out.split()
+    check_eq(plain, ["3", "4", "3"], "untraced, the first free numbers")
+    for env in ({"SOCKTRACE_BACKTRACE": "8"}, {"SOCKTRACE_BACKTRACE": "errors:4"}):
+        res = sb.run(["python3", "-c", FIRST_FDS_PY], env=env)
+        check_eq(res.out.split(), plain, "socket numbers with %s" % env)
+        socks = sb.trace().file(pid=res.pid).calls(fn="socket")
+        check_eq([e["fd"] for e in socks], [3, 4, 3], "the trace's socket numbers", socks)
+        if env["SOCKTRACE_BACKTRACE"] == "8":
+            check(all(e.get("stack") for e in socks), "stacks were recorded", socks)
+    # The same through the tool, as the issue's user ran it.
+    tool = os.environ.get("SOCKTRACE_TOOL", "")
+    res = subprocess.run([tool, "run", "-q", "--backtrace", "-o", os.path.join(sb.dir, "run"),
+                          "--", "python3", "-c", FIRST_FDS_PY], cwd=sb.dir, env=sb.env(traced=False),
+                         capture_output=True, text=True, timeout=20)
+    check_eq(res.returncode, 0, "socktrace run --backtrace: %s" % res.stderr)
+    check_eq(res.stdout.split(), plain, "socket numbers under socktrace run --backtrace")
+
+
 if __name__ == "__main__":
     sttest.main()
