@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -42,6 +43,15 @@ static void deliver(const char *msg, size_t n)
 	case ST_LOG_OFF:
 		return;
 	case ST_LOG_STDERR:
+		/* Standard error may be a file too, and the program may have
+		 * lowered the file size limit (OpenSSH's sandboxed child sets
+		 * it to 0): a message past it would kill the program. */
+		if (st_fsize_limit() != UINT64_MAX) {
+			struct stat st;
+			if (fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+			    !st_fsize_allows((uint64_t)st.st_size + n))
+				return;
+		}
 		raw_write_all(STDERR_FILENO, msg, n);
 		return;
 	case ST_LOG_FILE:

@@ -132,6 +132,7 @@ ST_EXPORT int prctl(int option, ...)
 	for (int i = 0; i < 4; i++)
 		a[i] = va_arg(ap, unsigned long);
 	va_end(ap);
+	st_ensure_init(); /* libcap calls prctl from its constructor, before ours */
 	if (option != PR_SET_SECCOMP)
 		return real_prctl(option, a[0], a[1], a[2], a[3]);
 	st_sandbox_enter("prctl");
