@@ -63,6 +63,39 @@ out:
 	return result;
 }
 
+/* 1: an ELF file with a section named name. */
+static int has_section(const char *file, const char *name)
+{
+	Elf64_Ehdr eh;
+	Elf64_Shdr names;
+	char buf[4096];
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	int result = 0;
+	size_t want = strlen(name) + 1;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_shentsize != sizeof(Elf64_Shdr) || eh.e_shstrndx >= eh.e_shnum ||
+	    pread(fd, &names, sizeof(names), (off_t)(eh.e_shoff + eh.e_shstrndx * sizeof(names))) !=
+		    (ssize_t)sizeof(names))
+		goto out;
+	for (unsigned i = 0; i < eh.e_shnum && !result; i++) {
+		Elf64_Shdr sh;
+		if (pread(fd, &sh, sizeof(sh), (off_t)(eh.e_shoff + i * sizeof(sh))) !=
+			    (ssize_t)sizeof(sh) ||
+		    sh.sh_name >= names.sh_size || sh.sh_name + want > sizeof(buf))
+			continue;
+		if (pread(fd, buf, want, (off_t)(names.sh_offset + sh.sh_name)) == (ssize_t)want &&
+		    memcmp(buf, name, want) == 0)
+			result = 1;
+	}
+out:
+	close(fd);
+	return result;
+}
+
 int st_warn_untraceable(const char *cmd)
 {
 	char file[PATH_MAX];
@@ -75,6 +108,16 @@ int st_warn_untraceable(const char *cmd)
 		fprintf(stderr,
 			"socktrace: warning: %s is set-user/group-ID: the dynamic loader ignores\n"
 			"           LD_PRELOAD for it, so its own socket calls will not be traced\n",
+			file);
+		return 1;
+	}
+	/* Go's runtime makes its own system calls, even when linked with
+	 * the C library for cgo (which then sees name resolution only). */
+	if (has_section(file, ".go.buildinfo")) {
+		fprintf(stderr,
+			"socktrace: warning: %s is a Go program: Go makes its socket calls\n"
+			"           without the C library, so its connections will not be traced\n"
+			"           (only name resolution through cgo's getaddrinfo may be)\n",
 			file);
 		return 1;
 	}

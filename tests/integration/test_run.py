@@ -74,6 +74,16 @@ def test_static_program_warning(sb):
           "and indeed no trace file")
 
 
+def test_go_program_warning(sb):
+    r = run_tool(sb, ["run", "-q", "-o", "tr", "--", prog("go_lookalike")])
+    check_eq(r.returncode, 0, "the program still runs")
+    check("is a Go program" in r.stderr and "will not be traced" in r.stderr,
+          "warns that Go's connections are not seen: %r" % r.stderr)
+    check("go lookalike 32" in r.stdout, "the program's own output: %r" % r.stdout)
+    r = run_tool(sb, ["run", "-q", "-o", "tr2", "--", prog("sockuser"), "1"])
+    check("Go program" not in r.stderr, "no such warning for a C program: %r" % r.stderr)
+
+
 def test_setuid_program_warning(sb):
     if os.geteuid() != 0:
         sttest.skip("needs root to make a set-user-ID copy owned by another user")
