@@ -100,6 +100,27 @@ ST_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen,
 	return st_recv_any(ST_FN___recvfrom_chk, fd, buf, len, buflen, flags, from, fromlen, ST_VIA_NONE);
 }
 
+/* Descriptors passed with SCM_RIGHTS arrive at numbers the table may
+ * still remember as something else (a close it did not see): whatever
+ * they are, they are new, and are learnt afresh when first used. */
+static void forget_passed_fds(const struct msghdr *msg, ssize_t ret)
+{
+	if (ret < 0 || !msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)msg); c;
+	     c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		const unsigned char *p = CMSG_DATA(c);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+			memcpy(&fd, p + i * sizeof(int), sizeof(fd));
+			st_fd_forget(fd);
+		}
+	}
+}
+
 /* short= and bandwidth= receive into a prefix of the program's vector,
  * through a private msghdr whose results are copied back. */
 static ssize_t recvmsg_faulted(struct st_fault *f, int fd, struct msghdr *msg, int flags)
@@ -125,8 +146,11 @@ ssize_t st_recvmsg(int fd, struct msghdr *msg, int flags, enum st_via via)
 	struct st_fault f;
 	struct st_rec r;
 
-	if (!st_enter_call(st_fault_may(ST_FN_recvmsg)))
-		return real_recvmsg(fd, msg, flags);
+	if (!st_enter_call(st_fault_may(ST_FN_recvmsg))) {
+		ret = real_recvmsg(fd, msg, flags);
+		forget_passed_fds(msg, ret);
+		return ret;
+	}
 	st_fd_is_socket(fd);
 	t0 = st_time_start();
 	f.rule = NULL;
@@ -138,6 +162,7 @@ ssize_t st_recvmsg(int fd, struct msghdr *msg, int flags, enum st_via via)
 		ret = st_fault_shapes_data(&f) ? recvmsg_faulted(&f, fd, msg, flags)
 					       : real_recvmsg(fd, msg, flags);
 		err = errno;
+		forget_passed_fds(msg, ret);
 		if (msg)
 			st_fault_received_iov(&f, msg->msg_iov, msg->msg_iovlen, ret);
 		st_fault_end(&f, fd, ret);
@@ -202,6 +227,8 @@ int st_recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 	} else {
 		ret = real_recvmmsg(fd, vec, vlen, flags, timeout);
 		err = errno;
+		for (int i = 0; i < ret; i++)
+			forget_passed_fds(&vec[i].msg_hdr, 0);
 	}
 	t1 = st_time_end();
 	if (!st_tracing_on())

@@ -1,0 +1,37 @@
+"""Descriptors closed behind the shim's back (an inline system call: as
+io_uring or a library making its own system calls would) must never make
+the next owner of the number look like the old socket."""
+
+import sttest
+from sttest import check, check_eq, prog
+
+
+def test_inotify_on_a_closed_sockets_number(sb):
+    plain = sb.run([prog("stale_fds"), "inotify"], traced=False)
+    res = sb.run([prog("stale_fds"), "inotify"])
+    check_eq(res.out, plain.out, "the program sees the same results")
+    old = int(res.out.split("old=")[1].split()[0])
+    check(" new=%d " % old in res.out, "inotify got the socket's number: %r" % res.out)
+    tf = sb.trace().file(pid=res.pid)
+    after = [e for e in tf.calls() if e.get("fd") == old and e["fn"] != "send"
+             and e["fn"] not in ("socket", "connect")]
+    check_eq(after, [], "no read, dup or close of the inotify descriptor traced as the socket",
+             after)
+    check_eq(len(tf.calls(fn="send")), 1, "the socket's own send is there")
+
+
+def test_passed_socket_on_a_closed_sockets_number(sb):
+    plain = sb.run([prog("stale_fds"), "passed"], traced=False)
+    res = sb.run([prog("stale_fds"), "passed"])
+    check_eq(res.out, plain.out, "the program sees the same results")
+    old = int(res.out.split("old=")[1].split()[0])
+    check(" new=%d " % old in res.out, "the passed socket got the number: %r" % res.out)
+    tf = sb.trace().file(pid=res.pid)
+    writes = tf.calls(fn="write", fd=old)
+    check_eq(len(writes), 1, "the write on the passed socket is traced", writes)
+    check(writes[0].get("peer", "").startswith("unix:"),
+          "with the passed unix socket's endpoints, not 127.0.0.1:9's", writes)
+
+
+if __name__ == "__main__":
+    sttest.main()
