@@ -40,8 +40,9 @@ THREADS = 4
 
 
 class Workload:
-    def __init__(self, name, n, strace_n, what, extra_args=(), iter_mult=1):
+    def __init__(self, name, n, strace_n, what, extra_args=(), iter_mult=1, exe=None):
         self.name = name
+        self.exe = exe or name
         self.n = n
         self.strace_n = strace_n
         self.what = what
@@ -59,6 +60,9 @@ class Workload:
 WORKLOADS = [
     Workload('sp_loop', 300000, 5000,
              'socketpair, send 64 + recv 64 per iteration'),
+    Workload('rw_loop', 300000, 5000,
+             'socketpair, write 64 + read 64 per iteration (the shim makes them '
+             'as send and recv)', extra_args=['rw'], exe='sp_loop'),
     Workload('tcp_pingpong', 40000, 5000,
              'TCP loopback, 64-byte request/response per iteration, 2 processes '
              'pinned to one CPU'),
@@ -297,7 +301,7 @@ class Runner:
         return env
 
     def argv_for(self, mode, wl, n):
-        argv = wl.argv(os.path.join(self.build, 'bench', wl.name), n)
+        argv = wl.argv(os.path.join(self.build, 'bench', wl.exe), n)
         if mode == MODE_STRACE:
             argv = [self.strace, '-f', '-qq', '-e', 'trace=network',
                     '-o', os.devnull] + argv
@@ -339,7 +343,7 @@ class Runner:
         once and cached in BUILD/bench/event-counts.json, keyed by the
         workload's arguments and the identity of the shim and the program."""
         n = self.n_for(MODE_FULL, wl)
-        exe = os.path.join(self.build, 'bench', wl.name)
+        exe = os.path.join(self.build, 'bench', wl.exe)
         key = ' '.join([wl.name, str(n)] + wl.extra_args)
         ident = {'shim': self.identity(self.shim), 'exe': self.identity(exe)}
         cache = {}
