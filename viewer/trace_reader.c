@@ -896,7 +896,7 @@ void tr_report(const struct tr_reader *r, const char *prog)
 		diag(r, "%s: skipped %lu record%s of a kind this reader does not know\n", prog,
 		     r->skipped_unknown, r->skipped_unknown == 1 ? "" : "s");
 	if (r->dropped)
-		diag(r, "%s: the shim could not write %lu record%s (a full disk?): the trace is incomplete (first in %s)\n",
+		diag(r, "%s: the shim could not write %lu record%s (a full disk, a file size limit, or a seccomp sandbox: see its warnings): the trace is incomplete (first in %s)\n",
 		     prog, r->dropped, r->dropped == 1 ? "" : "s", r->first_dropped);
 	if (r->newest_minor > SOCKTRACE_FORMAT_MINOR)
 		diag(r, "%s: %s is trace format %d.%d, newer than this reader's %s: fields it does not know were ignored\n",

@@ -154,12 +154,15 @@ static bool socket_call(long nr, const long *a, long *ret)
 }
 
 /* A seccomp filter about to be installed (seccomp(2) directly, or prctl
- * through syscall(): libseccomp does either). */
+ * through syscall(): libseccomp does either). A filter mode without a
+ * program installs nothing: it is how libseccomp probes which flags the
+ * kernel knows (EFAULT), as SECCOMP_GET_ACTION_AVAIL is. */
 static bool installs_filter(long nr, const long *a)
 {
 	if (nr == SYS_seccomp)
-		return a[0] == SECCOMP_SET_MODE_STRICT || a[0] == SECCOMP_SET_MODE_FILTER;
-	return nr == SYS_prctl && a[0] == PR_SET_SECCOMP;
+		return a[0] == SECCOMP_SET_MODE_STRICT || (a[0] == SECCOMP_SET_MODE_FILTER && a[2]);
+	return nr == SYS_prctl && a[0] == PR_SET_SECCOMP &&
+	       (a[1] != SECCOMP_MODE_FILTER || a[2]);
 }
 
 /* seccomp(2) with a listener returns its descriptor; with TSYNC, a

@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
+#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -23,6 +25,10 @@
 _Atomic bool st_sealed_flag;
 /* Filters are never removed: once one is in force, the seal stays. */
 static _Atomic bool filter_in_force;
+/* How the filter being installed is installed, and the room mapped for
+ * it, for its warning. */
+static const char *installing = "prctl";
+static uint64_t room;
 
 static void warn_sealed(const char *how)
 {
@@ -37,7 +43,7 @@ static void warn_sealed(const char *how)
 	jw_kv_i64(&w, "tid", st_tid());
 	jw_kv_name(&w, "kind", "seccomp");
 	jw_kv_name(&w, "how", how);
-	jw_kv_u64(&w, "room", SEAL_ROOM);
+	jw_kv_u64(&w, "room", room);
 	jw_kv_name(&w, "message",
 		   "this process installs a seccomp filter: from here on the shim makes no system call of its own; "
 		   "records go into the room already mapped and the rest are counted as dropped, addresses not "
@@ -102,10 +108,9 @@ void st_sandbox_enter(const char *how)
 	(void)st_tid();
 	st_clock_settle();
 	st_ctl_seal();
-	if (st_tracing_on()) {
-		warn_sealed(how); /* makes the file if this process had none */
-		st_writer_map_ahead(SEAL_ROOM);
-	}
+	if (st_tracing_on()) /* makes the file if there was none */
+		room = st_writer_map_ahead(SEAL_ROOM);
+	installing = how;
 	st_fd_table_seal(true);
 	atomic_store(&st_sealed_flag, true);
 	st_busy--;
@@ -114,12 +119,18 @@ void st_sandbox_enter(const char *how)
 
 void st_sandbox_entered(bool installed)
 {
-	if (installed)
+	int saved = errno;
+
+	if (installed) {
 		atomic_store(&filter_in_force, true);
-	else if (!atomic_load(&filter_in_force)) {
+		/* Into the room mapped before: no system call. */
+		if (st_tracing_on())
+			warn_sealed(installing);
+	} else if (!atomic_load(&filter_in_force)) {
 		atomic_store(&st_sealed_flag, false);
 		st_fd_table_seal(false);
 	}
+	errno = saved;
 }
 
 ST_EXPORT int prctl(int option, ...)
@@ -133,7 +144,9 @@ ST_EXPORT int prctl(int option, ...)
 		a[i] = va_arg(ap, unsigned long);
 	va_end(ap);
 	st_ensure_init(); /* libcap calls prctl from its constructor, before ours */
-	if (option != PR_SET_SECCOMP)
+	/* A filter mode without a program fails (EFAULT) installing nothing:
+	 * libseccomp probes the kernel that way. */
+	if (option != PR_SET_SECCOMP || (a[0] == SECCOMP_MODE_FILTER && !a[1]))
 		return real_prctl(option, a[0], a[1], a[2], a[3]);
 	st_sandbox_enter("prctl");
 	ret = real_prctl(option, a[0], a[1], a[2], a[3]);

@@ -9,8 +9,9 @@
  * prepare, while system calls are still allowed: the trace file is made
  * and a few MiB of it mapped, the clock and the thread id are settled,
  * the control file is removed (`socktrace ctl` cannot reach a process
- * that may not open it), and a warning record says what follows. Then the
- * shim is sealed: from the filter on it makes no system call of its own.
+ * that may not open it). Then the shim is sealed: from the filter on it
+ * makes no system call of its own, and a warning record (written into the
+ * room mapped for it once the filter is in force) says what follows.
  * Records go into what is mapped, and what does not fit is counted as
  * dropped (as on a full disk); addresses the kernel was not asked for stay
  * unknown; no stacks; no new descriptor is learnt by asking the kernel;

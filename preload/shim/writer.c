@@ -819,14 +819,12 @@ static void wake_waiters(void)
 	st_syscall(SYS_futex, &w.state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-void st_writer_write(const char *rec, size_t len)
+/* Makes the file if nobody has yet (or waits for the thread making it);
+ * the state after. */
+static int open_once(void)
 {
 	int state = atomic_load_explicit(&w.state, memory_order_acquire);
 
-	if (st_likely(state == W_MAPPED || state == W_APPEND)) {
-		write_mapped_or_appended(rec, len);
-		return;
-	}
 	if (state == W_NONE && !st_sealed()) {
 		int expected = W_NONE;
 		if (atomic_compare_exchange_strong(&w.state, &expected, W_OPENING)) {
@@ -843,7 +841,18 @@ void st_writer_write(const char *rec, size_t len)
 		}
 	}
 	wait_for_open();
-	state = atomic_load_explicit(&w.state, memory_order_acquire);
+	return atomic_load_explicit(&w.state, memory_order_acquire);
+}
+
+void st_writer_write(const char *rec, size_t len)
+{
+	int state = atomic_load_explicit(&w.state, memory_order_acquire);
+
+	if (st_likely(state == W_MAPPED || state == W_APPEND)) {
+		write_mapped_or_appended(rec, len);
+		return;
+	}
+	state = open_once();
 	if (state == W_MAPPED || state == W_APPEND)
 		write_mapped_or_appended(rec, len);
 }
@@ -987,15 +996,18 @@ void st_writer_evict_fd(int fd)
 	set_our_fd(moved >= 0 ? moved : -1);
 }
 
-void st_writer_map_ahead(uint64_t room)
+uint64_t st_writer_map_ahead(uint64_t room)
 {
-	uint64_t tail;
+	uint64_t tail, mapped;
 
-	if (atomic_load(&w.state) != W_MAPPED)
-		return;
+	if (open_once() != W_MAPPED)
+		return 0;
 	tail = atomic_load(&w.ctl->tail);
-	if (!(tail & TAIL_CLOSED))
-		map_ahead(tail, tail + room);
+	if (tail & TAIL_CLOSED)
+		return 0;
+	map_ahead(tail, tail + room);
+	mapped = atomic_load_explicit(&w.mapped_end, memory_order_acquire) + REC_SLACK;
+	return mapped > tail ? mapped - tail : 0;
 }
 
 bool st_writer_has_file(void)

@@ -27,9 +27,11 @@ void st_writer_after_fork(void);
 bool st_writer_owns_fd(int fd);
 /* Our descriptor, verified, or -1 (costs an fstat: not for hot paths). */
 int st_writer_fd(void);
-/* Maps (and allocates) the file at least room bytes past the tail: for a
- * process about to forbid itself the system calls that grow it. */
-void st_writer_map_ahead(uint64_t room);
+/* Makes the file if there is none yet, and maps (and allocates) it at
+ * least room bytes past the tail: for a process about to forbid itself
+ * the system calls that make and grow it. Returns the bytes mapped past
+ * the tail (fewer than room under a file size limit; 0 without a file). */
+uint64_t st_writer_map_ahead(uint64_t room);
 /* True once this process has its trace file. */
 bool st_writer_has_file(void);
 /* Moves one of the shim's own descriptors above the program's usual
