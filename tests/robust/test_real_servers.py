@@ -91,10 +91,15 @@ def run_tool(args, what):
     return r
 
 
-def check_viewer_reads(trace_dir):
-    """socktrace view and stats read the directory without an error."""
-    run_tool(["view", trace_dir], "view")
+def check_viewer_reads(trace_dir, draw=True):
+    """socktrace view and stats read the directory without an error;
+    returns view -f jsonl's events, or (not draw: a large trace, only
+    read) None."""
     run_tool(["stats", trace_dir], "stats")
+    if not draw:
+        run_tool(["view", "-f", "jsonl", trace_dir], "view -f jsonl")
+        return None
+    run_tool(["view", trace_dir], "view")
     events, _ = rtest.view_jsonl(trace_dir)
     return events
 
@@ -281,8 +286,15 @@ def check_sshd(sb, extra_env=None):
     sshds = [f for f in trace.files if f.prog == "sshd"]
     check(len(sshds) >= 3, "trace files of sshd's processes (listener, per-connection sshd, "
           "its pre-auth child, ...): %s" % [f.name for f in trace.files])
+    # The pre-auth child, and only it, installed a filter, once; only its
+    # file keeps the writer's NUL padding (it may not ftruncate).
+    sandboxed = [f for f in sshds if seccomp_warnings(f)]
+    check_eq([len(seccomp_warnings(f)) for f in sandboxed], [1],
+             "seccomp warnings in sshd's files (the pre-auth child's filter)",
+             [w for f in sandboxed for w in seccomp_warnings(f)][:4])
+    check_eq(seccomp_warnings(sandboxed[0])[0].get("how"), "prctl", "how sshd installs it")
     for f in trace.files:
-        check_file_readable(f, padded_ok=f.prog == "sshd")
+        check_file_readable(f, padded_ok=f in sandboxed)
     events = check_viewer_reads(sb.out)
 
     top = trace.file(pid=listener.pid)
@@ -385,16 +397,38 @@ def seccomp_run(sb, prog, how, rounds):
 # seccomp_strict's calls before its filter (tests/robust/progs/seccomp_strict.c).
 BEFORE_FILTER = ["socket", "bind", "listen", "getsockname", "socket", "connect", "accept",
                  "send", "recv"]
+# A record of one of its calls is longer than this (a send is about 200
+# bytes). Under the filter the file cannot grow: its size after a short
+# run is all the room there is (the warning's room is a lower bound, the
+# mapping is made in whole segments), and more records than
+# size // RECORD_MIN overflow it.
+RECORD_MIN = 150
 
 
-def check_filtered_file(f, calls_before, calls_after, first_after_fn):
+def seccomp_warnings(f):
+    return [r for r in f.records if r["rec"] == "warning" and r.get("kind") == "seccomp"]
+
+
+def check_filtered_file(f, calls_before, calls_after, first_after_fn, how):
     """The file of the process that installed the filter: the calls made
-    before it all there; of those after it, every one there or counted
-    as dropped in the end record."""
+    before it, then one seccomp warning (its room: what was mapped), then
+    the calls made under it, every one there or counted as dropped in the
+    end record. Returns (calls after, dropped, the file's size: all the
+    room it had)."""
     check_file_readable(f, padded_ok=True)
+    warnings = seccomp_warnings(f)
+    check_eq(len(warnings), 1, "%s: seccomp warnings (one filter installed, once)" % f.name,
+             warnings[:4])
+    w = warnings[0]
+    check_eq(w.get("how"), how, "%s: the warning's how" % f.name, [w])
+    check(isinstance(w.get("room"), int) and w["room"] > 0, "%s: the warning's room" % f.name,
+          [w])
     calls = f.calls()
     check_eq([c["fn"] for c in calls[:calls_before]], BEFORE_FILTER[:calls_before],
              "%s: the calls made before the filter" % f.name, calls[:calls_before + 1])
+    at = f.records.index(w)
+    check_eq(len([r for r in f.records[:at] if r["rec"] == "call"]), calls_before,
+             "%s: calls before the warning (it marks where the filter came)" % f.name, [w])
     after = calls[calls_before:]
     dropped = f.end.get("dropped", 0)
     check_eq(len(after) + dropped, calls_after,
@@ -404,60 +438,99 @@ def check_filtered_file(f, calls_before, calls_after, first_after_fn):
         check(after and after[0]["fn"] == first_after_fn,
               "%s: the first call under the filter (%s) is in the trace: there was room for "
               "it" % (f.name, first_after_fn), after[:3])
-    return after, dropped
+    size = os.path.getsize(f.path)
+    check(size >= w["room"], "%s: the file (%d bytes) holds the room the warning says was "
+          "mapped (%d)" % (f.name, size, w["room"]), [w])
+    return after, dropped, size
 
 
-def check_seccomp_both_ends(sb, prog, how):
-    # Few rounds: everything fits in what the writer mapped before the
-    # filter; many: the trace outgrows it and must count what it drops.
-    for rounds, must_fit in ((10, True), (3000, False)):
-        out = os.path.join(sb.dir, "trace-%d" % rounds)
+def check_seccomp_both_ends(sb, prog, how, warning_how):
+    """Few rounds: everything fits in the room the shim mapped before the
+    filter; then enough to outgrow that room: what did not fit is counted
+    as dropped, exactly."""
+    rounds, room = 10, None
+    for run in ("fits", "overflows"):
+        if run == "overflows":
+            rounds = room // (4 * RECORD_MIN) + 100
+        out = os.path.join(sb.dir, "trace-%s" % run)
         sb.out = out
         res, nums = seccomp_run(sb, prog, how, rounds)
-        check_eq(nums.get("after"), 4 * rounds + 3, "calls under the filter, as printed")
-        trace = sb.trace(out)
         check_eq(nums.get("before"), len(BEFORE_FILTER), "calls before the filter, as printed")
-        f = trace.file(pid=res.pid)
-        after, dropped = check_filtered_file(f, nums["before"], nums["after"], "send")
-        if must_fit:
+        check_eq(nums.get("after"), 4 * rounds + 3, "calls under the filter, as printed")
+        f = sb.trace(out).file(pid=res.pid)
+        after, dropped, room = check_filtered_file(f, nums["before"], nums["after"], "send",
+                                                   warning_how)
+        if run == "fits":
             check_eq(dropped, 0, "records dropped in a short run under the filter")
             check_eq([c["fn"] for c in after[-3:]], ["close"] * 3,
                      "the closes of the three sockets, last", after[-3:])
-        check_viewer_reads(out)
+        else:
+            check(dropped > 0, "%d rounds (%d calls) under the filter, %d bytes of room: "
+                  "records dropped" % (rounds, nums["after"], room), after[-3:])
+        check_viewer_reads(out, draw=run == "fits")
 
 
 def test_seccomp_prctl(sb):
-    check_seccomp_both_ends(sb, rtest.rprog("seccomp_strict"), "prctl")
+    check_seccomp_both_ends(sb, rtest.rprog("seccomp_strict"), "prctl", "prctl")
 
 
 def test_seccomp_libseccomp(sb):
+    """libseccomp probes first (seccomp(2) with no program, for each flag;
+    SECCOMP_GET_ACTION_AVAIL), then loads through syscall(SYS_seccomp)."""
     prog = rtest.rprog_optional("seccomp_strict_libseccomp",
                                 "built only with libseccomp (Debian package libseccomp-dev)")
-    check_seccomp_both_ends(sb, prog, "libseccomp")
+    check_seccomp_both_ends(sb, prog, "libseccomp", "seccomp")
+
+
+def check_fork_run(sb, how, rounds, out, draw=True):
+    """seccomp_strict fork|probe: returns (Result, numbers, the parent's
+    file, the child's file)."""
+    sb.out = out
+    res, nums = seccomp_run(sb, rtest.rprog("seccomp_strict"), how, rounds)
+    check("child status 0" in res.out, "the child exited 0: %r" % res.out)
+    # Two closes, the sends, the recv calls of the answer (one, or two if
+    # it came in pieces), the last close.
+    check(rounds + 4 <= nums.get("after", 0) <= rounds + 5, "the child's calls (as printed): "
+          "%s for %d rounds" % (nums.get("after"), rounds))
+    trace = sb.trace(out)
+    parent = trace.file(pid=res.pid)
+    check_file_readable(parent)
+    check_eq(len(parent.calls(fn="accept")), 1, "the parent's accept", parent.calls()[:10])
+    kids = [f for f in trace.files if f.ppid == res.pid]
+    check_eq(len(kids), 1, "trace files of the child (for fork: its socket calls were all "
+             "made under its filter; the file must exist all the same, or the trace would "
+             "not say that the child used the connection)", trace=trace)
+    check_viewer_reads(out, draw)
+    return res, nums, parent, kids[0]
 
 
 def test_seccomp_in_forked_child(sb):
     """The child's first socket call comes after its filter: its trace
     file must have been made before (no openat under the filter)."""
-    prog = rtest.rprog("seccomp_strict")
-    for rounds in (10, 3000):
-        out = os.path.join(sb.dir, "trace-%d" % rounds)
-        sb.out = out
-        res, nums = seccomp_run(sb, prog, "fork", rounds)
-        check("child status 0" in res.out, "the child exited 0: %r" % res.out)
-        check_eq(nums.get("after"), 2 * rounds + 3, "the child's calls under the filter")
-        trace = sb.trace(out)
-        parent = trace.file(pid=res.pid)
-        check_file_readable(parent)
-        check_eq(len(parent.calls(fn="accept")), 1, "the parent's accept", parent.calls()[:10])
-        kids = [f for f in trace.files if f.ppid == res.pid]
-        check_eq(len(kids), 1, "trace files of the child (its socket calls were all made "
-                 "under its filter: the file must exist all the same, or the trace would not "
-                 "say that the child used the connection)", trace=trace)
-        after, dropped = check_filtered_file(kids[0], 0, nums["after"], "close")
-        if rounds == 10:
-            check_eq(dropped, 0, "the child's dropped records in a short run")
-        check_viewer_reads(out)
+    _, nums, parent, kid = check_fork_run(sb, "fork", 10, os.path.join(sb.dir, "trace-fits"))
+    check_eq(seccomp_warnings(parent), [], "seccomp warnings in the parent (no filter there)")
+    _, dropped, room = check_filtered_file(kid, 0, nums["after"], "close", "prctl")
+    check_eq(dropped, 0, "the child's dropped records in a short run")
+    rounds = room // RECORD_MIN + 100
+    _, nums, _, kid = check_fork_run(sb, "fork", rounds, os.path.join(sb.dir, "trace-overflows"),
+                                     draw=False)
+    _, dropped, _ = check_filtered_file(kid, 0, nums["after"], "close", "prctl")
+    check(dropped > 0, "the child's records dropped past its room (%d bytes, %d calls)"
+          % (room, nums["after"]))
+
+
+def test_seccomp_probe_only(sb):
+    """A process that only asks about seccomp (as libseccomp does before
+    loading, and systemd) installs no filter: no warning says it did, and
+    the shim goes on as before (its fork child traced in full)."""
+    res, nums, parent, kid = check_fork_run(sb, "probe", 10, sb.out)
+    check(re.search(r"^probed: 0 -1 0$", res.out, re.M),
+          "the probes' results (0, -1 EFAULT, 0): %r" % res.out)
+    check_eq(seccomp_warnings(parent), [], "seccomp warnings after probes that installed no "
+             "filter", seccomp_warnings(parent)[:3])
+    check_file_readable(kid)
+    check_eq((len(kid.calls()), kid.end.get("dropped")), (nums["after"], 0),
+             "the child's calls, all traced")
 
 
 # --- Node.js -----------------------------------------------------------------

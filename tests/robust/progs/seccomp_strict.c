@@ -13,8 +13,16 @@
  *           fork        a fork()ed child installs the filter (prctl)
  *                       before its first socket call, then does the
  *                       rounds; the parent answers it unfiltered
+ *           probe       no filter: the process only asks about seccomp
+ *                       as libseccomp and systemd do (seccomp(2)'s
+ *                       SECCOMP_GET_ACTION_AVAIL, SECCOMP_SET_MODE_FILTER
+ *                       with no program, which fails with EFAULT, and
+ *                       prctl(PR_GET_SECCOMP)), prints "probed: R1 R2 R3",
+ *                       then goes on as fork does, with no filter
  *   ROUNDS  how many exchanges after the filter: each one a send and a
- *           recv each way on the connection (4 traced calls)
+ *           recv each way on the connection (4 traced calls); in the
+ *           fork and probe variants the child sends ROUNDS messages in
+ *           a burst and then receives the parent's "ok"
  *
  * Prints "before: CALLS" (the socket calls made before the filter: in
  * the fork variant, by the parent before the fork), "filter installed",
@@ -188,7 +196,7 @@ static long rounds_both_ends(int cfd, int afd, long rounds)
 	return calls;
 }
 
-static int run_fork(int lfd, int cfd, int afd, long rounds)
+static int run_fork(int lfd, int cfd, int afd, long rounds, int filter)
 {
 	pid_t pid;
 	int status;
@@ -206,35 +214,45 @@ static int run_fork(int lfd, int cfd, int afd, long rounds)
 
 		printf("child ready\n");
 		fflush(stdout);
-		if (install_prctl() != 0)
-			die("seccomp filter");
-		printf("filter installed\n");
-		fflush(stdout);
+		if (filter) {
+			if (install_prctl() != 0)
+				die("seccomp filter");
+			printf("filter installed\n");
+			fflush(stdout);
+		}
 		close(afd);
 		close(lfd);
 		calls += 2;
+		/* A burst (no round trip per message: the parent reads as
+		 * it comes), then the parent's answer. */
 		for (long i = 0; i < rounds; i++) {
 			int len = snprintf(msg, sizeof(msg), "ping %08ld", i);
 			send_all(cfd, msg, (size_t)len);
 			calls++;
-			recv_exact(cfd, msg, (size_t)len, &calls);
 		}
+		recv_exact(cfd, msg, 2, &calls);
 		close(cfd);
 		calls++;
 		printf("after: %ld\ndone\n", calls);
 		fflush(stdout);
 		return 0; /* exit(), as from main */
 	}
-	/* The parent: echoes until the child closes its end. */
+	/* The parent: takes the burst, answers "ok", waits for the end. */
 	close(cfd);
+	long want = rounds * (long)strlen("ping 00000000"), got = 0;
 	for (;;) {
-		char buf[4096];
+		char buf[65536];
 		ssize_t n = recv(afd, buf, sizeof(buf), 0);
 		if (n < 0)
 			die("parent recv");
 		if (n == 0)
 			break;
-		send_all(afd, buf, (size_t)n);
+		if (got < want && (got += n) >= want)
+			send_all(afd, "ok", 2);
+	}
+	if (got != want) {
+		fprintf(stderr, "seccomp_strict: the parent got %ld bytes of %ld\n", got, want);
+		return 1;
 	}
 	close(afd);
 	close(lfd);
@@ -255,11 +273,16 @@ int main(int argc, char **argv)
 	long rounds, calls = 0;
 	const char *how = argc == 3 ? argv[1] : "";
 
-	if (strcmp(how, "prctl") && strcmp(how, "libseccomp") && strcmp(how, "fork")) {
-		fprintf(stderr, "usage: seccomp_strict prctl|libseccomp|fork ROUNDS\n");
+	if (strcmp(how, "prctl") && strcmp(how, "libseccomp") && strcmp(how, "fork") &&
+	    strcmp(how, "probe")) {
+		fprintf(stderr, "usage: seccomp_strict prctl|libseccomp|fork|probe ROUNDS\n");
 		return 2;
 	}
 	rounds = atol(argv[2]);
+	if (rounds < 1 || rounds > 99999999) {
+		fprintf(stderr, "seccomp_strict: ROUNDS from 1 to 99999999\n");
+		return 2;
+	}
 	/* Before the filter: the connection and one exchange (socket x2,
 	 * bind, listen, getsockname, connect, accept, send, recv). */
 	connect_pair(&lfd, &cfd, &afd);
@@ -270,7 +293,15 @@ int main(int argc, char **argv)
 	printf("before: %ld\n", calls);
 	fflush(stdout);
 	if (!strcmp(how, "fork"))
-		return run_fork(lfd, cfd, afd, rounds);
+		return run_fork(lfd, cfd, afd, rounds, 1);
+	if (!strcmp(how, "probe")) {
+		unsigned action = SECCOMP_RET_KILL_PROCESS;
+		long avail = syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action);
+		long no_prog = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, NULL);
+		long mode = prctl(PR_GET_SECCOMP, 0, 0, 0, 0);
+		printf("probed: %ld %ld %ld\n", avail, no_prog, mode);
+		return run_fork(lfd, cfd, afd, rounds, 0);
+	}
 	if ((!strcmp(how, "prctl") ? install_prctl() : install_libseccomp()) != 0)
 		die("seccomp filter");
 	printf("filter installed\n");
