@@ -217,10 +217,13 @@ def connections(events):
     events on each and the set of seqs that are paired with something."""
     conns = {}
     linked = set()
+    listed_short = []  # events that pair with more than their "pair" lists
     for e in events:
         for s in e.get("pair", []):
             linked.add(s)
             linked.add(e["seq"])
+        if e.get("pair_more"):
+            listed_short.append(e)
         cid = e.get("conn")
         if cid is None or e.get("rec") != "call":
             continue
@@ -241,6 +244,20 @@ def connections(events):
             c.eofs.append(e)
         elif fn in ("close", "shutdown"):
             c.closes.append(e)
+    # The viewer lists a few partners of an event and counts the rest in
+    # "pair_more" (a 41-byte write read back one byte at a time): those
+    # are the other side's data calls whose bytes overlap this one's
+    # range of the same direction's stream.
+    for e in listed_short:
+        c = conns.get(e.get("conn"))
+        if c is None or "off" not in e:
+            continue
+        sending = e["fn"] in SEND_FNS
+        lo, hi = e["off"], e["off"] + e.get("bytes", 0)
+        for o in c.data:
+            if (o.get("side") != e.get("side") and (o["fn"] in SEND_FNS) != sending
+                    and "off" in o and o["off"] < hi and lo < o["off"] + o.get("bytes", 0)):
+                linked.add(o["seq"])
     return conns, linked
 
 
