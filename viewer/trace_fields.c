@@ -42,6 +42,7 @@ static const struct js_field record_fields[] = {
 	{ "dropped", TF_DROPPED, NULL, 0 },
 	{ "reason", TF_REASON, NULL, 0 },
 	{ "fds", TF_FDS, NULL, 2 },
+	{ "dir", TF_DIR, NULL, 0 },
 	{ "fault", TF_FAULT, &fault_schema, 0 },
 };
 

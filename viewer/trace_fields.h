@@ -40,6 +40,7 @@ enum tf_slot {
 	TF_FDS,      /* socketpair: [fd0, fd1] */
 	TF_FDS0,
 	TF_FDS1,
+	TF_DIR,      /* a two-way call's direction: "out" or "in" */
 	TF_FAULT,
 	TF_FAULT_RULE,
 	TF_FAULT_ACTION,

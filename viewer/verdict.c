@@ -214,6 +214,7 @@ static void match_ctx(struct eval *e, const struct vev *ev, struct st_match_ctx 
 	ep_from_text(local, local_text);
 	memset(c, 0, sizeof(*c));
 	c->fn = ev->call;
+	c->dir = ev->op == OP_SEND ? ST_DATA_OUT : ev->op == OP_RECV ? ST_DATA_IN : ST_DATA_NONE;
 	c->peer = peer;
 	c->local = local;
 	c->peer_text = peer_text;
@@ -234,7 +235,7 @@ static void match_ctx(struct eval *e, const struct vev *ev, struct st_match_ctx 
 
 static bool selects(const struct st_rule *r, const struct vev *ev, const struct st_match_ctx *c)
 {
-	if (!((r->fns >> ev->call) & 1))
+	if (!st_rule_calls(r, ev->call, c->dir))
 		return false;
 	if (r->prog[0] && !st_rule_for_prog(r, ev->file && ev->file->prog ? ev->file->prog : ""))
 		return false;
@@ -354,7 +355,7 @@ static void feed(void *arg, struct vev *ev)
 			feed_expect(&e->sel[i], &sc->expects.v[i], ev);
 	for (size_t i = 0; i < sc->rules.count; i++) {
 		const struct st_rule *r = &sc->rules.rules[i];
-		if (!((r->fns >> ev->call) & 1))
+		if (!st_rule_calls(r, ev->call, c.dir))
 			continue;
 		e->rules[i].of_its_calls++;
 		e->rules[i].selected += selects(r, ev, &c);

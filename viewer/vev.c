@@ -34,13 +34,23 @@ static bool fd_value(struct js_val v, int *fd)
 	return true;
 }
 
-static enum vev_op op_of(enum st_fn call)
+/* dir: the record's "dir", which says which way a two-way call
+ * (ST_DATA_BOTH: splice) went; without it such a call moves nothing the
+ * model could place. */
+static enum vev_op op_of(enum st_fn call, const char *dir)
 {
 	const struct st_call_info *ci;
 
 	if (call >= ST_FN_COUNT)
 		return OP_OTHER;
 	ci = st_call_info(call);
+	if (ci->data == ST_DATA_BOTH) {
+		if (dir && strcmp(dir, "out") == 0)
+			return OP_SEND;
+		if (dir && strcmp(dir, "in") == 0)
+			return OP_RECV;
+		return OP_OTHER;
+	}
 	if (ci->data == ST_DATA_OUT)
 		return OP_SEND;
 	if (ci->data == ST_DATA_IN)
@@ -102,7 +112,7 @@ static void decode_call(struct vev *ev, const struct tr_record *rec)
 
 	ev->fn = get_str(rec, TF_FN);
 	ev->call = call_of(ev->fn);
-	ev->op = op_of(ev->call);
+	ev->op = op_of(ev->call, get_str(rec, TF_DIR));
 	x = field(rec, TF_FD);
 	if (x.type == JS_INT && x.i >= 0 && x.i < (1 << 30))
 		ev->fd = (int)x.i;

@@ -15,12 +15,21 @@ enum st_group {
 	ST_G_FD = 1 << 5,    /* dup family, fcntl: traced to keep the fd table right */
 	ST_G_DNS = 1 << 6,
 	ST_G_RW = 1 << 7,    /* read/write family: traced only on sockets */
+	/* sendfile, splice: the kernel moves the bytes between two
+	 * descriptors, never through the program's memory. So no payload in
+	 * their records and no corrupt= (rules.c). Not a group rules name. */
+	ST_G_KCOPY = 1 << 8,
 };
 
 enum st_data {
 	ST_DATA_NONE,
 	ST_DATA_OUT,
 	ST_DATA_IN,
+	/* Either, decided by the arguments of each call (splice: whether the
+	 * socket is the one written or the one read). The call is in both
+	 * ST_G_SEND and ST_G_RECV; its record says which it was ("dir"), and
+	 * rules select it by direction (rules.h: fns_sending, fns_receiving). */
+	ST_DATA_BOTH,
 };
 
 enum st_fn {
@@ -29,6 +38,9 @@ enum st_fn {
 #undef ST_CALL
 	ST_FN_COUNT
 };
+
+/* Rules and the shim's hot-path test keep a bit per call in 64 bits. */
+_Static_assert(ST_FN_COUNT <= 64, "more calls than bits in a rule's fns");
 
 struct st_call_info {
 	const char *name;

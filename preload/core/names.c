@@ -303,6 +303,16 @@ size_t st_msgflags_str(char *buf, size_t cap, int flags)
 	return flags_str(buf, cap, msg_flags, COUNT(msg_flags), (unsigned)flags);
 }
 
+/* fcntl.h names them under _GNU_SOURCE; the values are the kernel's. */
+static const struct st_name splice_flags[] = {
+	N(SPLICE_F_MOVE), N(SPLICE_F_NONBLOCK), N(SPLICE_F_MORE), N(SPLICE_F_GIFT),
+};
+
+size_t st_spliceflags_str(char *buf, size_t cap, unsigned flags)
+{
+	return flags_str(buf, cap, splice_flags, COUNT(splice_flags), flags);
+}
+
 static const struct st_name ai_flags[] = {
 	N(AI_PASSIVE), N(AI_CANONNAME), N(AI_NUMERICHOST), N(AI_V4MAPPED),
 	N(AI_ALL), N(AI_ADDRCONFIG), N(AI_NUMERICSERV), N(AI_IDN),

@@ -35,6 +35,7 @@ size_t st_socktype_str(char *buf, size_t cap, int type);
 size_t st_msgflags_str(char *buf, size_t cap, int flags);
 size_t st_sockflags_str(char *buf, size_t cap, int flags); /* SOCK_NONBLOCK|SOCK_CLOEXEC */
 size_t st_aiflags_str(char *buf, size_t cap, int flags);
+size_t st_spliceflags_str(char *buf, size_t cap, unsigned flags); /* SPLICE_F_MORE|... */
 
 /* The protocol name for a family's protocol number ("IPPROTO_TCP"). */
 const char *st_proto_name(int family, int proto);

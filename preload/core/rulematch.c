@@ -46,9 +46,25 @@ static bool port_in(const struct st_rule *r, const struct st_ep *ep)
 	       ep->port >= r->port_lo && ep->port <= r->port_hi;
 }
 
+bool st_rule_calls(const struct st_rule *r, enum st_fn fn, enum st_data dir)
+{
+	uint64_t bit = (uint64_t)1 << fn;
+
+	if ((unsigned)fn >= ST_FN_COUNT || !(r->fns & bit))
+		return false;
+	if (!((r->fns_sending | r->fns_receiving) & bit))
+		return true; /* a call of one direction */
+	if (dir == ST_DATA_OUT)
+		return r->fns_sending & bit;
+	if (dir == ST_DATA_IN)
+		return r->fns_receiving & bit;
+	/* Direction unknown: only a rule that takes the call both ways. */
+	return r->fns_sending & r->fns_receiving & bit;
+}
+
 bool st_rule_selects(const struct st_rule *r, const struct st_match_ctx *c)
 {
-	if (!(r->fns & ((uint64_t)1 << c->fn)))
+	if (!st_rule_calls(r, c->fn, c->dir))
 		return false;
 	if (c->elapsed_ns < r->after_ns)
 		return false;

@@ -8,6 +8,9 @@
 
 struct st_match_ctx {
 	enum st_fn fn;
+	enum st_data dir;           /* a two-way call's (ST_DATA_BOTH): whether
+				     * this one writes to the socket (OUT) or
+				     * reads from it (IN); else unused */
 	const struct st_ep *peer;   /* NULL or family 0: unknown */
 	const struct st_ep *local;
 	const char *peer_text;      /* "unix:/path" etc., for unix filters */
@@ -21,6 +24,8 @@ struct st_match_ctx {
 	void *caller_arg;
 };
 
+/* Whether the rule names the call (by name or group) in this direction. */
+bool st_rule_calls(const struct st_rule *r, enum st_fn fn, enum st_data dir);
 /* Everything but when= and prob=, which depend on the count. */
 bool st_rule_selects(const struct st_rule *r, const struct st_match_ctx *c);
 /* Whether the nth selected call (counting from 1) is one when= picks. */

@@ -65,27 +65,50 @@ static size_t call_words(const char **out, size_t cap)
 	return n;
 }
 
-/* A call name selects that call and its variants (recv: __recv_chk too). */
-static uint64_t fns_for_name(const char *name)
+/* A call name selects that call and its variants (recv: __recv_chk too)
+ * in both directions; a group, its calls in the group's directions. Adds
+ * to the rule's masks; false when the name is neither. */
+static bool select_name(struct st_rule *r, const char *name)
 {
-	uint64_t mask = 0;
 	enum st_fn fn = st_call_by_name(name);
+	unsigned groups = 0;
 
-	if (fn != ST_FN_COUNT) {
-		for (unsigned i = 0; i < ST_FN_COUNT; i++)
-			if (i == fn || st_call_info((enum st_fn)i)->base == fn)
-				mask |= (uint64_t)1 << i;
-		return mask;
+	if (fn == ST_FN_COUNT) {
+		const struct st_group_name *g = st_groups;
+		while (g->name && strcmp(g->name, name) != 0)
+			g++;
+		if (!g->name)
+			return false;
+		groups = g->mask;
 	}
-	for (const struct st_group_name *g = st_groups; g->name; g++) {
-		if (strcmp(g->name, name) != 0)
-			continue;
-		for (unsigned i = 0; i < ST_FN_COUNT; i++)
-			if (st_call_info((enum st_fn)i)->groups & g->mask)
-				mask |= (uint64_t)1 << i;
-		return mask;
+	for (unsigned i = 0; i < ST_FN_COUNT; i++) {
+		const struct st_call_info *ci = st_call_info((enum st_fn)i);
+		uint64_t bit = (uint64_t)1 << i;
+		bool sending, receiving;
+
+		if (fn != ST_FN_COUNT) {
+			if (i != fn && ci->base != fn)
+				continue;
+			sending = receiving = true;
+		} else {
+			if (!(ci->groups & groups))
+				continue;
+			/* A two-way call is in a direction's group by that
+			 * direction alone ("sends" does not take its reads);
+			 * a group that has it for another reason, both ways. */
+			bool other = ci->groups & groups & ~(unsigned)(ST_G_SEND | ST_G_RECV);
+			sending = (groups & ST_G_SEND) || other;
+			receiving = (groups & ST_G_RECV) || other;
+		}
+		r->fns |= bit;
+		if (ci->data == ST_DATA_BOTH) {
+			if (sending)
+				r->fns_sending |= bit;
+			if (receiving)
+				r->fns_receiving |= bit;
+		}
 	}
-	return 0;
+	return true;
 }
 
 bool st_parse_calls(struct st_parser *p, struct st_rule *r, const struct st_word *w)
@@ -101,9 +124,8 @@ bool st_parse_calls(struct st_parser *p, struct st_rule *r, const struct st_word
 	strcpy(copy, w->text);
 	strcpy(r->calls, w->text);
 	for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-		uint64_t mask = fns_for_name(name);
 		col = w->col + (unsigned)(name - copy);
-		if (!mask) {
+		if (!select_name(r, name)) {
 			const char *words[ST_FN_COUNT + 16];
 			size_t n = call_words(words, sizeof(words) / sizeof(words[0]));
 			const char *hint = st_suggest(name, words, n);
@@ -117,7 +139,6 @@ bool st_parse_calls(struct st_parser *p, struct st_rule *r, const struct st_word
 				     name);
 			return false;
 		}
-		r->fns |= mask;
 	}
 	if (!r->fns) {
 		st_parse_fail(p, w->col, "no call named; write the calls first, e.g. 'connect error=ECONNREFUSED'");
@@ -587,6 +608,47 @@ static bool validate(struct st_parser *p, const struct st_rule *r, unsigned col)
 	return true;
 }
 
+/* After validate(): the calls an action cannot act on, left out where a
+ * group brought them in and refused where the rule names them.
+ * - corrupt= flips bytes in the program's buffers, and sendfile and
+ *   splice have none (ST_G_KCOPY): the kernel moves their bytes.
+ * - close makes a receive return 0: a two-way call (splice) is kept only
+ *   where it reads from the socket. */
+static bool fit_calls_to_action(struct st_parser *p, struct st_rule *r, unsigned col)
+{
+	if (r->corrupt_count || r->corrupt_rate > 0) {
+		char copy[sizeof(r->calls)];
+		char *save = NULL;
+
+		strcpy(copy, r->calls);
+		for (char *name = strtok_r(copy, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+			enum st_fn fn = st_call_by_name(name);
+			if (fn == ST_FN_COUNT || !(st_call_info(fn)->groups & ST_G_KCOPY))
+				continue;
+			st_parse_fail(p, col + (unsigned)(name - copy),
+				      "corrupt= changes bytes in the program's buffers, and %s has none: the kernel moves its bytes from descriptor to descriptor; leave %s out (a group such as 'sends' leaves it out by itself)",
+				      name, name);
+			return false;
+		}
+	}
+	for (unsigned i = 0; i < ST_FN_COUNT; i++) {
+		const struct st_call_info *ci = st_call_info((enum st_fn)i);
+		uint64_t bit = (uint64_t)1 << i;
+
+		if ((r->corrupt_count || r->corrupt_rate > 0) && (ci->groups & ST_G_KCOPY)) {
+			r->fns &= ~bit;
+			r->fns_sending &= ~bit;
+			r->fns_receiving &= ~bit;
+		}
+		if (r->eof && ci->data == ST_DATA_BOTH) {
+			r->fns_sending &= ~bit;
+			if (!(r->fns_receiving & bit))
+				r->fns &= ~bit;
+		}
+	}
+	return true;
+}
+
 static void prob_threshold(struct st_rule *r)
 {
 	if (r->prob >= 1.0)
@@ -650,7 +712,7 @@ static void parse_line(struct st_parser *p, const char *line, size_t len)
 	for (size_t i = 1; i < nwords; i++)
 		if (!st_parse_keyword(p, r, &words[i]))
 			return;
-	if (!validate(p, r, words[0].col))
+	if (!validate(p, r, words[0].col) || !fit_calls_to_action(p, r, words[0].col))
 		return;
 	prob_threshold(r);
 	snprintf(r->origin, sizeof(r->origin), "%s:%u", p->name, p->line);

@@ -44,6 +44,12 @@ struct st_rule {
 	/* selection */
 	char calls[96];        /* the call list as written: "recv,read" */
 	uint64_t fns;          /* bit per enum st_fn */
+	/* Of the calls in fns whose direction depends on their arguments
+	 * (ST_DATA_BOTH: splice), those selected when they write to the
+	 * socket and those selected when they read from it. A call's name
+	 * selects it both ways, "sends" only writing, "receives" only
+	 * reading; the close action keeps only the reading (rules.c). */
+	uint64_t fns_sending, fns_receiving;
 	struct st_addr_filter peer;
 	struct st_addr_filter local;
 	bool has_port;

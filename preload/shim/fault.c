@@ -562,10 +562,18 @@ static bool is_nonblocking(int fd, int msg_flags)
 	return fl >= 0 && (fl & O_NONBLOCK);
 }
 
-static uint64_t socket_timeout(int fd, enum st_fn fn)
+/* Whether the call waits for the socket to have something to read. */
+static bool call_receives(enum st_fn fn, enum st_data dir)
 {
 	const struct st_call_info *ci = st_call_info(fn);
-	bool receiving = (ci->groups & ST_G_RECV) || ci->base == ST_FN_accept;
+
+	if (ci->data == ST_DATA_BOTH)
+		return dir == ST_DATA_IN;
+	return (ci->groups & ST_G_RECV) || ci->base == ST_FN_accept;
+}
+
+static uint64_t socket_timeout(int fd, bool receiving)
+{
 	struct timeval tv = { 0, 0 };
 	socklen_t len = sizeof(tv);
 
@@ -718,12 +726,12 @@ static int hang_until(uint64_t deadline, const struct st_rule *r)
 
 /* What a timed-out call reports: connect gives ETIMEDOUT, getaddrinfo
  * EAI_AGAIN, data and accept calls EAGAIN (SO_RCVTIMEO/SO_SNDTIMEO). */
-static void hang(struct st_fault *f, enum st_fn fn, int fd, int msg_flags)
+static void hang(struct st_fault *f, enum st_fn fn, enum st_data dir, int fd, int msg_flags)
 {
 	bool dns = fn == ST_FN_getaddrinfo;
 	bool connecting = st_call_info(fn)->base == ST_FN_connect;
 	uint64_t limit = f->rule->hang_ns;
-	uint64_t sock = dns ? 0 : socket_timeout(fd, fn);
+	uint64_t sock = dns ? 0 : socket_timeout(fd, call_receives(fn, dir));
 	uint64_t start = st_now();
 	int rc = 0;
 
@@ -828,15 +836,15 @@ static bool pace(struct st_fault *f, int fd, int msg_flags)
 	return true;
 }
 
-bool st_fault_begin(struct st_fault *f, enum st_fn fn, int fd,
-		    const struct sockaddr *addr, socklen_t addrlen, bool addr_is_local,
-		    const char *host, int msg_flags, uint64_t t0)
+static bool fault_begin(struct st_fault *f, enum st_fn fn, enum st_data dir, int fd,
+			const struct sockaddr *addr, socklen_t addrlen, bool addr_is_local,
+			const char *host, int msg_flags, uint64_t t0)
 {
 	struct st_fdsnap snap;
 	struct st_ep addr_ep;
 	char addr_text[ST_ADDR_MAX];
 	char host_buf[ST_RULE_GLOB_MAX];
-	struct st_match_ctx ctx = { .fn = fn };
+	struct st_match_ctx ctx = { .fn = fn, .dir = dir };
 	const struct st_rule *r;
 	const struct rule_set *s;
 	unsigned k;
@@ -912,7 +920,7 @@ bool st_fault_begin(struct st_fault *f, enum st_fn fn, int fd,
 		f->err = fn == ST_FN_getaddrinfo ? 0 : r->error;
 	} else if (r->hang) {
 		f->action = "hang";
-		hang(f, fn, fd, msg_flags);
+		hang(f, fn, dir, fd, msg_flags);
 	} else if (r->eof) {
 		f->action = "close";
 		f->replaced = true;
@@ -930,6 +938,20 @@ bool st_fault_begin(struct st_fault *f, enum st_fn fn, int fd,
 	}
 	errno = saved;
 	return f->replaced;
+}
+
+bool st_fault_begin(struct st_fault *f, enum st_fn fn, int fd,
+		    const struct sockaddr *addr, socklen_t addrlen, bool addr_is_local,
+		    const char *host, int msg_flags, uint64_t t0)
+{
+	return fault_begin(f, fn, st_call_info(fn)->data, fd, addr, addrlen, addr_is_local, host,
+			   msg_flags, t0);
+}
+
+bool st_fault_begin_dir(struct st_fault *f, enum st_fn fn, enum st_data dir, int fd,
+			int msg_flags, uint64_t t0)
+{
+	return fault_begin(f, fn, dir, fd, NULL, 0, false, NULL, msg_flags, t0);
 }
 
 size_t st_fault_len(struct st_fault *f, size_t len)

@@ -50,6 +50,8 @@ struct st_fault {
  * `socktrace ctl` sets every bit to send the next call of any kind to
  * st_fault_begin, which applies its request. */
 extern uint64_t st_fault_fns;
+/* Its top bit is `socktrace ctl`'s (ctlfile.h), never a call's. */
+_Static_assert(ST_FN_COUNT <= 63, "a call's bit would be ST_CTL_PENDING_BIT");
 
 static inline bool st_fault_may(enum st_fn fn)
 {
@@ -99,6 +101,12 @@ void st_faults_commit(unsigned set);
 bool st_fault_begin(struct st_fault *f, enum st_fn fn, int fd,
 		    const struct sockaddr *addr, socklen_t addrlen, bool addr_is_local,
 		    const char *host, int msg_flags, uint64_t t0);
+/* The same for a call whose direction depends on its arguments
+ * (ST_DATA_BOTH, splice): dir is ST_DATA_OUT when this one writes to the
+ * socket, ST_DATA_IN when it reads from it. Rules select it by direction,
+ * and hang= waits as a send or as a receive would. */
+bool st_fault_begin_dir(struct st_fault *f, enum st_fn fn, enum st_data dir, int fd,
+			int msg_flags, uint64_t t0);
 /* Whether the rule acting on the call changes the data it moves. */
 static inline bool st_fault_shapes_data(const struct st_fault *f)
 {

@@ -383,6 +383,38 @@ def total(recs, field="bytes"):
     return sum(r.get(field, 0) for r in recs)
 
 
+def paired_seqs(events):
+    """The seqs of the events `socktrace view -f jsonl` pairs with some
+    other: those an event's "pair" names, that event itself, and the data
+    events of the other side whose bytes overlap those of an event with
+    "pair_more" (its partners beyond the few it lists: a receive that took
+    the bytes of many short sends)."""
+    linked = set()
+    many = []
+    for e in events:
+        for s in e.get("pair", []):
+            linked.update((s, e["seq"]))
+        if e.get("pair_more") and e.get("link") == "data" and "off" in e:
+            many.append(e)
+    for m in many:
+        lo, hi = m["off"], m["off"] + m.get("bytes", 0)
+        for e in events:
+            if (e.get("link") == "data" and e.get("conn") == m["conn"] and
+                    e.get("side") != m["side"] and "off" in e and
+                    e["off"] < hi and lo < e["off"] + e.get("bytes", 0) and
+                    _direction(e) != _direction(m)):
+                linked.add(e["seq"])
+    return linked
+
+
+def _direction(e):
+    """Whether a data event of the merged stream sent ("out") or received
+    ("in"), from its call: splice says so itself."""
+    if "dir" in e:
+        return e["dir"]
+    return "out" if e.get("fn", "").startswith(("send", "write")) else "in"
+
+
 # ---------------------------------------------------------------------------
 # Processes
 

@@ -87,17 +87,36 @@ static void test_groups_and_data(void **state)
 	assert_int_equal(st_call_info(ST_FN___recv_chk)->data, ST_DATA_IN);
 	assert_int_equal(st_call_info(ST_FN_connect)->data, ST_DATA_NONE);
 
+	/* The kernel's copies: sendfile sends; splice goes either way. */
+	assert_int_equal(st_call_info(ST_FN_sendfile)->groups, ST_G_SEND | ST_G_KCOPY);
+	assert_int_equal(st_call_info(ST_FN_sendfile64)->base, ST_FN_sendfile);
+	assert_int_equal(st_call_info(ST_FN_sendfile)->data, ST_DATA_OUT);
+	assert_int_equal(st_call_info(ST_FN_splice)->groups, ST_G_SEND | ST_G_RECV | ST_G_KCOPY);
+	assert_int_equal(st_call_info(ST_FN_splice)->data, ST_DATA_BOTH);
+	assert_true(st_call_may_fail_with(ST_FN_sendfile, EOVERFLOW));
+	assert_true(st_call_may_fail_with(ST_FN_sendfile64, EPIPE));
+	assert_true(st_call_may_fail_with(ST_FN_splice, ESPIPE));
+	assert_true(st_call_may_fail_with(ST_FN_splice, ECONNRESET));
+	assert_false(st_call_may_fail_with(ST_FN_sendfile, ENOTSOCK));
+	assert_false(st_call_may_fail_with(ST_FN_splice, ECONNABORTED));
+
 	for (unsigned i = 0; i < ST_FN_COUNT; i++) {
 		const struct st_call_info *ci = st_call_info((enum st_fn)i);
 
 		assert_true(ci->groups != 0);
-		/* Data flows out of send calls and into recv calls, only. */
-		if (ci->groups & ST_G_SEND)
+		/* Data flows out of send calls and into recv calls, only; a
+		 * call in both groups goes either way. */
+		if ((ci->groups & ST_G_SEND) && (ci->groups & ST_G_RECV))
+			assert_int_equal(ci->data, ST_DATA_BOTH);
+		else if (ci->groups & ST_G_SEND)
 			assert_int_equal(ci->data, ST_DATA_OUT);
 		else if (ci->groups & ST_G_RECV)
 			assert_int_equal(ci->data, ST_DATA_IN);
 		else
 			assert_int_equal(ci->data, ST_DATA_NONE);
+		/* Only data calls move bytes in the kernel. */
+		if (ci->groups & ST_G_KCOPY)
+			assert_int_not_equal(ci->data, ST_DATA_NONE);
 	}
 }
 

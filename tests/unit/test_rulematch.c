@@ -122,6 +122,53 @@ static void test_fn_mask(void **state)
 		assert_true(selects_peer(r, (enum st_fn)i, NULL));
 }
 
+/* A splice that writes to its socket is a send, one that reads from it
+ * a receive; a rule naming splice takes both. */
+static bool selects_dir(const struct st_rule *r, enum st_fn fn, enum st_data dir)
+{
+	struct st_match_ctx c = { .fn = fn, .dir = dir };
+
+	return st_rule_selects(r, &c);
+}
+
+static void test_two_way_calls(void **state)
+{
+	const struct st_rule *r;
+
+	(void)state;
+	r = rule("sends short=100");
+	assert_true(selects_dir(r, ST_FN_splice, ST_DATA_OUT));
+	assert_false(selects_dir(r, ST_FN_splice, ST_DATA_IN));
+	assert_false(selects_dir(r, ST_FN_splice, ST_DATA_NONE));
+	assert_true(selects_dir(r, ST_FN_sendfile, ST_DATA_OUT));
+	assert_true(selects_dir(r, ST_FN_sendfile64, ST_DATA_NONE));
+	assert_true(selects_dir(r, ST_FN_send, ST_DATA_NONE));
+
+	r = rule("receives delay=1ms");
+	assert_false(selects_dir(r, ST_FN_splice, ST_DATA_OUT));
+	assert_true(selects_dir(r, ST_FN_splice, ST_DATA_IN));
+	assert_false(selects_dir(r, ST_FN_sendfile, ST_DATA_OUT));
+
+	r = rule("splice error=EPIPE");
+	assert_true(selects_dir(r, ST_FN_splice, ST_DATA_OUT));
+	assert_true(selects_dir(r, ST_FN_splice, ST_DATA_IN));
+	/* Whichever way it went, a rule taking both ways selects it. */
+	assert_true(selects_dir(r, ST_FN_splice, ST_DATA_NONE));
+	assert_false(selects_dir(r, ST_FN_sendfile, ST_DATA_OUT));
+	assert_true(st_rule_calls(r, ST_FN_splice, ST_DATA_IN));
+	assert_false(st_rule_calls(r, ST_FN_COUNT, ST_DATA_IN));
+
+	/* close: only where splice reads. */
+	r = rule("splice close");
+	assert_false(selects_dir(r, ST_FN_splice, ST_DATA_OUT));
+	assert_true(selects_dir(r, ST_FN_splice, ST_DATA_IN));
+
+	r = rule("data corrupt=1");
+	assert_false(selects_dir(r, ST_FN_splice, ST_DATA_OUT));
+	assert_false(selects_dir(r, ST_FN_sendfile, ST_DATA_OUT));
+	assert_true(selects_dir(r, ST_FN_write, ST_DATA_NONE));
+}
+
 static void test_ipv4_cidr(void **state)
 {
 	const struct st_rule *r;
@@ -598,6 +645,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fn_mask),
+		cmocka_unit_test(test_two_way_calls),
 		cmocka_unit_test(test_ipv4_cidr),
 		cmocka_unit_test(test_ipv4_with_port),
 		cmocka_unit_test(test_ipv6_cidr),

@@ -167,11 +167,77 @@ static void test_calls_and_groups(void **state)
 			 FN(send) | FN(sendto) | FN(sendmsg) | FN(sendmmsg) | FN(write) |
 			 FN(writev) | FN(recv) | FN(__recv_chk) | FN(recvfrom) |
 			 FN(__recvfrom_chk) | FN(recvmsg) | FN(recvmmsg) | FN(read) |
-			 FN(__read_chk) | FN(readv));
+			 FN(__read_chk) | FN(readv) | FN(sendfile) | FN(sendfile64) | FN(splice));
 	assert_int_equal(one("all delay=1ms")->fns, all);
 	assert_int_equal(one("setup,data delay=1ms")->fns & FN(connect), FN(connect));
 	assert_int_equal(one("setup,data delay=1ms")->fns & FN(readv), FN(readv));
 	assert_string_equal(rules_mem[0].calls, "setup,data");
+}
+
+/* splice writes to a socket or reads from one, call by call: a group
+ * takes it in its own direction, its name both ways. */
+static void test_two_way_calls(void **state)
+{
+	const struct st_rule *r;
+	const uint64_t kcopy = FN(sendfile) | FN(sendfile64) | FN(splice);
+
+	(void)state;
+	r = one("splice delay=1ms");
+	assert_int_equal(r->fns, FN(splice));
+	assert_int_equal(r->fns_sending, FN(splice));
+	assert_int_equal(r->fns_receiving, FN(splice));
+	r = one("sends delay=1ms");
+	assert_int_equal(r->fns & kcopy, kcopy);
+	assert_int_equal(r->fns_sending, FN(splice));
+	assert_int_equal(r->fns_receiving, 0);
+	r = one("receives delay=1ms");
+	assert_int_equal(r->fns & kcopy, FN(splice));
+	assert_int_equal(r->fns_sending, 0);
+	assert_int_equal(r->fns_receiving, FN(splice));
+	r = one("data delay=1ms");
+	assert_int_equal(r->fns_sending & r->fns_receiving, FN(splice));
+	r = one("all delay=1ms");
+	assert_int_equal(r->fns_sending & r->fns_receiving, FN(splice));
+	/* Named besides its group: both ways. */
+	r = one("receives,splice delay=1ms");
+	assert_int_equal(r->fns_sending, FN(splice));
+	/* One-way calls have no direction bits. */
+	r = one("sendfile short=1000");
+	assert_int_equal(r->fns, FN(sendfile) | FN(sendfile64));
+	assert_int_equal(r->fns_sending | r->fns_receiving, 0);
+	assert_string_equal(r->text, "sendfile short=1000");
+	assert_int_equal(one("sendfile64 bandwidth=1MB/s")->fns, FN(sendfile64));
+	assert_int_equal(one("sendfile,splice error=EPIPE")->fns, kcopy);
+	assert_int_equal(one("splice reset")->fns, FN(splice));
+
+	/* close makes a receive return 0: splice only where it reads. */
+	r = one("splice close");
+	assert_int_equal(r->fns, FN(splice));
+	assert_int_equal(r->fns_sending, 0);
+	assert_int_equal(r->fns_receiving, FN(splice));
+	r = one("receives close");
+	assert_int_equal(r->fns_receiving, FN(splice));
+	assert_error("sends close",
+		     "s.scn:1:1: close makes a receive return 0 (end of stream): use it with receive calls only (recv, read, ...)");
+
+	/* corrupt= has no bytes to change in a copy the kernel makes: left
+	 * out of a group, refused by name. */
+	r = one("sends corrupt=1");
+	assert_int_equal(r->fns & kcopy, 0);
+	assert_true(r->fns & FN(send));
+	r = one("data corrupt=0.5");
+	assert_int_equal(r->fns & kcopy, 0);
+	assert_int_equal(r->fns_sending | r->fns_receiving, 0);
+	assert_true(r->fns & FN(readv));
+	assert_error("send,sendfile corrupt=1",
+		     "s.scn:1:6: corrupt= changes bytes in the program's buffers, and sendfile has none: the kernel moves its bytes from descriptor to descriptor; leave sendfile out (a group such as 'sends' leaves it out by itself)");
+	assert_error("splice corrupt=0.01",
+		     "s.scn:1:1: corrupt= changes bytes in the program's buffers, and splice has none: the kernel moves its bytes from descriptor to descriptor; leave splice out (a group such as 'sends' leaves it out by itself)");
+	/* errnos: sendfile's own, and the socket's. */
+	assert_int_equal(one("sendfile error=EOVERFLOW")->error, EOVERFLOW);
+	assert_int_equal(one("splice error=ESPIPE")->error, ESPIPE);
+	assert_error("sendfile error=ECONNABORTED",
+		     "s.scn:1:16: sendfile never fails with ECONNABORTED; it can fail with EINTR, EAGAIN, EPIPE, ECONNRESET, ENOTCONN, ETIMEDOUT, ENOBUFS, ENOMEM, EMSGSIZE, EDESTADDRREQ, ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, ENETDOWN, EBADF, EFAULT, EINVAL, EIO, EOVERFLOW, ESPIPE");
 }
 
 static void test_error_values(void **state)
@@ -1329,6 +1395,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_calls_and_groups),
+		cmocka_unit_test(test_two_way_calls),
 		cmocka_unit_test(test_error_values),
 		cmocka_unit_test(test_actions),
 		cmocka_unit_test(test_when),
