@@ -388,21 +388,23 @@ def paired_seqs(events):
     other: those an event's "pair" names, that event itself, and the data
     events of the other side whose bytes overlap those of an event with
     "pair_more" (its partners beyond the few it lists: a receive that took
-    the bytes of many short sends)."""
+    the bytes of many short sends, a write read back a byte at a time):
+    the same direction's stream, so the other side and the other way."""
     linked = set()
     many = []
+    data = {}
     for e in events:
         for s in e.get("pair", []):
             linked.update((s, e["seq"]))
-        if e.get("pair_more") and e.get("link") == "data" and "off" in e:
-            many.append(e)
+        if e.get("link") == "data" and "off" in e:
+            data.setdefault(e.get("conn"), []).append(e)
+            if e.get("pair_more"):
+                many.append(e)
     for m in many:
         lo, hi = m["off"], m["off"] + m.get("bytes", 0)
-        for e in events:
-            if (e.get("link") == "data" and e.get("conn") == m["conn"] and
-                    e.get("side") != m["side"] and "off" in e and
-                    e["off"] < hi and lo < e["off"] + e.get("bytes", 0) and
-                    _direction(e) != _direction(m)):
+        for e in data[m.get("conn")]:
+            if (e.get("side") != m.get("side") and _direction(e) != _direction(m) and
+                    e["off"] < hi and lo < e["off"] + e.get("bytes", 0)):
                 linked.add(e["seq"])
     return linked
 

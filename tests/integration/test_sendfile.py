@@ -13,8 +13,9 @@ viewer with the other side's calls and counted by `socktrace stats`.
   receiving thread.
 - Data faults: short= on sendfile (Python loops over short sends), short=
   on the group "sends" (acts on the splices that write, not on those that
-  read), error= on the first sendfile (Python falls back to send), and a
-  corrupt= rule naming sendfile, refused before the program starts.
+  read) and "receives" (the other way), reset and delay= on splice, error=
+  on the first sendfile (Python falls back to send), and a corrupt= rule
+  naming sendfile, refused before the program starts.
 - SOCKTRACE_PAYLOAD: no "data" (the bytes were never in the program's
   memory), data_cut saying every byte was left out."""
 
@@ -228,6 +229,27 @@ def test_splice_short_by_group(sb):
         check(any(e["dir"] == whole and e["bytes"] > 1000 for e in splices),
               "%s short=1000: splices %s of more than 1000 bytes" % (group, whole))
         check_paired(sb, 200000, ("splice",))
+
+
+def test_splice_reset(sb):
+    """reset on the third splice that writes: the sender's splice fails with
+    ECONNRESET, and the receiver's kernel reports the reset for real to
+    its splice (no fault there). delay= on the first: made, delayed."""
+    src, _ = make_file(sb, 500000)
+    res = sb.run([prog("splice_send"), src, os.path.join(sb.dir, "out.bin")],
+                 env=faults("sends reset when=3", "splice delay=1ms when=1"), check_rc=False)
+    check_eq(res.returncode, 1, "splice_send's status after the reset\n" + res.explain())
+    check("Connection reset" in res.err, "splice_send says why: %r" % res.err)
+    trace = sb.trace()
+    out = trace.file(pid=res.pid).calls(fn="splice")
+    check_eq(len(out), 3, "the sender's splices: two, then the one reset", out)
+    f = check_fault(out[0], "delay", True, text="splice when=1 delay=1ms")
+    check(f.get("delay_ns", 0) > 0, "the delay it had", out[:1])
+    check_eq(out[2].get("errno"), "ECONNRESET", "the third splice's errno", out[2:])
+    check_fault(out[2], "reset", False, text="sends when=3 reset")
+    got = trace.file(ppid=res.pid).calls(fn="splice")
+    check_eq(got[-1].get("errno"), "ECONNRESET", "the receiver's last splice", got[-1:])
+    check("fault" not in got[-1], "the receiver's reset came from its kernel", got[-1:])
 
 
 def test_sendfile_error_falls_back(sb):

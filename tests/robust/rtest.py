@@ -27,9 +27,20 @@ from sttest import check, check_eq, skip  # noqa: E402,F401
 PROGS = os.environ.get("SOCKTRACE_ROBUST_PROGS", "")
 TOOL = os.environ.get("SOCKTRACE_TOOL", "")
 
-SEND_FNS = ("send", "sendto", "sendmsg", "sendmmsg", "write", "writev")
+SEND_FNS = ("send", "sendto", "sendmsg", "sendmmsg", "write", "writev", "sendfile",
+            "sendfile64")
 RECV_FNS = ("recv", "__recv_chk", "recvfrom", "__recvfrom_chk", "recvmsg", "recvmmsg",
             "read", "__read_chk", "readv")
+# Calls that send or receive, record by record: "dir" says which.
+BOTH_FNS = ("splice",)
+
+
+def sends(e):
+    return e.get("fn") in SEND_FNS or (e.get("fn") in BOTH_FNS and e.get("dir") == "out")
+
+
+def receives(e):
+    return e.get("fn") in RECV_FNS or (e.get("fn") in BOTH_FNS and e.get("dir") == "in")
 
 
 def set_deadline():
@@ -216,14 +227,8 @@ def connections(events):
     """The connections of a merged stream, keyed by conn id, with the
     events on each and the set of seqs that are paired with something."""
     conns = {}
-    linked = set()
-    listed_short = []  # events that pair with more than their "pair" lists
+    linked = sttest.paired_seqs(events)
     for e in events:
-        for s in e.get("pair", []):
-            linked.add(s)
-            linked.add(e["seq"])
-        if e.get("pair_more"):
-            listed_short.append(e)
         cid = e.get("conn")
         if cid is None or e.get("rec") != "call":
             continue
@@ -234,30 +239,16 @@ def connections(events):
             c.connects.append(e)
         elif fn in ("accept", "accept4") and ok:
             c.accepts.append(e)
-        elif fn in SEND_FNS and ok and e.get("bytes", 0) > 0 and side in c.sent:
+        elif sends(e) and ok and e.get("bytes", 0) > 0 and side in c.sent:
             c.sent[side] += e["bytes"]
             c.data.append(e)
-        elif fn in RECV_FNS and ok and e.get("bytes", 0) > 0 and side in c.received:
+        elif receives(e) and ok and e.get("bytes", 0) > 0 and side in c.received:
             c.received[side] += e["bytes"]
             c.data.append(e)
-        elif fn in RECV_FNS and e.get("ret") == 0:
+        elif receives(e) and e.get("ret") == 0:
             c.eofs.append(e)
         elif fn in ("close", "shutdown"):
             c.closes.append(e)
-    # The viewer lists a few partners of an event and counts the rest in
-    # "pair_more" (a 41-byte write read back one byte at a time): those
-    # are the other side's data calls whose bytes overlap this one's
-    # range of the same direction's stream.
-    for e in listed_short:
-        c = conns.get(e.get("conn"))
-        if c is None or "off" not in e:
-            continue
-        sending = e["fn"] in SEND_FNS
-        lo, hi = e["off"], e["off"] + e.get("bytes", 0)
-        for o in c.data:
-            if (o.get("side") != e.get("side") and (o["fn"] in SEND_FNS) != sending
-                    and "off" in o and o["off"] < hi and lo < o["off"] + o.get("bytes", 0)):
-                linked.add(o["seq"])
     return conns, linked
 
 

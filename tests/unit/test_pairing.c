@@ -198,6 +198,47 @@ static void recv_returns_before_send(void **state)
 	done(r);
 }
 
+/* The kernel's copies: sendfile is a send; splice a send or a receive as
+ * its "dir" says, and nothing the model can place without one. */
+static void sendfile_and_splice(void **state)
+{
+	static const char srv[] = HDR(10, 1, "server")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(200, 10, "recv", 4, 6, B(6) LP(SRV, CLI))
+		C(300, 10, "sendfile64", 4, 100, ",\"in_fd\":5,\"offset\":0" B(100) LP(SRV, CLI))
+		C(310, 10, "splice", 4, 50, ",\"dir\":\"out\",\"fd_in\":6" B(50) LP(SRV, CLI))
+		C(320, 10, "splice", 4, 7, ",\"fd_in\":6" B(7) LP(SRV, CLI));
+	static const char cli[] = HDR(20, 1, "client")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(190, 20, "splice", 3, 6, ",\"dir\":\"out\",\"fd_in\":7" B(6) LP(CLI, SRV))
+		C(400, 20, "splice", 3, 120, ",\"dir\":\"in\",\"fd_out\":8" B(120) LP(CLI, SRV))
+		C(410, 20, "recv", 3, 30, B(30) LP(CLI, SRV));
+	struct run *r = run("server.10.jsonl", srv, "client.20.jsonl", cli, NULL);
+	struct got *file = find(r, 10, "sendfile64", 0), *out = find(r, 10, "splice", 0);
+	struct got *nodir = find(r, 10, "splice", 1);
+	struct got *up = find(r, 20, "splice", 0), *in = find(r, 20, "splice", 1);
+	struct got *tail = find(r, 20, "recv", 0);
+
+	(void)state;
+	assert_true(paired(up, find(r, 10, "recv", 0)));
+	assert_true(up->out);
+	assert_int_equal(file->link, LINK_DATA);
+	assert_true(file->out);
+	assert_true(in->out == false && in->link == LINK_DATA);
+	/* 100 bytes by sendfile and 50 by splice, read as 120 + 30. */
+	assert_true(paired(file, in));
+	assert_true(paired(out, in));
+	assert_true(paired(out, tail));
+	assert_int_equal(in->off, 0);
+	assert_int_equal(tail->off, 120);
+	/* Which way the last splice went, its record does not say. */
+	assert_int_equal(nodir->link, LINK_NONE);
+	const struct conn *c = conn_of(r, file);
+	assert_int_equal(conn_bytes(c, 0, NULL), 6);
+	assert_int_equal(conn_bytes(c, 1, NULL), 150);
+	done(r);
+}
+
 static void three_processes_through_a_proxy(void **state)
 {
 	static const char cli[] = HDR(20, 1, "client")
@@ -630,6 +671,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(tcp_two_processes),
 		cmocka_unit_test(recv_returns_before_send),
+		cmocka_unit_test(sendfile_and_splice),
 		cmocka_unit_test(three_processes_through_a_proxy),
 		cmocka_unit_test(fork_per_connection_server),
 		cmocka_unit_test(fork_server_parent_closes_after_client_shutdown),

@@ -17,9 +17,9 @@
  * offset it keeps itself, which leaves the file's offset where the first
  * call put it.
  *
- * Prints "received N" (the
- * child) and "sent N" (the parent, after the child ended); exits 1 on any
- * failure.
+ * Prints "received N" (the child) and "sent N" (the parent, after the
+ * child ended); exits 1 on any failure (a failing parent first closes the
+ * connection and waits for the child, so that both traces are whole).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,9 +37,19 @@
 
 #define CHUNK 65536
 
+/* In the parent: the receiving child and the socket it reads. */
+static pid_t child = -1;
+static int conn_fd = -1;
+
+/* A parent that fails ends the connection and waits for the child first:
+ * a test then reads both traces whole. */
 static void die(const char *what)
 {
 	fprintf(stderr, "splice_send: %s: %s\n", what, strerror(errno));
+	if (child > 0) {
+		close(conn_fd);
+		waitpid(child, NULL, 0);
+	}
 	exit(1);
 }
 
@@ -146,6 +156,10 @@ int main(int argc, char **argv)
 	pid = fork();
 	if (pid < 0)
 		die("fork");
+	if (pid > 0) {
+		child = pid;
+		conn_fd = cfd;
+	}
 	if (pid == 0) {
 		close(cfd);
 		printf("received %lld\n", receive(sfd, out));
@@ -153,6 +167,7 @@ int main(int argc, char **argv)
 	}
 	close(sfd);
 	sent = use_sendfile ? sendfile_file(in, cfd) : send_file(in, cfd);
+	conn_fd = -1;
 	if (close(cfd) != 0)
 		die("close");
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {

@@ -103,7 +103,8 @@ static void check_round_trip(const struct st_rule *r)
 		snprintf(detail, sizeof(detail), "'%s' -> '%s'", text, text2);
 		die("a formatted rule reads back as another rule", detail);
 	}
-	if (again[0].fns != r->fns)
+	if (again[0].fns != r->fns || again[0].fns_sending != r->fns_sending ||
+	    again[0].fns_receiving != r->fns_receiving)
 		die("a formatted rule selects other calls after the round trip", text);
 }
 
