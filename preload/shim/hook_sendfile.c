@@ -5,6 +5,13 @@
  * files costs a table lookup per descriptor that may be the socket and
  * nothing else.
  *
+ * Both calls succeed on files as well as on sockets, so nothing in their
+ * result would show a descriptor the table still calls a socket after
+ * its close went past us (io_uring, a library's own system call) and
+ * the number went to a file: as for close and dup, the kernel is asked
+ * (st_fd_still_socket, one fstat) before the call is traced as the
+ * socket's. It costs little beside a copy of tens of kilobytes or more.
+ *
  * No payload: the bytes are never in memory the shim could read, and
  * reading them again from the file afterwards could show what the file
  * holds by then rather than what was sent. With SOCKTRACE_PAYLOAD the
@@ -12,6 +19,7 @@
  * same reason corrupt= cannot act on these calls (rules.c refuses it). */
 #include "call.h"
 #include "fdtable.h"
+#include "hooks.h"
 #include "names.h"
 #include "real.h"
 
@@ -28,8 +36,8 @@ static void rec_unseen_payload(struct st_rec *r, ssize_t bytes)
 /* sendfile's in_fd is never a socket (the kernel reads only from files
  * it can seek: a socket gives EINVAL), so only out_fd is looked up. The
  * two symbols differ in the width of *offset on 32-bit systems alone. */
-static ssize_t st_sendfile(enum st_fn fn, int out_fd, int in_fd, off_t *off, off64_t *off64,
-			   size_t count)
+ssize_t st_sendfile(enum st_fn fn, int out_fd, int in_fd, off_t *off, off64_t *off64,
+		    size_t count, enum st_via via)
 {
 	uint64_t t0, t1;
 	ssize_t ret;
@@ -40,7 +48,8 @@ static ssize_t st_sendfile(enum st_fn fn, int out_fd, int in_fd, off_t *off, off
 
 #define CALL_REAL(n) (fn == ST_FN_sendfile ? real_sendfile(out_fd, in_fd, off, n) \
 					   : real_sendfile64(out_fd, in_fd, off64, n))
-	if (!st_enter_call(st_fault_may(fn)) || !st_fd_is_socket(out_fd))
+	if (!st_enter_call(st_fault_may(fn)) || !st_fd_is_socket(out_fd) ||
+	    !st_fd_still_socket(out_fd))
 		return CALL_REAL(count);
 	t0 = st_time_start();
 	f.rule = NULL;
@@ -55,7 +64,7 @@ static ssize_t st_sendfile(enum st_fn fn, int out_fd, int in_fd, off_t *off, off
 #undef CALL_REAL
 	t1 = st_time_end();
 	if (st_tracing_on()) {
-		st_rec_begin(&r, fn, out_fd, t0, t1, ret, err);
+		st_rec_begin(&r, fn, out_fd, t0, t1, ret, err, via);
 		jw_kv_i64(&r.w, "in_fd", in_fd);
 		/* The offset the copy started from. Read after the call, where
 		 * the kernel has left it advanced by the bytes moved: the
@@ -78,20 +87,20 @@ static ssize_t st_sendfile(enum st_fn fn, int out_fd, int in_fd, off_t *off, off
 
 ST_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
-	return st_sendfile(ST_FN_sendfile, out_fd, in_fd, offset, NULL, count);
+	return st_sendfile(ST_FN_sendfile, out_fd, in_fd, offset, NULL, count, ST_VIA_NONE);
 }
 
 ST_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count)
 {
-	return st_sendfile(ST_FN_sendfile64, out_fd, in_fd, NULL, offset, count);
+	return st_sendfile(ST_FN_sendfile64, out_fd, in_fd, NULL, offset, count, ST_VIA_NONE);
 }
 
 /* One end of a splice is a pipe, so at most one is a socket: written when
  * it is fd_out ("dir":"out", a send), read when it is fd_in ("dir":"in",
  * a receive). The socket's offset must be NULL (ESPIPE otherwise), and
  * so must the pipe's: there is no offset to record. */
-static ssize_t st_splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
-			 unsigned flags)
+ssize_t st_splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
+		  unsigned flags, enum st_via via)
 {
 	uint64_t t0, t1;
 	ssize_t ret;
@@ -102,11 +111,11 @@ static ssize_t st_splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out,
 
 	if (!st_enter_call(st_fault_may(ST_FN_splice)))
 		return real_splice(fd_in, off_in, fd_out, off_out, len, flags);
-	if (st_fd_is_socket(fd_out)) {
+	if (st_fd_is_socket(fd_out) && st_fd_still_socket(fd_out)) {
 		sock = fd_out;
 		other = fd_in;
 		dir = ST_DATA_OUT;
-	} else if (st_fd_is_socket(fd_in)) {
+	} else if (st_fd_is_socket(fd_in) && st_fd_still_socket(fd_in)) {
 		sock = fd_in;
 		other = fd_out;
 		dir = ST_DATA_IN;
@@ -127,7 +136,7 @@ static ssize_t st_splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out,
 	}
 	t1 = st_time_end();
 	if (st_tracing_on()) {
-		st_rec_begin(&r, ST_FN_splice, sock, t0, t1, ret, err);
+		st_rec_begin(&r, ST_FN_splice, sock, t0, t1, ret, err, via);
 		jw_kv_name(&r.w, "dir", dir == ST_DATA_OUT ? "out" : "in");
 		jw_kv_i64(&r.w, dir == ST_DATA_OUT ? "fd_in" : "fd_out", other);
 		jw_kv_i64(&r.w, "len", (int64_t)len);
@@ -150,5 +159,5 @@ static ssize_t st_splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out,
 ST_EXPORT ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
 			 unsigned flags)
 {
-	return st_splice(fd_in, off_in, fd_out, off_out, len, flags);
+	return st_splice(fd_in, off_in, fd_out, off_out, len, flags, ST_VIA_NONE);
 }

@@ -105,6 +105,22 @@ static bool socket_call(long nr, const long *a, long *ret)
 	case SYS_writev:
 		*ret = st_rwv(ST_FN_writev, I(0), P(1), I(2), ST_VIA_SYSCALL);
 		return true;
+	/* The kernel's sendfile takes the offset of the system's off_t: the
+	 * libc function of the same width. */
+	case SYS_sendfile:
+		*ret = st_sendfile(ST_FN_sendfile, I(0), I(1), P(2), NULL, (size_t)a[3],
+				   ST_VIA_SYSCALL);
+		return true;
+#ifdef SYS_sendfile64
+	case SYS_sendfile64:
+		*ret = st_sendfile(ST_FN_sendfile64, I(0), I(1), NULL, P(2), (size_t)a[3],
+				   ST_VIA_SYSCALL);
+		return true;
+#endif
+	case SYS_splice:
+		*ret = st_splice(I(0), P(1), I(2), P(3), (size_t)a[4], (unsigned)a[5],
+				 ST_VIA_SYSCALL);
+		return true;
 	case SYS_shutdown:
 		*ret = st_shutdown(I(0), I(1), ST_VIA_SYSCALL);
 		return true;

@@ -49,6 +49,12 @@ ssize_t st_read(enum st_fn fn, int fd, void *buf, size_t len, size_t buflen, enu
 ssize_t st_write(int fd, const void *buf, size_t len, enum st_via via);
 ssize_t st_rwv(enum st_fn fn, int fd, const struct iovec *iov, int n, enum st_via via);
 
+/* hook_sendfile.c: off for sendfile, off64 for sendfile64 (NULL the other) */
+ssize_t st_sendfile(enum st_fn fn, int out_fd, int in_fd, off_t *off, off64_t *off64,
+		    size_t count, enum st_via via);
+ssize_t st_splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
+		  unsigned flags, enum st_via via);
+
 /* hook_dup.c */
 int st_dup(int fd, enum st_via via);
 int st_dup23(enum st_fn fn, int fd, int fd2, int flags, enum st_via via);

@@ -10,7 +10,7 @@ viewer with the other side's calls and counted by `socktrace stats`.
 - splice_send --sendfile: the same file sent with the plain sendfile
   symbol, first from the file's own offset, then from an offset pointer.
 - Python's socket.sendfile (os.sendfile, the sendfile64 symbol) to a
-  receiving thread.
+  receiving thread; sendfile through syscall(2) ("via":"syscall").
 - Data faults: short= on sendfile (Python loops over short sends), short=
   on the group "sends" (acts on the splices that write, not on those that
   read) and "receives" (the other way), reset and delay= on splice, error=
@@ -182,6 +182,42 @@ def test_python_socket_sendfile(sb):
     check(all("offset" in e for e in sends), "Python passes an offset: each record has it", sends)
     check_eq(sttest.total(trace.calls(fn="recv")), SIZE, "bytes the thread received")
     check_paired(sb, SIZE, (sends[0]["fn"],))
+
+
+# sendfile through syscall(2), as a program that bypasses libc's wrapper
+# makes it: SYS_sendfile of this machine, then what the peer received.
+PY_SYSCALL_SENDFILE = r"""
+import ctypes, os, socket, sys
+nr = int(sys.argv[2])
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = socket.socketpair()
+size = os.path.getsize(sys.argv[1])
+fd = os.open(sys.argv[1], os.O_RDONLY)
+n = libc.syscall(ctypes.c_long(nr), ctypes.c_long(a.fileno()), ctypes.c_long(fd),
+                 ctypes.c_void_p(None), ctypes.c_long(size))
+a.close()
+got = b""
+while True:
+    d = b.recv(65536)
+    if not d:
+        break
+    got += d
+print("sent %d received %d" % (n, len(got)))
+"""
+
+
+def test_sendfile_through_syscall(sb):
+    """syscall(SYS_sendfile, ...) is traced as sendfile, with "via"."""
+    nr = {"x86_64": 40, "aarch64": 71}.get(os.uname().machine)
+    if nr is None:
+        sttest.skip("SYS_sendfile's number on %s is not known here" % os.uname().machine)
+    src, _ = make_file(sb, 30000)
+    res = run_py(sb, PY_SYSCALL_SENDFILE, src, nr)
+    check_eq(res.out.strip(), "sent 30000 received 30000", "what the program counted")
+    sends = sb.trace().calls(fn="sendfile")
+    check_eq(len(sends), 1, "one sendfile record", sends)
+    check_eq((sends[0].get("via"), sends[0]["bytes"]), ("syscall", 30000), "via and bytes",
+             sends)
 
 
 def test_sendfile_short(sb):

@@ -2,6 +2,8 @@
 io_uring or a library making its own system calls would) must never make
 the next owner of the number look like the old socket."""
 
+import os
+
 import sttest
 from sttest import check, check_eq, prog
 
@@ -31,6 +33,33 @@ def test_passed_socket_on_a_closed_sockets_number(sb):
     check_eq(len(writes), 1, "the write on the passed socket is traced", writes)
     check(writes[0].get("peer", "").startswith("unix:"),
           "with the passed unix socket's endpoints, not 127.0.0.1:9's", writes)
+
+
+def test_files_on_closed_sockets_numbers(sb):
+    """sendfile and splice into files that took closed sockets' numbers:
+    they succeed on files too, so only the kernel can tell; neither is
+    traced as a socket's."""
+    paths = [os.path.join(sb.dir, n) for n in ("f1", "f2")]
+
+    def run(traced):
+        for p in paths:
+            with open(p, "wb") as f:
+                f.write(b"12345")
+        res = sb.run([prog("stale_fds"), "files"] + paths, traced=traced)
+        with open(paths[0], "rb") as f1, open(paths[1], "rb") as f2:
+            return res, (f1.read(), f2.read())
+
+    plain, plain_files = run(False)
+    res, files = run(True)
+    check_eq(res.out, plain.out, "the program sees the same results")
+    check(res.out.endswith(" sendfile=5 splice=3\n"), "both wrote into the files: %r" % res.out)
+    check_eq(files, (b"1234512345", b"12345abc"), "what the files hold")
+    check_eq(files, plain_files, "the files, with and without the shim")
+    olds = res.out.split("old=")[1].split()[0]
+    check(" new=%s " % olds in res.out, "the files got the sockets' numbers: %r" % res.out)
+    tf = sb.trace().file(pid=res.pid)
+    kcopies = tf.calls(fn=("sendfile", "sendfile64", "splice"))
+    check_eq(kcopies, [], "no sendfile or splice into a file traced as a socket's", kcopies)
 
 
 if __name__ == "__main__":

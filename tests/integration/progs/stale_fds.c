@@ -3,18 +3,24 @@
  * syscall(3): as io_uring or a library with its own system calls would),
  * then gives its number to something else and uses it.
  *
- * Usage: stale_fds inotify|passed
+ * Usage: stale_fds inotify|passed|files PATH1 PATH2
  *   inotify  the number goes to inotify_init1 (not a call the shim
  *            hooks); it is read (EAGAIN), dup'ed and closed
  *   passed   the number goes to a unix socket received with SCM_RIGHTS,
  *            which is written to
+ *   files    two numbers go to the files PATH1 and PATH2, opened with
+ *            inline system calls too; sendfile copies PATH1's first 5
+ *            bytes to its end, splice writes "abc" into PATH2 (calls that
+ *            succeed on files as on sockets)
  * Prints "CASE old=N new=M" and the results. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,6 +30,18 @@ static long inline_close(int fd)
 	long r;
 
 	__asm__ volatile("syscall" : "=a"(r) : "a"(SYS_close), "D"(fd) : "rcx", "r11", "memory");
+	return r;
+}
+
+static long inline_openat(const char *path, int flags)
+{
+	long r;
+	register long mode __asm__("r10") = 0600;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"(SYS_openat), "D"(AT_FDCWD), "S"(path), "d"(flags), "r"(mode)
+			 : "rcx", "r11", "memory");
 	return r;
 }
 
@@ -99,6 +117,29 @@ int main(int argc, char **argv)
 		printf("read=%zd\n", read(pair[1], buf, sizeof(buf)));
 		return 0;
 	}
-	fprintf(stderr, "usage: stale_fds inotify|passed\n");
+	if (argc == 4 && strcmp(argv[1], "files") == 0) {
+		int old1 = udp_socket(), old2 = udp_socket(), src, f1, f2, p[2];
+		ssize_t sent, spliced;
+
+		send(old1, "x", 1, 0);
+		send(old2, "x", 1, 0);
+		inline_close(old1);
+		inline_close(old2);
+		/* Not O_APPEND, which sendfile and splice refuse: at the end. */
+		f1 = (int)inline_openat(argv[2], O_WRONLY);
+		f2 = (int)inline_openat(argv[3], O_WRONLY);
+		src = open(argv[2], O_RDONLY);
+		if (src < 0 || pipe(p) != 0 || write(p[1], "abc", 3) != 3 ||
+		    lseek(f1, 0, SEEK_END) < 0 || lseek(f2, 0, SEEK_END) < 0)
+			return 1;
+		/* Nothing else touches f1 and f2 first: a write would show the
+		 * shim they are no sockets (hook_rw.c). */
+		sent = sendfile(f1, src, NULL, 5);
+		spliced = splice(p[0], NULL, f2, NULL, 3, 0);
+		printf("files old=%d,%d new=%d,%d sendfile=%zd splice=%zd\n", old1, old2, f1, f2,
+		       sent, spliced);
+		return 0;
+	}
+	fprintf(stderr, "usage: stale_fds inotify|passed|files PATH1 PATH2\n");
 	return 2;
 }
