@@ -7,8 +7,8 @@
 /* MAJOR.MINOR: a reader accepts any minor of the major it knows (new
  * fields and record kinds may appear) and refuses another major. */
 #define SOCKTRACE_FORMAT_MAJOR 1
-#define SOCKTRACE_FORMAT_MINOR 2
-#define SOCKTRACE_FORMAT_VERSION "1.2"
+#define SOCKTRACE_FORMAT_MINOR 3
+#define SOCKTRACE_FORMAT_VERSION "1.3"
 
 /* Values of the "rec" field. */
 #define SOCKTRACE_REC_HEADER "header"

@@ -385,8 +385,11 @@ void st_rec_payload_iov(struct st_rec *r, const struct iovec *iov, size_t iovcnt
 		memcpy(flat + got, iov[i].iov_base, take);
 		got += take;
 	}
-	if (got == 0)
+	/* None of the bytes at hand (stdio's formatted text): say so. */
+	if (got == 0) {
+		jw_kv_i64(&r->w, "data_cut", n);
 		return;
+	}
 	st_ev_payload(&r->w, flat, got, (size_t)n, got);
 }
 

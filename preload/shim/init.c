@@ -6,6 +6,7 @@
 #include "fault.h"
 #include "log.h"
 #include "stack.h"
+#include "stdio_acct.h"
 #include "real.h"
 #include "sandbox.h"
 #include "writer.h"
@@ -206,6 +207,11 @@ __attribute__((constructor)) static void st_constructor(int argc, char **argv, c
 
 __attribute__((destructor)) static void st_destructor(void)
 {
+	int err;
+
+	/* glibc flushes the streams after the destructors, with its own
+	 * system calls: the sockets' are flushed now, and recorded. */
+	st_stdio_flush_sockets(true, &err);
 	st_writer_finish("exit");
 	st_ctl_finish();
 }

@@ -5,6 +5,8 @@
 
 #include <netdb.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>

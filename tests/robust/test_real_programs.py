@@ -17,7 +17,9 @@ data call with the other side's, bytes equal both ways).
 - redis-server under redis-benchmark (Debian package redis-server);
 - memcached under memcslap (Debian packages memcached, libmemcached-tools);
 - nginx serving an 8 MiB file with sendfile to curl (Debian package nginx),
-  also with short= on its sendfile calls.
+  also with short= on its sendfile calls;
+- git daemon serving a clone (Debian package git): its upload-pack writes
+  the ref advertisement with stdio on the socket (fwrite, fflush).
 
 A program that is not installed makes its test skip and name the package.
 Servers write their logs to files: a pipe nobody reads would stop them."""
@@ -441,6 +443,75 @@ def test_nginx_sendfile(sb):
                 check(e["bytes"] <= chunk, "a sendfile cut to %d bytes" % chunk, [e])
                 check_eq(e.get("fault", {}).get("action"), "short", "the fault on it", [e])
 
+
+# --- git daemon --------------------------------------------------------------
+
+def make_repo(sb, git):
+    """A bare repository with 30 files, 12 branches and 12 tags: a ref
+    advertisement of a few kilobytes, which upload-pack buffers in stdio."""
+    src = os.path.join(sb.dir, "src")
+    base = os.path.join(sb.dir, "served")
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t", HOME=sb.dir)
+    subprocess.run([git, "init", "-q", src], check=True, env=env)
+    for i in range(30):
+        with open(os.path.join(src, "f%d" % i), "wb") as f:
+            f.write(os.urandom(3000).hex().encode())
+    subprocess.run([git, "-C", src, "add", "."], check=True, env=env)
+    subprocess.run([git, "-C", src, "commit", "-q", "-m", "first"], check=True, env=env)
+    for i in range(12):
+        subprocess.run([git, "-C", src, "branch", "b%d" % i], check=True, env=env)
+        subprocess.run([git, "-C", src, "tag", "v%d" % i], check=True, env=env)
+    os.makedirs(base)
+    subprocess.run([git, "clone", "-q", "--bare", src, os.path.join(base, "repo.git")],
+                   check=True, env=env)
+    head = subprocess.run([git, "-C", src, "rev-parse", "HEAD"], check=True, env=env,
+                          capture_output=True, text=True).stdout.strip()
+    return base, head
+
+
+def test_git_daemon_clone(sb):
+    """git clone from git daemon, both traced. git daemon runs
+    upload-pack with the connection as its standard input and output,
+    and upload-pack writes the ref advertisement with fwrite and fflush:
+    bytes that no socket hook sees, which once were missing from the
+    trace. Now they are records ("via":"stdio"), the bytes the server's
+    side wrote equal those the client read, and every data call is
+    paired; the clone is whole."""
+    git = need_program("git", "git")
+
+    def run(traced, tag):
+        out = os.path.join(sb.dir, "trace-" + tag)
+        server, port = start_server(
+            sb, lambda port: [git, "daemon", "--listen=127.0.0.1", "--port=%d" % port,
+                              "--reuseaddr", "--export-all", "--base-path=" + base, base],
+            traced, out=out, name="git-daemon-" + tag, env={"HOME": sb.dir})
+        dest = os.path.join(sb.dir, "clone-" + tag)
+        sb.run([git, "clone", "-q", "git://127.0.0.1:%d/repo.git" % port, dest],
+               traced=traced, out=out, env={"HOME": sb.dir}, timeout=60)
+        stop(sb, server)
+        got = subprocess.run([git, "-C", dest, "rev-parse", "HEAD"], capture_output=True,
+                             text=True, env=dict(os.environ, HOME=sb.dir))
+        check_eq(got.stdout.strip(), head, "the clone's HEAD (%s)" % tag)
+        tags = subprocess.run([git, "-C", dest, "tag"], capture_output=True, text=True,
+                              env=dict(os.environ, HOME=sb.dir)).stdout.split()
+        check_eq(len(tags), 12, "the clone's tags (%s)" % tag)
+        return out, port
+
+    base, head = make_repo(sb, git)
+    run(False, "plain")
+    out, port = run(True, "traced")
+    trace = sttest.Trace(out)
+    pack = [f for f in trace.files_of(prog="git") if "upload-pack" in f.header.get("argv", [])]
+    check_eq(len(pack), 1, "one upload-pack process traced")
+    stdio = [e for e in pack[0].calls(fn="write") if e.get("via") == "stdio"]
+    check(stdio and all(e["fd"] == 1 and e["ret"] > 0 for e in stdio),
+          "upload-pack's stdio writes on its standard output, the socket", stdio[:4])
+    check(any("peer" in e for e in stdio), "with the connection's endpoints", stdio[:2])
+    events, _ = rtest.view_jsonl(out)
+    # Both ways, the bytes each side sent are those the other received:
+    # without upload-pack's stdio records the server's side would be short.
+    rtest.check_pairing(events, "127.0.0.1:%d" % port, expect_conns=1, untraced_clients=(1,))
 
 if __name__ == "__main__":
     rtest.main()
