@@ -157,7 +157,7 @@ static void end_in(const struct st_stdio_call *c, uint64_t t1, int err, int seen
 		record(c, ST_FN_read, t1, t1, -1, err, 0, NULL, 0);
 }
 
-static void end_call(struct st_stdio_call *c, size_t moved, const void *data, size_t data_len)
+void st_stdio_end(struct st_stdio_call *c, size_t moved, const void *data, size_t data_len)
 {
 	int err = errno;
 	uint64_t t1 = st_time_end();
@@ -182,11 +182,6 @@ static void end_call(struct st_stdio_call *c, size_t moved, const void *data, si
 	errno = err;
 }
 
-void st_stdio_end(struct st_stdio_call *c, size_t moved, const void *data, size_t data_len)
-{
-	end_call(c, moved, data, data_len);
-}
-
 /* One stream's flush, the stream locked by the caller. */
 static bool flush_one(FILE *fp, const char *name, int *err)
 {
@@ -201,7 +196,7 @@ static bool flush_one(FILE *fp, const char *name, int *err)
 	ST_STDIO_CALL(&c, ret = real_fflush_unlocked(fp));
 	if (ret != 0)
 		*err = errno;
-	end_call(&c, 0, NULL, 0);
+	st_stdio_end(&c, 0, NULL, 0);
 	return ret == 0;
 }
 
