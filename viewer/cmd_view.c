@@ -34,8 +34,11 @@ static void usage(FILE *out)
 	      "TRACE is a trace file or a directory of them; by default where the shim\n"
 	      "writes: $SOCKTRACE_OUT, else socktrace-out/latest (what `socktrace run`\n"
 	      "wrote last), else socktrace-out.\n"
-	      "Events are in the order the calls returned, times are seconds since the\n"
-	      "first traced process started.\n"
+	      "Events are in causal order: each thread's own order, and every cause\n"
+	      "before its effect (a connect before the accept that answered it, a send\n"
+	      "before the receives of its bytes, a close before the peer's EOF), the\n"
+	      "order the calls returned breaking ties. Times are when each call began,\n"
+	      "in seconds since the first traced process started.\n"
 	      "\n"
 	      "options:\n"
 	      "  -f, --format FMT   text     the diagram in the terminal (default on a\n"
@@ -134,6 +137,12 @@ static void event_one(void *p, struct vev *ev)
 	rs->r->event(rs->st, ev);
 }
 
+static void nothing(void *p, struct vev *ev)
+{
+	(void)p;
+	(void)ev;
+}
+
 int view_render(struct view_opts *o, const struct renderer *r, const char *const *paths,
 		size_t npaths)
 {
@@ -141,10 +150,14 @@ int view_render(struct view_opts *o, const struct renderer *r, const char *const
 	struct view_ctx ctx = { o, NULL, NULL };
 	struct run_state rs = { r, NULL };
 	unsigned flags = r->whole_records ? 0 : TR_LAZY;
+	/* A first pass feeds the model and, with scan, the renderer: the
+	 * second then knows how each connection's set-up ended and which
+	 * ends were ever traced, and draws without waiting for causes that
+	 * never come (causal.h). jsonl streams in one. */
+	bool first = r->scan || o->format != FMT_JSONL;
 	int failed, status;
 
-	/* A first pass only feeds the model and measures. */
-	if (pass_open(&pass, paths, npaths, r->scan ? TR_QUIET | TR_LAZY : flags) != 0)
+	if (pass_open(&pass, paths, npaths, first ? TR_QUIET | TR_LAZY : flags) != 0)
 		return 1;
 	ctx.reader = &pass.reader;
 	ctx.model = pass.model;
@@ -153,21 +166,31 @@ int view_render(struct view_opts *o, const struct renderer *r, const char *const
 		pass_close(&pass);
 		return 1;
 	}
-	if (r->scan) {
-		failed = pass_run(&pass, &o->filter, scan_one, &rs);
-		if (!failed)
+	if (first) {
+		struct model *learnt;
+		failed = pass_run(&pass, &o->filter, r->scan ? scan_one : nothing, &rs);
+		if (!failed && r->rewind)
 			r->rewind(rs.st, &ctx);
+		learnt = pass.model;
+		pass.model = NULL;
 		pass_close(&pass);
 		if (failed || pass_open(&pass, paths, npaths, flags) != 0) {
+			model_free(learnt);
 			r->finish(rs.st, false); /* nothing drawn yet */
 			return 1;
 		}
+		model_take_prior(pass.model, learnt);
+		model_free(learnt);
 		/* The renderer keeps &ctx: it sees the second pass from here. */
 		ctx.reader = &pass.reader;
 		ctx.model = pass.model;
 	}
 	failed = pass_run(&pass, &o->filter, event_one, &rs);
 	status = r->finish(rs.st, true);
+	char note[512];
+	pass_ordering_note(&pass, note, sizeof(note));
+	if (note[0])
+		fprintf(stderr, "socktrace view: %s\n", note);
 	tr_report(&pass.reader, "socktrace view");
 	pass_close(&pass);
 	return failed ? 1 : status;

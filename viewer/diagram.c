@@ -184,10 +184,14 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		sb_add(&b, "%s(%d, %s)", fn, ev->fd,
 		       ev->addr ? ev->addr : ev->peer ? ev->peer : "?");
 		ret_suffix(&b, ev, false);
+		/* A "not yet" and what became of it (the connect is held until
+		 * that is known, see causal.h). */
+		if (ev->pending && ev->conn && conn_outcome(ev->conn) != OUT_UNKNOWN)
+			sb_add(&b, " -> %s", conn_outcome_text(ev->conn));
 		break;
 	case OP_SEND:
 	case OP_RECV:
-		sb_add(&b, "%s(%d)", fn, ev->fd);
+		sb_add(&b, ev->peek ? "%s(%d, MSG_PEEK)" : "%s(%d)", fn, ev->fd);
 		if (ev->err) {
 			ret_suffix(&b, ev, false);
 		} else if (ev->op == OP_RECV && ev->ret == 0 && (ev->bytes <= 0)) {
@@ -301,7 +305,8 @@ static void arrow_text(const struct vev *ev, struct arrow *a)
 		snprintf(a->text, sizeof(a->text), "%s", ev->err ? "RST" : "FIN");
 		break;
 	case AR_FAIL:
-		snprintf(a->text, sizeof(a->text), "%s", ev->err ? ev->err : ev->conn->fail);
+		snprintf(a->text, sizeof(a->text), "%s",
+			 ev->err && !ev->pending ? ev->err : conn_fail(ev->conn));
 		break;
 	default:
 		a->text[0] = '\0';
@@ -331,7 +336,7 @@ void ev_arrow(const struct vev *ev, const struct model *m, struct arrow *a)
 		return;
 	}
 	a->unpaired = true;
-	if (ev->op == OP_CONNECT && ev->err && c->fail[0] && strcmp(ev->err, "EINPROGRESS") != 0) {
+	if (ev->op == OP_CONNECT && ev->err && conn_outcome(c) == OUT_FAILED) {
 		a->kind = AR_FAIL;
 		a->out = true;
 	} else if (ev->link == LINK_CONNECT) {

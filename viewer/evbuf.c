@@ -1,20 +1,12 @@
 #include "evbuf.h"
 
+#include "oom.h"
 #include "hmap.h"
 #include "textutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void *xalloc(void *p)
-{
-	if (!p) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
-	}
-	return p;
-}
 
 void evbuf_init(struct evbuf *b, size_t limit, size_t preview, bool with_json)
 {
@@ -59,7 +51,7 @@ void evbuf_add(struct evbuf *b, struct vev *ev, const struct model *m)
 	}
 	if (b->n == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 256;
-		b->v = xalloc(realloc(b->v, b->cap * sizeof(*b->v)));
+		b->v = oom_check(realloc(b->v, b->cap * sizeof(*b->v)));
 	}
 	e = &b->v[b->n++];
 	memset(e, 0, sizeof(*e));
@@ -70,14 +62,14 @@ void evbuf_add(struct evbuf *b, struct vev *ev, const struct model *m)
 	e->dur = ev->dur;
 	e->tend = ev->tend;
 	e->kind = ev->kind;
-	e->err = ev->err != NULL;
+	e->err = vev_result_err(ev) && !vev_errno_pending(vev_result_err(ev));
 	e->fault = ev->fault;
 	e->warn = ev->warning != NULL;
 	e->conn = ev->conn;
 	ev_label(ev, label, sizeof(label), b->preview);
-	e->label = xalloc(strdup(label));
+	e->label = oom_check(strdup(label));
 	if (b->with_json)
-		e->json = xalloc(record_json(ev));
+		e->json = oom_check(record_json(ev));
 	ev_arrow(ev, m, &e->a);
 	e->col = e->pcol = -1;
 	e->prow = -1;
@@ -99,7 +91,7 @@ static int col_for(struct evbuf *b, struct hmap *idx, bool remote, int pid, cons
 			c->last = row;
 		return (int)i - 1;
 	}
-	b->cols = xalloc(realloc(b->cols, (b->ncols + 1) * sizeof(*b->cols)));
+	b->cols = oom_check(realloc(b->cols, (b->ncols + 1) * sizeof(*b->cols)));
 	c = &b->cols[b->ncols++];
 	memset(c, 0, sizeof(*c));
 	c->remote = remote;
@@ -108,7 +100,7 @@ static int col_for(struct evbuf *b, struct hmap *idx, bool remote, int pid, cons
 		snprintf(c->key, sizeof(c->key), "%s", key);
 	c->first = c->last = row;
 	if (hmap_put(idx, k, klen, (void *)(uintptr_t)b->ncols) != 0)
-		xalloc(NULL);
+		oom_check(NULL);
 	return (int)b->ncols - 1;
 }
 
@@ -147,7 +139,7 @@ void evbuf_finish(struct evbuf *b, const struct model *m)
 	for (size_t i = 0; i < b->n; i++)
 		if ((b->v[i].kind == TR_CALL || b->v[i].kind == TR_WARNING) &&
 		    hmap_put(&calls, &b->v[i].pid, sizeof(int), b) != 0)
-			xalloc(NULL);
+			oom_check(NULL);
 	for (size_t i = 0; i < b->n; i++) {
 		if (hmap_get(&calls, &b->v[i].pid, sizeof(int))) {
 			b->v[k++] = b->v[i];
@@ -187,8 +179,8 @@ void evbuf_finish(struct evbuf *b, const struct model *m)
 		}
 		sanitize_ascii(c->name);
 	}
-	size_t *orig = xalloc(calloc(b->ncols + 1, sizeof(*orig)));
-	struct bcol *sorted = xalloc(calloc(b->ncols + 1, sizeof(*sorted)));
+	size_t *orig = oom_check(calloc(b->ncols + 1, sizeof(*orig)));
+	struct bcol *sorted = oom_check(calloc(b->ncols + 1, sizeof(*sorted)));
 	for (size_t i = 0; i < b->ncols; i++)
 		orig[i] = i;
 	/* Insertion sort of the indices: stable, and columns are few. */
@@ -200,7 +192,7 @@ void evbuf_finish(struct evbuf *b, const struct model *m)
 		}
 		orig[j] = x;
 	}
-	remap = xalloc(calloc(b->ncols + 1, sizeof(*remap)));
+	remap = oom_check(calloc(b->ncols + 1, sizeof(*remap)));
 	for (size_t i = 0; i < b->ncols; i++) {
 		sorted[i] = b->cols[orig[i]];
 		remap[orig[i]] = (int)i;

@@ -3,6 +3,7 @@
 
 #include "addr.h"
 #include "hmap.h"
+#include "oom.h"
 #include "ptree.h"
 
 #include <stdio.h>
@@ -28,10 +29,18 @@ struct fdent {
 	struct conn *conn;
 	int side;
 	int64_t since;       /* when it was opened; INT64_MIN: inherited at fork */
+	int64_t until;       /* when it was closed or replaced; INT64_MAX: not */
+	struct fdent *prev;  /* what the number stood for before (FD_HISTORY) */
 };
+
+/* Earlier sockets kept per descriptor number: a forking server accepts the
+ * next connection under the same number while the child that got the
+ * previous one has not used it yet; the child finds the one its fork saw. */
+#define FD_HISTORY 16
 
 struct proc {
 	int pid, ppid;
+	int64_t forked;      /* tr_file.forked: INT64_MIN when not known */
 	char *prog;
 	struct hmap fds;     /* int fd -> struct fdent */
 };
@@ -53,65 +62,56 @@ struct model {
 	struct hmap listeners;  /* address, or "*:PORT" -> pid */
 	struct ptree *tree;     /* the traced processes, from the reader's files */
 	bool tree_built;
+	int64_t window;         /* model_new */
+	int64_t now;            /* the latest end of a call fed */
+	unsigned long late;     /* model_late_links */
+	struct conn_prior *prior; /* model_take_prior */
+	size_t nprior;
+	unsigned long bound_drops;
 };
 
 /* ---- small helpers ---- */
 
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (!p) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
-	}
-	return p;
-}
-
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s ? s : "");
-
-	if (!d) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
-	}
-	return d;
-}
-
 static void xput(struct hmap *h, const void *key, size_t klen, void *val)
 {
-	if (hmap_put(h, key, klen, val) != 0) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
-	}
+	if (hmap_put(h, key, klen, val) != 0)
+		oom_exit();
 }
 
 static void cq_push(struct cqueue *q, struct conn *c)
 {
 	if (q->len == q->cap) {
-		size_t ncap = q->cap ? q->cap * 2 : 4;
-		struct conn **nv = realloc(q->v, ncap * sizeof(*nv));
-		if (!nv) {
-			fputs("socktrace: out of memory\n", stderr);
-			exit(1);
-		}
-		q->v = nv;
-		q->cap = ncap;
+		q->cap = q->cap ? q->cap * 2 : 4;
+		q->v = xrealloc(q->v, q->cap * sizeof(*q->v));
 	}
 	q->v[q->len++] = c;
 }
 
-static struct conn *cq_pop(struct cqueue *q)
+static struct conn *cq_take(struct cqueue *q, size_t i)
 {
-	struct conn *c;
+	struct conn *c = q->v[i];
 
-	if (!q || q->len == 0)
-		return NULL;
-	c = q->v[0];
-	memmove(&q->v[0], &q->v[1], (q->len - 1) * sizeof(q->v[0]));
+	memmove(&q->v[i], &q->v[i + 1], (q->len - i - 1) * sizeof(q->v[0]));
 	q->len--;
 	return c;
+}
+
+/* The first connection of q waiting for its other half: for a connect
+ * by pid, the first accept that names pid as its client, else the first
+ * that names none; for an accept naming its client (pid not 0), the first
+ * connect by it; else the first. */
+static struct conn *cq_pop(struct cqueue *q, int me, int pid)
+{
+	size_t any = SIZE_MAX;
+
+	for (size_t i = 0; q && i < q->len; i++) {
+		const struct conn *c = q->v[i];
+		if (me == 0 ? c->client_pid == pid : (pid == 0 || c->side[0].pid == pid))
+			return cq_take(q, i);
+		if (me == 0 && c->client_pid == 0 && any == SIZE_MAX)
+			any = i;
+	}
+	return any != SIZE_MAX ? cq_take(q, any) : NULL;
 }
 
 static void cq_free(void *p)
@@ -135,14 +135,9 @@ static struct cqueue *cq_get(struct hmap *h, const char *key, bool create)
 
 /* ---- byte-range queues ---- */
 
+/* Takes a reference to s->node. */
 static void segq_push(struct segq *q, const struct seg *s)
 {
-	if (q->len == SEGQ_MAX) {
-		/* The oldest stays unmatched: its peer was not traced, or
-		 * never read it. */
-		q->head = (q->head + 1) % q->cap;
-		q->len--;
-	}
 	if (q->len == q->cap) {
 		size_t ncap = q->cap ? q->cap * 2 : 4;
 		struct seg *nv = xcalloc(ncap, sizeof(*nv));
@@ -154,6 +149,7 @@ static void segq_push(struct segq *q, const struct seg *s)
 		q->head = 0;
 	}
 	q->v[(q->head + q->len) % q->cap] = *s;
+	evnode_ref(s->node);
 	q->len++;
 }
 
@@ -164,6 +160,7 @@ static struct seg *segq_at(struct segq *q, size_t i)
 
 static void segq_drop_front(struct segq *q)
 {
+	evnode_unref(segq_at(q, 0)->node);
 	q->head = (q->head + 1) % q->cap;
 	q->len--;
 }
@@ -171,6 +168,7 @@ static void segq_drop_front(struct segq *q)
 /* Removes entry i, keeping the order of the others. */
 static void segq_remove(struct segq *q, size_t i)
 {
+	evnode_unref(segq_at(q, i)->node);
 	for (size_t k = i; k + 1 < q->len; k++)
 		*segq_at(q, k) = *segq_at(q, k + 1);
 	q->len--;
@@ -178,22 +176,72 @@ static void segq_remove(struct segq *q, size_t i)
 
 static void segq_free(struct segq *q)
 {
+	while (q->len)
+		segq_drop_front(q);
 	free(q->v);
 	memset(q, 0, sizeof(*q));
 }
 
-static void add_partner(struct vev *ev, const struct evref *r)
+/* cause is one of the causes of ev, which has not gone out. */
+static void add_cause(struct vev *ev, struct evnode *cause)
 {
 	if (ev->npartners < VEV_MAXP)
-		ev->partners[ev->npartners] = *r;
+		ev->causes[ev->npartners] = evnode_ref(cause);
 	ev->npartners++;
+}
+
+/* cause (being fed) caused the effect, fed earlier: linked if the effect
+ * is still held, else too late (it went out past its window). Returns
+ * whether the effect was still held. */
+static bool link_back(struct model *m, struct evnode *effect, struct vev *cause)
+{
+	if (!effect)
+		return false;
+	if (!effect->ev) {
+		m->late++;
+		return false;
+	}
+	add_cause(effect->ev, cause->node);
+	return true;
+}
+
+/* ev waits until the reader is past its end plus a window (none: 0). */
+static void await(struct vev *ev, int64_t window)
+{
+	if (window <= 0)
+		return;
+	ev->awaiting = true;
+	ev->hold_until = sat_add64(ev->tend, window);
+}
+
+/* How long an effect on c waits for a cause from side s: the window when
+ * a traced process is known on that side, nothing when a first pass said
+ * none ever is, else the short window (its first call may come yet). */
+static int64_t wait_for(const struct model *m, const struct conn *c, int s)
+{
+	if (c->prior)
+		return c->prior->seen[s] ? m->window : 0;
+	return c->side[s].seen ? m->window : WINDOW_SHORT;
+}
+
+/* A cause ev waited for has come. */
+static void arrived(struct evnode *effect)
+{
+	if (effect && effect->ev)
+		effect->ev->awaiting = false;
 }
 
 /* ---- processes and descriptors ---- */
 
 static void fdent_free(void *p)
 {
-	free(p);
+	struct fdent *e = p;
+
+	while (e) {
+		struct fdent *prev = e->prev;
+		free(e);
+		e = prev;
+	}
 }
 
 static void proc_free(void *p)
@@ -218,6 +266,7 @@ static struct proc *proc_of(struct model *m, const struct vev *ev)
 		p = xcalloc(1, sizeof(*p));
 		p->pid = ev->pid;
 		p->ppid = ev->file->ppid;
+		p->forked = ev->file->forked;
 		p->prog = xstrdup(ev->file->prog);
 		xput(&m->procs, &p->pid, sizeof(p->pid), p);
 	} else if (ev->kind == TR_CALL && strcmp(p->prog, ev->file->prog) != 0) {
@@ -239,16 +288,38 @@ static bool let_go(struct model *m, int pid, int fd, struct fdent *e);
  * was closed without our seeing it. */
 static struct fdent *fd_new(struct model *m, struct proc *p, int fd)
 {
+	struct fdent *old = fd_get(p, fd), *e = xcalloc(1, sizeof(*e));
+	int depth = 0;
+
+	if (old) {
+		let_go(m, p->pid, fd, old);
+		if (old->until == INT64_MAX)
+			old->until = m->now;
+	}
+	e->prev = old;
+	e->until = INT64_MAX;
+	for (struct fdent *h = e; h; h = h->prev) {
+		if (++depth == FD_HISTORY) {
+			fdent_free(h->prev);
+			h->prev = NULL;
+		}
+	}
+	xput(&p->fds, &fd, sizeof(fd), e);
+	return e;
+}
+
+/* The entry of descriptor fd that a child forked at t inherited: open
+ * then (the latest such when t is not known). */
+static struct fdent *fd_at_fork(struct proc *p, int fd, int64_t t)
+{
 	struct fdent *e = fd_get(p, fd);
 
-	if (!e) {
-		e = xcalloc(1, sizeof(*e));
-		xput(&p->fds, &fd, sizeof(fd), e);
-	} else {
-		let_go(m, p->pid, fd, e);
-	}
-	memset(e, 0, sizeof(*e));
-	return e;
+	if (t == INT64_MIN)
+		return e;
+	for (; e; e = e->prev)
+		if (e->since <= t && t < e->until)
+			return e;
+	return NULL;
 }
 
 /* e holds its connection's side from since on. */
@@ -260,6 +331,12 @@ static void hold(struct fdent *e, int64_t since)
 	e->since = since;
 	sd->holders++;
 	sd->closed = false;
+	/* A close that might have been the end was a copy's: someone holds
+	 * the socket still (a forked child, using what it inherited). */
+	if (sd->fin_tentative) {
+		evnode_set(&sd->fin, NULL);
+		sd->fin_tentative = false;
+	}
 }
 
 static void fd_bind(struct model *m, struct proc *p, int fd, struct conn *c, int side,
@@ -285,10 +362,11 @@ static struct fdent *fd_lookup(const struct model *m, struct proc *p, int fd, bo
 
 	*inherited = false;
 	for (int depth = 0; !e && depth < INHERIT_DEPTH && p->ppid > 0; depth++) {
+		int64_t forked = p->forked;
 		p = proc_find(m, p->ppid);
 		if (!p)
 			break;
-		e = fd_get(p, fd);
+		e = fd_at_fork(p, fd, forked);
 		*inherited = e != NULL;
 	}
 	return e;
@@ -302,14 +380,8 @@ static struct conn *conn_new(struct model *m, enum conn_kind kind, const char *a
 	struct conn *c = xcalloc(1, sizeof(*c));
 
 	if (m->nconns == m->cap) {
-		size_t ncap = m->cap ? m->cap * 2 : 64;
-		struct conn **nv = realloc(m->conns, ncap * sizeof(*nv));
-		if (!nv) {
-			fputs("socktrace: out of memory\n", stderr);
-			exit(1);
-		}
-		m->conns = nv;
-		m->cap = ncap;
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->conns = xrealloc(m->conns, m->cap * sizeof(*m->conns));
 	}
 	m->conns[m->nconns++] = c;
 	c->id = (uint32_t)m->nconns;
@@ -317,7 +389,24 @@ static struct conn *conn_new(struct model *m, enum conn_kind kind, const char *a
 	c->side[0].addr = xstrdup(a0);
 	c->side[1].addr = xstrdup(a1);
 	c->first_t = INT64_MAX;
+	c->connect_t = c->established_t = -1;
+	if (c->id <= m->nprior)
+		c->prior = &m->prior[c->id - 1];
+	c->first_data_t[0] = c->first_data_t[1] = -1;
 	return c;
+}
+
+/* The set-up of c is known to have ended: the connect in progress, if
+ * one waits, may go out. */
+static void conclude(struct conn *c, enum conn_outcome o, int64_t t)
+{
+	if (c->outcome == OUT_UNKNOWN) {
+		c->outcome = o;
+		if (o == OUT_ESTABLISHED)
+			c->established_t = t;
+	}
+	arrived(c->in_progress);
+	evnode_set(&c->in_progress, NULL);
 }
 
 static void conn_set_addr(struct conn *c, int side, const char *a)
@@ -535,6 +624,8 @@ static void on_setup(struct model *m, struct proc *pr, struct vev *ev, int me, i
 	if (me == 0 && e && e->conn && !e->closed && e->conn->side[0].connected &&
 	    side_matches(e->conn, 0, a.l, a.p)) {
 		touch(e->conn, 0, ev);
+		if (!ev->err || strcmp(ev->err, "EISCONN") == 0)
+			conclude(e->conn, OUT_ESTABLISHED, ev->tend);
 		return;
 	}
 	pair_key(key, sizeof(key), 's', a.l, a.p);
@@ -545,7 +636,8 @@ static void on_setup(struct model *m, struct proc *pr, struct vev *ev, int me, i
 			  (me == 0 ? c->side[0].connected : c->side[1].accepted)))
 			c = NULL; /* the same pair of addresses, a new connection */
 	} else {
-		c = cq_pop(cq_get(me == 0 ? &m->wait_connect : &m->wait_accept, key, false));
+		c = cq_pop(cq_get(me == 0 ? &m->wait_connect : &m->wait_accept, key, false), me,
+			   me == 0 ? ev->pid : ev->peer_pid);
 	}
 	if (!c) {
 		c = conn_new(m, CONN_STREAM, me == 0 ? a.l : a.p, me == 0 ? a.p : a.l);
@@ -556,6 +648,8 @@ static void on_setup(struct model *m, struct proc *pr, struct vev *ev, int me, i
 	}
 	conn_set_addr(c, me, a.l);
 	conn_set_addr(c, 1 - me, a.p);
+	if (me == 1 && ev->peer_pid)
+		c->client_pid = ev->peer_pid;
 joined:
 	if (me == 0)
 		c->side[0].connected = true;
@@ -565,14 +659,37 @@ joined:
 	fd_bind(m, pr, fd, c, me, SOCK_IS_STREAM, ev->tend);
 	ev->link = LINK_CONNECT;
 	ev->out = me == 0;
-	struct evref *other = me == 0 ? &c->accept_ev : &c->connect_ev;
-	if (other->seq && !c->linked) {
-		add_partner(ev, other);
-		c->linked = true;
-	} else if (me == 0) {
-		c->connect_ev = vev_ref(ev);
-	} else {
-		c->accept_ev = vev_ref(ev);
+	if (me == 0 && c->connect_t < 0)
+		c->connect_t = ev->t;
+	if (me == 1) {
+		/* The accept is the effect of the connect it answered. */
+		conclude(c, OUT_ESTABLISHED, ev->tend);
+		if (c->connect_ev && !c->linked) {
+			add_cause(ev, c->connect_ev);
+			c->linked = true;
+		} else if (!c->linked) {
+			evnode_set(&c->accept_ev, ev->node);
+			/* A traced client's connect may return after it. */
+			await(ev, wait_for(m, c, 0));
+		}
+		return;
+	}
+	if (!c->linked && !c->connect_ev) {
+		evnode_set(&c->connect_ev, ev->node);
+		if (c->accept_ev) {
+			if (link_back(m, c->accept_ev, ev))
+				arrived(c->accept_ev);
+			c->linked = true;
+			evnode_set(&c->accept_ev, NULL);
+		}
+	}
+	if (!ev->err || strcmp(ev->err, "EISCONN") == 0) {
+		conclude(c, OUT_ESTABLISHED, ev->tend);
+	} else if ((ev->pending || strcmp(ev->err, "EINTR") == 0) && c->outcome == OUT_UNKNOWN &&
+		   !c->in_progress && !c->prior) {
+		/* Held until what follows says how it went. */
+		evnode_set(&c->in_progress, ev->node);
+		await(ev, m->window);
 	}
 }
 
@@ -594,6 +711,9 @@ static void on_failed_connect(struct model *m, struct proc *pr, struct vev *ev)
 	}
 	snprintf(c->fail, sizeof(c->fail), "%s", ev->err);
 	c->fail_injected = vev_is_fake(ev);
+	if (c->connect_t < 0)
+		c->connect_t = ev->t;
+	conclude(c, OUT_FAILED, ev->tend);
 	touch(c, 0, ev);
 }
 
@@ -648,52 +768,132 @@ static struct conn *dgram_resolve(struct model *m, struct proc *pr, const struct
 	return c;
 }
 
-static void data_stream(struct conn *c, int s, struct vev *ev, int64_t n)
+/* Drops sends from the front of q that no recv can consume any more:
+ * INFLIGHT_MAX bytes behind the last one sent (counted), or, when nobody
+ * traced has been seen on the receiving side, older than the window. */
+static void prune_sends(struct model *m, struct segq *q, int64_t sent, bool reader_seen)
 {
-	int d = ev->op == OP_SEND ? s : 1 - s;
-	struct segq *mine = ev->op == OP_SEND ? &c->sendq[d] : &c->recvq[d];
-	struct segq *theirs = ev->op == OP_SEND ? &c->recvq[d] : &c->sendq[d];
-	int64_t *my_off = ev->op == OP_SEND ? &c->sent_off[d] : &c->recv_off[d];
-	int64_t their_off = ev->op == OP_SEND ? c->recv_off[d] : c->sent_off[d];
-	struct seg sg = { vev_ref(ev), *my_off, sat_add64(*my_off, n) };
+	while (q->len) {
+		const struct seg *o = segq_at(q, 0);
+		if (sent - o->end > INFLIGHT_MAX)
+			m->bound_drops++;
+		else if (reader_seen || o->tend >= sat_sub64(m->now, m->window))
+			break;
+		segq_drop_front(q);
+	}
+}
+
+/* Drops receives from the front of q that went out without their causes
+ * and that no send fed later can be linked to: nobody traced seen on the
+ * sending side (its sends would have come within the short window), or
+ * INFLIGHT_MAX behind. */
+static void prune_recvs(struct model *m, struct segq *q, int64_t recvd, bool sender_seen)
+{
+	while (q->len) {
+		const struct seg *o = segq_at(q, 0);
+		if (o->node->ev)
+			break;
+		if (recvd - o->end <= INFLIGHT_MAX &&
+		    (sender_seen || o->tend >= sat_sub64(m->now, WINDOW_SHORT)))
+			break;
+		segq_drop_front(q);
+	}
+}
+
+static void data_stream(struct model *m, struct conn *c, int s, struct vev *ev, int64_t n)
+{
+	bool sending = ev->op == OP_SEND;
+	int d = sending ? s : 1 - s; /* the sending side */
+	struct segq *sends = &c->sendq[d], *recvs = &c->recvq[d];
+	int64_t start = sending ? c->sent_off[d] : c->recv_off[d];
+	struct seg sg = { ev->node, start, sat_add64(start, n), ev->tend };
 
 	ev->link = LINK_DATA;
-	ev->out = ev->op == OP_SEND;
+	ev->out = sending;
 	ev->off = sg.start;
-	*my_off = sg.end;
-	/* Their ranges are in stream order: stop past this one's end. */
-	for (size_t i = 0; i < theirs->len; i++) {
-		struct seg *o = segq_at(theirs, i);
+	if (sending) {
+		c->sent_off[d] = sg.end;
+		/* Receives read before this send that got some of its bytes:
+		 * it is one of their causes. Their ranges are in stream order. */
+		for (size_t i = 0; i < recvs->len; i++) {
+			struct seg *o = segq_at(recvs, i);
+			if (o->start >= sg.end)
+				break;
+			if (o->end > sg.start && link_back(m, o->node, ev) && o->end <= c->sent_off[d])
+				arrived(o->node);
+		}
+		while (recvs->len && segq_at(recvs, 0)->end <= c->sent_off[d])
+			segq_drop_front(recvs);
+		if (c->recv_off[d] < sg.end) {
+			segq_push(sends, &sg);
+			prune_sends(m, sends, c->sent_off[d], c->side[1 - d].seen);
+		}
+		return;
+	}
+	if (c->first_data_t[d] < 0)
+		c->first_data_t[d] = ev->tend;
+	for (size_t i = 0; i < sends->len; i++) {
+		struct seg *o = segq_at(sends, i);
 		if (o->start >= sg.end)
 			break;
 		if (o->end > sg.start)
-			add_partner(ev, &o->ref);
+			add_cause(ev, o->node);
 	}
-	/* The other side's ranges wholly covered are done. */
-	while (theirs->len && segq_at(theirs, 0)->end <= *my_off)
-		segq_drop_front(theirs);
-	if (their_off < sg.end)
-		segq_push(mine, &sg);
+	if (!ev->peek) {
+		c->recv_off[d] = sg.end;
+		while (sends->len && segq_at(sends, 0)->end <= c->recv_off[d])
+			segq_drop_front(sends);
+	}
+	if (c->sent_off[d] < sg.end) {
+		/* Bytes the reader has not given the send of yet. */
+		prune_recvs(m, recvs, c->recv_off[d], c->side[d].seen);
+		segq_push(recvs, &sg);
+		await(ev, wait_for(m, c, d));
+	}
 }
 
-static void data_dgram(struct conn *c, int s, struct vev *ev, int64_t n)
+/* Datagrams pair one to one, first in first out among those of the same
+ * size. */
+static void data_dgram(struct model *m, struct conn *c, int s, struct vev *ev, int64_t n)
 {
-	int d = ev->op == OP_SEND ? s : 1 - s;
-	struct segq *mine = ev->op == OP_SEND ? &c->sendq[d] : &c->recvq[d];
-	struct segq *theirs = ev->op == OP_SEND ? &c->recvq[d] : &c->sendq[d];
-	struct seg sg = { vev_ref(ev), 0, n };
+	bool sending = ev->op == OP_SEND;
+	int d = sending ? s : 1 - s;
+	struct segq *sends = &c->sendq[d], *recvs = &c->recvq[d];
+	struct seg sg = { ev->node, 0, n, ev->tend };
 
 	ev->link = LINK_DATA;
-	ev->out = ev->op == OP_SEND;
-	for (size_t i = 0; i < theirs->len; i++) {
-		struct seg *o = segq_at(theirs, i);
+	ev->out = sending;
+	if (sending) {
+		for (size_t i = 0; i < recvs->len; i++) {
+			struct seg *o = segq_at(recvs, i);
+			if (o->end == n) {
+				if (link_back(m, o->node, ev))
+					arrived(o->node);
+				segq_remove(recvs, i);
+				return;
+			}
+		}
+		/* Unread datagrams go after a while: their reader was not
+		 * traced, or they were lost. */
+		while (sends->len && segq_at(sends, 0)->tend < sat_sub64(m->now, m->window))
+			segq_drop_front(sends);
+		segq_push(sends, &sg);
+		return;
+	}
+	for (size_t i = 0; i < sends->len; i++) {
+		struct seg *o = segq_at(sends, i);
 		if (o->end == n) {
-			add_partner(ev, &o->ref);
-			segq_remove(theirs, i);
+			add_cause(ev, o->node);
+			segq_remove(sends, i);
 			return;
 		}
 	}
-	segq_push(mine, &sg);
+	while (recvs->len && !segq_at(recvs, 0)->node->ev &&
+	       segq_at(recvs, 0)->tend < sat_sub64(m->now, WINDOW_SHORT))
+		segq_drop_front(recvs);
+	segq_push(recvs, &sg);
+	/* Its sender's record may come a little after it. */
+	await(ev, wait_for(m, c, d));
 }
 
 /* ---- who holds a connection ----
@@ -786,25 +986,46 @@ static bool fin_final(struct model *m, struct conn *c, int s)
 
 	if (sd->fin_tentative && side_closed(m, c, s))
 		sd->fin_tentative = false;
-	return sd->fin.seq && !sd->fin_tentative;
+	return sd->fin && !sd->fin_tentative;
 }
 
-/* A close/shutdown(SHUT_WR) by side s; last: a close that left no
- * descriptor known open (a shutdown acts on the socket: always). */
-static void on_fin(struct conn *c, int s, struct vev *ev, bool last)
+/* Side s's FIN (or its reset) is ev: a close/shutdown(SHUT_WR) that left
+ * no descriptor known open (a shutdown acts on the socket: always), or
+ * the end of its last holder. It causes the peer's EOF, if read. */
+static void fin_by(struct model *m, struct conn *c, int s, struct vev *ev, bool tentative)
 {
 	struct cside *me = &c->side[s], *peer = &c->side[1 - s];
 
-	if (!last)
-		return; /* a copy closed: the socket stays open */
-	me->fin = vev_ref(ev);
-	me->fin_tentative = ev->op == OP_CLOSE && !me->closed;
-	if (!me->fin_tentative && peer->eof.seq && !peer->eof_paired) {
-		ev->link = LINK_CLOSE;
-		ev->out = true;
-		add_partner(ev, &peer->eof);
+	evnode_set(&me->fin, ev->node);
+	me->fin_tentative = tentative;
+	if (!tentative && peer->eof && !peer->eof_paired) {
+		if (ev->conn == c) {
+			ev->link = LINK_CLOSE;
+			ev->out = true;
+		}
+		if (link_back(m, peer->eof, ev))
+			arrived(peer->eof);
 		peer->eof_paired = true;
 	}
+}
+
+/* A close/shutdown(SHUT_WR) by side s; last: it left no descriptor known
+ * open. */
+static void on_fin(struct model *m, struct conn *c, int s, struct vev *ev, bool last)
+{
+	if (!last)
+		return; /* a copy closed: the socket stays open */
+	fin_by(m, c, s, ev, ev->op == OP_CLOSE && !c->side[s].closed);
+}
+
+/* The peer's FIN may be the cause of side s's EOF: final, and not a close
+ * that more data from the same side followed (a forking server's copy,
+ * before the holders were known). */
+static bool fin_caused_eof(struct model *m, struct conn *c, int s)
+{
+	struct cside *peer = &c->side[1 - s];
+
+	return fin_final(m, c, 1 - s) && peer->fin->in > peer->last_send;
 }
 
 /* A recv on side s that returned 0 (or failed with ECONNRESET). */
@@ -812,31 +1033,53 @@ static void on_eof(struct model *m, struct conn *c, int s, struct vev *ev)
 {
 	struct cside *me = &c->side[s], *peer = &c->side[1 - s];
 
-	if (me->eof_paired || me->eof.seq)
+	if (me->eof_paired || me->eof)
 		return; /* only the first one is the peer's doing */
-	me->eof = vev_ref(ev);
 	ev->link = LINK_CLOSE;
 	ev->out = false;
-	/* Not a close that more data from the same side followed (a forking
-	 * server's copy, before the holders were known). */
-	if (fin_final(m, c, 1 - s) && peer->fin.seq > peer->last_send) {
-		add_partner(ev, &peer->fin);
+	if (fin_caused_eof(m, c, s)) {
+		add_cause(ev, peer->fin);
 		me->eof_paired = true;
+		return;
+	}
+	evnode_set(&me->eof, ev->node);
+	await(ev, wait_for(m, c, 1 - s));
+}
+
+void model_settle(struct model *m, struct vev *ev)
+{
+	struct conn *c = ev->conn;
+	int s = ev->side;
+
+	/* An EOF whose FIN was tentative (a forked child might have held the
+	 * socket) when it was read: it went out since, if it is final now. */
+	if (!c || s < 0 || ev->link != LINK_CLOSE || ev->out || c->side[s].eof != ev->node ||
+	    c->side[s].eof_paired)
+		return;
+	if (fin_caused_eof(m, c, s) && !c->side[1 - s].fin->ev) {
+		add_cause(ev, c->side[1 - s].fin);
+		c->side[s].eof_paired = true;
 	}
 }
 
-/* pid exited: each of its descriptors is let go (without a FIN: the
- * trace has no close to pair with). */
-static void proc_exited(struct model *m, struct proc *pr)
+/* pid exited (ev, its end record): each of its descriptors is let go,
+ * and the kernel closes a stream socket it was the last to hold: its end
+ * is that side's FIN. */
+static void proc_exited(struct model *m, struct proc *pr, struct vev *ev)
 {
 	size_t pos = 0;
 	const struct hmap_ent *he;
 
 	ptree_exited(m->tree, pr->pid);
 	while ((he = hmap_next(&pr->fds, &pos))) {
+		struct fdent *e = he->val;
+		struct conn *c = e->conn;
+		bool held = e->held;
 		int fd;
 		memcpy(&fd, he->key, sizeof(fd));
-		let_go(m, pr->pid, fd, he->val);
+		if (let_go(m, pr->pid, fd, e) && held && c && c->kind == CONN_STREAM &&
+		    c->side[e->side].closed && !fin_final(m, c, e->side))
+			fin_by(m, c, e->side, ev, false);
 	}
 	hmap_free(&pr->fds, fdent_free);
 }
@@ -863,6 +1106,44 @@ static bool is_dgram_event(const struct model *m, struct proc *pr, const struct 
 	return ev->addr && !ev->peer;
 }
 
+/* The set-up of c, a connect in progress, failed with err. */
+static void connect_failed(struct conn *c, const char *err, bool injected, int64_t t)
+{
+	if (c->outcome != OUT_UNKNOWN)
+		return;
+	snprintf(c->fail, sizeof(c->fail), "%s", err);
+	c->fail_injected = injected;
+	conclude(c, OUT_FAILED, t);
+}
+
+static void on_getsockopt(struct proc *pr, const struct vev *ev)
+{
+	struct fdent *e = fd_get(pr, ev->fd);
+	struct conn *c = e ? e->conn : NULL;
+
+	/* The outcome of a non-blocking connect: SO_ERROR is an errno name,
+	 * or 0 (a number) once the connection is up. */
+	if (ev->err || !c || c->kind != CONN_STREAM || !ev->opt ||
+	    strcmp(ev->opt, "SO_ERROR") != 0 || !c->side[0].connected || e->side != 0 ||
+	    c->outcome != OUT_UNKNOWN)
+		return;
+	if (ev->value)
+		connect_failed(c, ev->value, false, ev->tend);
+	else
+		conclude(c, OUT_ESTABLISHED, ev->tend);
+}
+
+/* What a data call on the connecting side says of a connect in progress. */
+static void data_concludes(struct conn *c, int s, const struct vev *ev)
+{
+	if (c->outcome != OUT_UNKNOWN || s != 0 || !c->side[0].connected)
+		return;
+	if (!ev->err)
+		conclude(c, OUT_ESTABLISHED, ev->tend);
+	else if (!ev->pending && strcmp(ev->err, "ENOTCONN") != 0 && strcmp(ev->err, "EINTR") != 0)
+		connect_failed(c, ev->err, vev_is_fake(ev), ev->tend);
+}
+
 /* Bytes one call can move (a count above it is damage, not data). */
 #define MAX_CALL_BYTES ((int64_t)1 << 48)
 
@@ -871,10 +1152,11 @@ static void on_data(struct model *m, struct proc *pr, struct vev *ev)
 	bool sending = ev->op == OP_SEND;
 	int64_t n = ev->bytes >= 0 ? ev->bytes : ev->ret;
 
-	if (n > MAX_CALL_BYTES)
-		return;
 	struct conn *c;
 	int s;
+
+	if (n > MAX_CALL_BYTES)
+		return;
 
 	if (is_dgram_event(m, pr, ev)) {
 		if (ev->err)
@@ -886,17 +1168,19 @@ static void on_data(struct model *m, struct proc *pr, struct vev *ev)
 		if (sending) {
 			c->side[s].bytes = sat_add64(c->side[s].bytes, n);
 			c->side[s].msgs++;
-		} else {
+		} else if (!ev->peek) {
 			c->side[s].bytes_in = sat_add64(c->side[s].bytes_in, n);
 			c->side[s].msgs_in++;
 		}
-		data_dgram(c, s, ev, n);
+		if (!ev->peek)
+			data_dgram(m, c, s, ev, n);
 		return;
 	}
 	c = stream_resolve(m, pr, ev, ev->fd, true, &s);
 	if (!c)
 		return;
 	touch(c, s, ev);
+	data_concludes(c, s, ev);
 	if (ev->err) {
 		if (!sending && strcmp(ev->err, "ECONNRESET") == 0) {
 			/* A made-up reset says nothing of the peer: no pairing. */
@@ -916,14 +1200,17 @@ static void on_data(struct model *m, struct proc *pr, struct vev *ev)
 			return;
 		c->side[s].bytes = sat_add64(c->side[s].bytes, n);
 		c->side[s].msgs++;
-		c->side[s].last_send = ev->seq;
-		data_stream(c, s, ev, n);
+		c->side[s].last_send = ev->in;
+		data_stream(m, c, s, ev, n);
 	} else if (n == 0) {
-		on_eof(m, c, s, ev);
+		if (!ev->peek)
+			on_eof(m, c, s, ev);
 	} else {
-		c->side[s].bytes_in = sat_add64(c->side[s].bytes_in, n);
-		c->side[s].msgs_in++;
-		data_stream(c, s, ev, n);
+		if (!ev->peek) {
+			c->side[s].bytes_in = sat_add64(c->side[s].bytes_in, n);
+			c->side[s].msgs_in++;
+		}
+		data_stream(m, c, s, ev, n);
 	}
 }
 
@@ -942,6 +1229,7 @@ static void on_close(struct model *m, struct proc *pr, struct vev *ev)
 		if (ev->op == OP_CLOSE) {
 			let_go(m, pr->pid, ev->fd, e);
 			e->closed = true;
+			e->until = ev->tend;
 		}
 		return;
 	}
@@ -951,12 +1239,15 @@ static void on_close(struct model *m, struct proc *pr, struct vev *ev)
 		if (e) {
 			last = let_go(m, pr->pid, ev->fd, e);
 			e->closed = true;
+			e->until = ev->tend;
 		}
 	}
 	if (!c || c->kind != CONN_STREAM)
 		return;
 	touch(c, s, ev);
-	on_fin(c, s, ev, last);
+	if (ev->op == OP_CLOSE && last && s == 0 && c->in_progress)
+		conclude(c, OUT_ABANDONED, ev->tend);
+	on_fin(m, c, s, ev, last);
 }
 
 static void on_dup(struct model *m, struct proc *pr, const struct vev *ev)
@@ -967,24 +1258,14 @@ static void on_dup(struct model *m, struct proc *pr, const struct vev *ev)
 		return;
 	struct fdent copy = *e;
 	n = fd_new(m, pr, (int)ev->ret);
+	copy.prev = n->prev;
+	copy.until = INT64_MAX;
 	*n = copy;
 	n->held = false;
+	n->since = ev->tend;
 	/* Another descriptor on the same socket: one more to close. */
 	if (copy.held)
 		hold(n, ev->tend);
-}
-
-static void on_getsockopt(struct proc *pr, const struct vev *ev)
-{
-	struct fdent *e = fd_get(pr, ev->fd);
-	const char *opt = ev->opt;
-	const char *val = ev->value;
-
-	/* The outcome of a non-blocking connect. */
-	if (ev->err || !e || !e->conn || !opt || strcmp(opt, "SO_ERROR") != 0 || !val)
-		return;
-	if (e->conn->side[0].connected && !e->conn->side[1].accepted)
-		snprintf(e->conn->fail, sizeof(e->conn->fail), "%s", val);
 }
 
 void model_feed(struct model *m, struct vev *ev)
@@ -998,12 +1279,14 @@ void model_feed(struct model *m, struct vev *ev)
 			m->tree = ptree_new(ev->file->reader);
 	}
 	pr = proc_of(m, ev);
+	if (ev->tend > m->now)
+		m->now = ev->tend;
 
 	if (ev->kind == TR_END) {
 		/* Its descriptors are gone (their copies in its children stay);
 		 * not at exec, which keeps those without close-on-exec. */
 		if (!ev->reason || strcmp(ev->reason, "exec") != 0)
-			proc_exited(m, pr);
+			proc_exited(m, pr, ev);
 		return;
 	}
 	if (ev->kind != TR_CALL)
@@ -1067,9 +1350,23 @@ void model_feed(struct model *m, struct vev *ev)
 
 /* ---- the model ---- */
 
-struct model *model_new(void)
+struct model *model_new(int64_t window)
 {
-	return xcalloc(1, sizeof(struct model));
+	struct model *m = xcalloc(1, sizeof(struct model));
+
+	m->window = window > 0 ? window : WINDOW_DEFAULT;
+	m->now = INT64_MIN;
+	return m;
+}
+
+unsigned long model_late_links(const struct model *m)
+{
+	return m->late;
+}
+
+unsigned long model_bound_drops(const struct model *m)
+{
+	return m->bound_drops;
 }
 
 void model_free(struct model *m)
@@ -1082,10 +1379,16 @@ void model_free(struct model *m)
 			segq_free(&c->sendq[d]);
 			segq_free(&c->recvq[d]);
 			free(c->side[d].addr);
+			evnode_unref(c->side[d].fin);
+			evnode_unref(c->side[d].eof);
 		}
+		evnode_unref(c->connect_ev);
+		evnode_unref(c->accept_ev);
+		evnode_unref(c->in_progress);
 		free(c);
 	}
 	free(m->conns);
+	free(m->prior);
 	hmap_free(&m->procs, proc_free);
 	hmap_free(&m->live, NULL);
 	hmap_free(&m->wait_accept, cq_free);
@@ -1129,9 +1432,72 @@ const char *model_prog(const struct model *m, int pid)
 	return p ? p->prog : "?";
 }
 
+void model_take_prior(struct model *m, const struct model *first)
+{
+	free(m->prior);
+	m->nprior = first->nconns;
+	m->prior = xcalloc(m->nprior, sizeof(*m->prior));
+	for (size_t i = 0; i < m->nprior; i++) {
+		const struct conn *c = first->conns[i];
+		struct conn_prior *p = &m->prior[i];
+		p->outcome = c->outcome;
+		memcpy(p->fail, c->fail, sizeof(p->fail));
+		p->fail_injected = c->fail_injected;
+		p->seen[0] = c->side[0].seen;
+		p->seen[1] = c->side[1].seen;
+	}
+}
+
+enum conn_outcome conn_outcome(const struct conn *c)
+{
+	if (c->outcome == OUT_UNKNOWN && c->prior)
+		return c->prior->outcome;
+	return c->outcome;
+}
+
+const char *conn_fail(const struct conn *c)
+{
+	if (!c->fail[0] && c->prior)
+		return c->prior->fail;
+	return c->fail;
+}
+
+const char *conn_outcome_text(const struct conn *c)
+{
+	const char *fail = conn_fail(c);
+
+	switch (conn_outcome(c)) {
+	case OUT_ESTABLISHED:
+		return "established";
+	case OUT_FAILED:
+		if (strcmp(fail, "ECONNREFUSED") == 0)
+			return "refused";
+		if (strcmp(fail, "ETIMEDOUT") == 0)
+			return "timed out";
+		if (strcmp(fail, "ENETUNREACH") == 0 || strcmp(fail, "EHOSTUNREACH") == 0)
+			return "unreachable";
+		return "failed";
+	case OUT_ABANDONED:
+		return "abandoned";
+	default:
+		return c->side[0].connected ? "in progress" : "unknown";
+	}
+}
+
+/* Which of two FINs came first: in the output (causal) order once both
+ * are out, else in the reader's. */
+static bool fin_before(const struct evnode *a, const struct evnode *b)
+{
+	if (!b)
+		return true;
+	if (a->ref.seq && b->ref.seq)
+		return a->ref.seq < b->ref.seq;
+	return a->in < b->in;
+}
+
 const char *conn_end_text(const struct conn *c, char *buf, size_t cap)
 {
-	uint64_t f0 = c->side[0].fin.seq, f1 = c->side[1].fin.seq;
+	const struct evnode *f0 = c->side[0].fin, *f1 = c->side[1].fin;
 
 	if (c->fail[0]) {
 		snprintf(buf, cap, "%s (%s%s)",
@@ -1147,7 +1513,7 @@ const char *conn_end_text(const struct conn *c, char *buf, size_t cap)
 		snprintf(buf, cap, "datagrams");
 	} else if (!f0 && !f1) {
 		snprintf(buf, cap, "open at end of trace");
-	} else if (f0 && (!f1 || f0 < f1)) {
+	} else if (f0 && fin_before(f0, f1)) {
 		snprintf(buf, cap, "%s closed first", conn_side_name(c, 0));
 	} else {
 		snprintf(buf, cap, "%s closed first", conn_side_name(c, 1));

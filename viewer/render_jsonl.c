@@ -56,8 +56,15 @@ static void jl_event(void *p, struct vev *ev)
 		json_object_set_new(j, "conn", json_integer(ev->conn->id));
 		json_object_set_new(j, "side", json_string(conn_side_name(ev->conn, ev->side)));
 	}
-	if (link_name(ev->link))
+	if (link_name(ev->link)) {
 		json_object_set_new(j, "link", json_string(link_name(ev->link)));
+		/* The cause's end: the effects link back to it (pair). */
+		if (ev->out)
+			json_object_set_new(j, "out", json_true());
+	}
+	if (ev->op == OP_CONNECT && ev->conn && ev->conn->kind == CONN_STREAM &&
+	    conn_outcome(ev->conn) != OUT_UNKNOWN)
+		json_object_set_new(j, "outcome", json_string(conn_outcome_text(ev->conn)));
 	if (ev->off >= 0)
 		json_object_set_new(j, "off", json_integer(ev->off));
 	if (ev->npartners) {

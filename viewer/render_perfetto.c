@@ -34,6 +34,7 @@ struct perfetto {
 	char (*fail)[24];    /* ... and its failure */
 	size_t nfinal;
 	uint64_t flow_id;
+	unsigned long flows_dropped; /* flow_times() found no times */
 	bool first;
 };
 
@@ -112,16 +113,57 @@ static const char *flow_name(enum vev_link l)
 
 /* One end of a flow, on the slice of ref. */
 static void flow_end(struct perfetto *s, const char *ph, uint64_t id, const char *name,
-		     const struct evref *ref)
+		     const struct evref *ref, int64_t ts)
 {
 	sep(s);
 	fprintf(s->out, "{\"ph\":\"%s\",%s\"id\":%llu,\"cat\":\"pairing\",\"name\":\"%s\",\"pid\":%d,\"tid\":%d,\"ts\":",
 		ph, ph[0] == 'f' ? "\"bp\":\"e\"," : "", (unsigned long long)id, name, ref->pid,
 		ref->tid);
-	/* Inside the slice, not on its edge: a flow binds to the slice that
-	 * encloses its timestamp. */
-	put_us(s->out, sat_add64(ref->t, ref->dur / 2));
+	put_us(s->out, ts);
 	fputs("}", s->out);
+}
+
+/* When a flow from the slice of cause to that of effect starts and ends:
+ * each inside its slice (a flow binds to the slice that encloses its
+ * timestamp), the end not before the start (Perfetto drops such a flow).
+ * Where the slices overlap (a recv blocked when the send began), both
+ * ends are in the overlap; else each is in the middle of its slice. False
+ * when no such times exist: the effect ended before its cause began
+ * (clocks of two hosts, not aligned). */
+static bool flow_times(const struct evref *cause, const struct evref *effect, int64_t *start,
+		       int64_t *end)
+{
+	int64_t cause_end = sat_add64(cause->t, cause->dur);
+	int64_t effect_end = sat_add64(effect->t, effect->dur);
+	int64_t lo = cause->t > effect->t ? cause->t : effect->t;
+	int64_t hi = cause_end < effect_end ? cause_end : effect_end;
+
+	if (effect_end < cause->t)
+		return false;
+	if (lo <= hi) {
+		int64_t third = sat_sub64(hi, lo) / 3;
+		*start = sat_add64(lo, third);
+		*end = sat_sub64(hi, third);
+		return true;
+	}
+	*start = sat_add64(cause->t, cause->dur / 2);
+	*end = sat_add64(effect->t, effect->dur / 2);
+	return true;
+}
+
+/* A flow of kind name from the slice of from to that of to. */
+static void flow(struct perfetto *s, const char *name, const struct evref *from,
+		 const struct evref *to)
+{
+	int64_t start, end;
+
+	if (!flow_times(from, to, &start, &end)) {
+		s->flows_dropped++;
+		return;
+	}
+	s->flow_id++;
+	flow_end(s, "s", s->flow_id, name, from, start);
+	flow_end(s, "f", s->flow_id, name, to, end);
 }
 
 /* ---- remote endpoints ---- */
@@ -241,9 +283,7 @@ static void remote_flow(struct perfetto *s, const struct vev *ev, const struct a
 	fputs(",\"args\":{\"endpoint\":", s->out);
 	put_jstr(s->out, a->remote);
 	fprintf(s->out, ",\"conn\":%u,\"seq\":%llu}}", id, (unsigned long long)ev->seq);
-	s->flow_id++;
-	flow_end(s, "s", s->flow_id, kind, a->out ? &me : &there);
-	flow_end(s, "f", s->flow_id, kind, a->out ? &there : &me);
+	flow(s, kind, a->out ? &me : &there, a->out ? &there : &me);
 }
 
 /* An event paired with nothing: its arrow may end at a remote endpoint. */
@@ -323,9 +363,7 @@ static void pf_event(void *p, struct vev *ev)
 		struct evref me = vev_ref(ev);
 		const struct evref *from = ev->out ? &me : &ev->partners[i];
 		const struct evref *to = ev->out ? &ev->partners[i] : &me;
-		s->flow_id++;
-		flow_end(s, "s", s->flow_id, flow_name(ev->link), from);
-		flow_end(s, "f", s->flow_id, flow_name(ev->link), to);
+		flow(s, flow_name(ev->link), from, to);
 	}
 }
 
@@ -337,6 +375,9 @@ static int pf_finish(void *p, bool draw)
 	if (draw) {
 		fputs("\n]}\n", s->out);
 		rc = ferror(s->out) ? 1 : 0;
+		if (s->flows_dropped)
+			fprintf(stderr, "socktrace view: %lu arrow%s left out: the effect ended before its cause began (clocks of different hosts?)\n",
+				s->flows_dropped, s->flows_dropped == 1 ? "" : "s");
 	}
 	hmap_free(&s->seen, NULL);
 	hmap_free(&s->remotes, NULL);

@@ -728,7 +728,7 @@ static void tx_event(void *p, struct vev *ev)
 
 	ev_label(ev, label, sizeof(label), PREVIEW_MAX);
 	fmt_dur(dur, sizeof(dur), ev->dur);
-	if (ev->err)
+	if (vev_result_err(ev) && !vev_errno_pending(vev_result_err(ev)))
 		box_attr = A_RED;
 	if (ev->fault)
 		box_attr = A_MAGENTA | A_BOLD;

@@ -1,5 +1,6 @@
 #include "stats.h"
 
+#include "oom.h"
 #include "diagram.h"
 #include "hmap.h"
 #include "symbolize.h"
@@ -33,18 +34,9 @@ struct stats {
 	struct symbolizer *sym;
 };
 
-static void *xalloc(void *p)
-{
-	if (!p) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
-	}
-	return p;
-}
-
 struct stats *stats_new(void)
 {
-	return xalloc(calloc(1, sizeof(struct stats)));
+	return oom_check(calloc(1, sizeof(struct stats)));
 }
 
 static void count_errno(struct callstat *cs, const char *err)
@@ -55,7 +47,7 @@ static void count_errno(struct callstat *cs, const char *err)
 			return;
 		}
 	}
-	cs->errs = xalloc(realloc(cs->errs, (cs->nerrs + 1) * sizeof(*cs->errs)));
+	cs->errs = oom_check(realloc(cs->errs, (cs->nerrs + 1) * sizeof(*cs->errs)));
 	snprintf(cs->errs[cs->nerrs].name, sizeof(cs->errs[0].name), "%s", err);
 	sanitize_ascii(cs->errs[cs->nerrs].name);
 	cs->errs[cs->nerrs].count = 1;
@@ -71,10 +63,18 @@ void stats_by_caller(struct stats *st, const char *addr2line)
 
 static void callstat_count(struct callstat *cs, const struct vev *ev)
 {
+	const char *err = vev_result_err(ev);
+
 	cs->count++;
-	if (ev->err) {
-		cs->errors++;
+	/* A "not yet" is counted apart; a connect in progress that then
+	 * failed is an error too, under the errno it failed with. */
+	if (ev->pending) {
+		cs->pending++;
 		count_errno(cs, ev->err);
+	}
+	if (err && !vev_errno_pending(err)) {
+		cs->errors++;
+		count_errno(cs, err);
 	}
 	if (ev->fault)
 		cs->faults++;
@@ -83,7 +83,7 @@ static void callstat_count(struct callstat *cs, const struct vev *ev)
 
 static char *dup_opt(const char *s)
 {
-	return s ? xalloc(strdup(s)) : NULL;
+	return s ? oom_check(strdup(s)) : NULL;
 }
 
 /* The call's site: the innermost frame in the program itself (its module
@@ -112,7 +112,7 @@ static void add_caller(struct stats *st, const struct vev *ev)
 	}
 	klen = strlen(ev->fn) + (pick.module ? strlen(pick.module) : 0) +
 	       (pick.func ? strlen(pick.func) : 0) + (pick.ip ? strlen(pick.ip) : 0) + 48;
-	key = xalloc(malloc(klen));
+	key = oom_check(malloc(klen));
 	if (!found)
 		snprintf(key, klen, "%s\n-", ev->fn);
 	else if (pick.has_offset)
@@ -122,7 +122,7 @@ static void add_caller(struct stats *st, const struct vev *ev)
 			 pick.func ? "" : pick.ip ? pick.ip : "?");
 	c = hmap_gets(&st->callers, key);
 	if (!c) {
-		c = xalloc(calloc(1, sizeof(*c)));
+		c = oom_check(calloc(1, sizeof(*c)));
 		snprintf(c->cs.name, sizeof(c->cs.name), "%s", ev->fn);
 		sanitize_ascii(c->cs.name);
 		c->nostack = !found;
@@ -132,7 +132,7 @@ static void add_caller(struct stats *st, const struct vev *ev)
 		c->offset = pick.offset;
 		c->has_offset = pick.has_offset;
 		if (hmap_put(&st->callers, key, strlen(key), c) != 0)
-			xalloc(NULL);
+			oom_check(NULL);
 	}
 	free(key);
 	callstat_count(&c->cs, ev);
@@ -145,11 +145,11 @@ void stats_add(struct stats *st, const struct vev *ev)
 	if (ev->kind == TR_WARNING) {
 		struct errcount *w = hmap_gets(&st->warnings, ev->warning);
 		if (!w) {
-			w = xalloc(calloc(1, sizeof(*w)));
+			w = oom_check(calloc(1, sizeof(*w)));
 			snprintf(w->name, sizeof(w->name), "%s", ev->warning);
 			sanitize_ascii(w->name);
 			if (hmap_put(&st->warnings, ev->warning, strlen(ev->warning), w) != 0)
-				xalloc(NULL);
+				oom_check(NULL);
 		}
 		w->count++;
 		return;
@@ -158,11 +158,11 @@ void stats_add(struct stats *st, const struct vev *ev)
 		return;
 	cs = hmap_gets(&st->calls, ev->fn);
 	if (!cs) {
-		cs = xalloc(calloc(1, sizeof(*cs)));
+		cs = oom_check(calloc(1, sizeof(*cs)));
 		snprintf(cs->name, sizeof(cs->name), "%s", ev->fn);
 		sanitize_ascii(cs->name);
 		if (hmap_put(&st->calls, ev->fn, strlen(ev->fn), cs) != 0)
-			xalloc(NULL);
+			oom_check(NULL);
 	}
 	callstat_count(cs, ev);
 	st->ncalls++;
@@ -170,13 +170,13 @@ void stats_add(struct stats *st, const struct vev *ev)
 		add_caller(st, ev);
 	if (!hmap_get(&st->pids, &ev->pid, sizeof(ev->pid)) &&
 	    hmap_put(&st->pids, &ev->pid, sizeof(ev->pid), st) != 0)
-		xalloc(NULL);
+		oom_check(NULL);
 	if (ev->conn) {
 		if (ev->conn->id >= st->nconns) {
 			size_t n = st->nconns ? st->nconns : 64;
 			while (n <= ev->conn->id)
 				n *= 2;
-			st->conns = xalloc(realloc(st->conns, n));
+			st->conns = oom_check(realloc(st->conns, n));
 			memset(st->conns + st->nconns, 0, n - st->nconns);
 			st->nconns = n;
 		}
@@ -220,33 +220,34 @@ static void print_errs(const struct callstat *cs, FILE *out)
 
 static void print_calls(const struct stats *st, FILE *out)
 {
-	const struct callstat **v = xalloc(calloc(st->calls.len + 1, sizeof(*v)));
+	const struct callstat **v = oom_check(calloc(st->calls.len + 1, sizeof(*v)));
 	const struct hmap_ent *e;
 	size_t n = 0, pos = 0;
-	uint64_t count = 0, errors = 0, faults = 0, total = 0;
+	uint64_t count = 0, errors = 0, pending = 0, faults = 0, total = 0;
 	char t[4][32];
 
 	while ((e = hmap_next(&st->calls, &pos)))
 		v[n++] = e->val;
 	qsort(v, n, sizeof(*v), cmp_calls);
-	fprintf(out, "%-16s %9s %7s %6s %10s %10s %10s %10s  %s\n", "call", "count", "errors",
-		"faults", "total", "p50", "p99", "max", "errors by errno");
+	fprintf(out, "%-16s %9s %7s %7s %6s %10s %10s %10s %10s  %s\n", "call", "count", "errors",
+		"pending", "faults", "total", "p50", "p99", "max", "by errno");
 	for (size_t i = 0; i < n; i++) {
 		const struct callstat *cs = v[i];
-		fprintf(out, "%-16s %9llu %7llu %6llu %10s %10s %10s %10s", cs->name,
+		fprintf(out, "%-16s %9llu %7llu %7llu %6llu %10s %10s %10s %10s", cs->name,
 			(unsigned long long)cs->count, (unsigned long long)cs->errors,
-			(unsigned long long)cs->faults, fmt_dur(t[0], sizeof(t[0]), (int64_t)cs->dur.sum),
+			(unsigned long long)cs->pending, (unsigned long long)cs->faults, fmt_dur(t[0], sizeof(t[0]), (int64_t)cs->dur.sum),
 			fmt_dur(t[1], sizeof(t[1]), (int64_t)hist_percentile(&cs->dur, 50)),
 			fmt_dur(t[2], sizeof(t[2]), (int64_t)hist_percentile(&cs->dur, 99)),
 			fmt_dur(t[3], sizeof(t[3]), (int64_t)cs->dur.max));
 		print_errs(cs, out);
 		count += cs->count;
 		errors += cs->errors;
+		pending += cs->pending;
 		faults += cs->faults;
 		total = total + cs->dur.sum < total ? UINT64_MAX : total + cs->dur.sum;
 	}
-	fprintf(out, "%-16s %9llu %7llu %6llu %10s\n", "total", (unsigned long long)count,
-		(unsigned long long)errors, (unsigned long long)faults,
+	fprintf(out, "%-16s %9llu %7llu %7llu %6llu %10s\n", "total", (unsigned long long)count,
+		(unsigned long long)errors, (unsigned long long)pending, (unsigned long long)faults,
 		fmt_dur(t[0], sizeof(t[0]), (int64_t)total));
 	free(v);
 }
@@ -294,7 +295,7 @@ static void caption(struct symbolizer *sym, struct caller *c)
 
 void stats_print_callers(const struct stats *st, FILE *out)
 {
-	struct caller **v = xalloc(calloc(st->callers.len + 1, sizeof(*v)));
+	struct caller **v = oom_check(calloc(st->callers.len + 1, sizeof(*v)));
 	const struct hmap_ent *e;
 	size_t n = 0, pos = 0;
 	int w = 6;
@@ -316,16 +317,16 @@ void stats_print_callers(const struct stats *st, FILE *out)
 	if (w > CALLER_MAX)
 		w = CALLER_MAX;
 	qsort(v, n, sizeof(*v), cmp_callers);
-	fprintf(out, "%-*s  %-16s %9s %7s %6s %10s %10s %10s %10s  %s\n", w, "caller", "call", "count",
-		"errors", "faults", "total", "p50", "p99", "max", "errors by errno");
+	fprintf(out, "%-*s  %-16s %9s %7s %7s %6s %10s %10s %10s %10s  %s\n", w, "caller", "call",
+		"count", "errors", "pending", "faults", "total", "p50", "p99", "max", "by errno");
 	for (size_t i = 0; i < n; i++) {
 		const struct callstat *cs = &v[i]->cs;
 		snprintf(cap, sizeof(cap), "%.*s", CALLER_MAX, v[i]->caption);
 		if (strlen(v[i]->caption) > CALLER_MAX)
 			memcpy(cap + CALLER_MAX - 3, "...", 4);
-		fprintf(out, "%-*s  %-16s %9llu %7llu %6llu %10s %10s %10s %10s", w, cap, cs->name,
+		fprintf(out, "%-*s  %-16s %9llu %7llu %7llu %6llu %10s %10s %10s %10s", w, cap, cs->name,
 			(unsigned long long)cs->count, (unsigned long long)cs->errors,
-			(unsigned long long)cs->faults, fmt_dur(t[0], sizeof(t[0]), (int64_t)cs->dur.sum),
+			(unsigned long long)cs->pending, (unsigned long long)cs->faults, fmt_dur(t[0], sizeof(t[0]), (int64_t)cs->dur.sum),
 			fmt_dur(t[1], sizeof(t[1]), (int64_t)hist_percentile(&cs->dur, 50)),
 			fmt_dur(t[2], sizeof(t[2]), (int64_t)hist_percentile(&cs->dur, 99)),
 			fmt_dur(t[3], sizeof(t[3]), (int64_t)cs->dur.max));
@@ -405,7 +406,7 @@ static void print_conns(const struct stats *st, const struct model *m, size_t ma
 		conn_end_text(c, end, sizeof(end));
 		uintptr_t k = (uintptr_t)hmap_gets(&endings, end);
 		if (hmap_put(&endings, end, strlen(end), (void *)(k + 1)) != 0)
-			xalloc(NULL);
+			oom_check(NULL);
 		if (listed >= max)
 			continue;
 		listed++;
@@ -428,7 +429,7 @@ static void print_conns(const struct stats *st, const struct model *m, size_t ma
 	fprintf(out, "\n%zu connection%s:", counted, counted == 1 ? "" : "s");
 	size_t pos = 0, k = 0;
 	const struct hmap_ent *e;
-	const char **names = xalloc(calloc(endings.len + 1, sizeof(*names)));
+	const char **names = oom_check(calloc(endings.len + 1, sizeof(*names)));
 	while ((e = hmap_next(&endings, &pos)))
 		names[k++] = e->key;
 	qsort(names, k, sizeof(*names), cmp_names);
@@ -452,7 +453,7 @@ void stats_print(const struct stats *st, const struct model *m, size_t max_conns
 	if (st->warnings.len) {
 		size_t pos = 0, n = 0;
 		const struct hmap_ent *e;
-		struct errcount *v = xalloc(calloc(st->warnings.len, sizeof(*v)));
+		struct errcount *v = oom_check(calloc(st->warnings.len, sizeof(*v)));
 		while ((e = hmap_next(&st->warnings, &pos)))
 			v[n++] = *(const struct errcount *)e->val;
 		qsort(v, n, sizeof(*v), cmp_errs);

@@ -17,6 +17,7 @@ struct errcount {
 struct callstat {
 	char name[32];
 	uint64_t count, errors, faults;
+	uint64_t pending;   /* "not yet" results (EINPROGRESS, EAGAIN): not errors */
 	struct hist dur;
 	struct errcount *errs;
 	size_t nerrs;

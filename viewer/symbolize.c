@@ -1,5 +1,6 @@
 #include "symbolize.h"
 
+#include "oom.h"
 #include "hmap.h"
 #include "textutil.h"
 
@@ -41,21 +42,12 @@ struct symbolizer {
 	struct sym_result empty;
 };
 
-static void *xalloc(void *p)
-{
-	if (!p) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
-	}
-	return p;
-}
-
 struct symbolizer *sym_new(const char *addr2line, const char *prog)
 {
-	struct symbolizer *s = xalloc(calloc(1, sizeof(*s)));
+	struct symbolizer *s = oom_check(calloc(1, sizeof(*s)));
 
 	if (addr2line && *addr2line && strcmp(addr2line, "none") != 0)
-		s->a2l = xalloc(strdup(addr2line));
+		s->a2l = oom_check(strdup(addr2line));
 	s->prog = prog ? prog : "socktrace";
 	return s;
 }
@@ -106,11 +98,11 @@ static struct symmod *mod_get(struct symbolizer *s, const char *module)
 	struct symmod *m = hmap_gets(&s->mods, module);
 
 	if (!m) {
-		m = xalloc(calloc(1, sizeof(*m)));
-		m->path = xalloc(strdup(module));
+		m = oom_check(calloc(1, sizeof(*m)));
+		m->path = oom_check(strdup(module));
 		m->usable = -1;
 		if (hmap_put(&s->mods, module, strlen(module), m) != 0)
-			xalloc(NULL);
+			oom_check(NULL);
 	}
 	return m;
 }
@@ -125,12 +117,12 @@ void sym_want(struct symbolizer *s, const char *module, uint64_t offset)
 	m = mod_get(s, module);
 	if (hmap_get(&m->offs, &offset, sizeof(offset)))
 		return;
-	r = xalloc(calloc(1, sizeof(*r)));
+	r = oom_check(calloc(1, sizeof(*r)));
 	if (hmap_put(&m->offs, &offset, sizeof(offset), r) != 0)
-		xalloc(NULL);
+		oom_check(NULL);
 	if (m->npending == m->cappending) {
 		m->cappending = m->cappending ? m->cappending * 2 : 64;
-		m->pending = xalloc(realloc(m->pending, m->cappending * sizeof(*m->pending)));
+		m->pending = oom_check(realloc(m->pending, m->cappending * sizeof(*m->pending)));
 	}
 	m->pending[m->npending++] = offset;
 }
@@ -175,7 +167,7 @@ char *sym_parse_location(const char *s, size_t len, unsigned long *line)
 	len = (size_t)(colon - s);
 	if (len == 0 || (len == 2 && s[0] == '?' && s[1] == '?'))
 		return NULL;
-	file = xalloc(malloc(len + 1));
+	file = oom_check(malloc(len + 1));
 	memcpy(file, s, len);
 	file[len] = '\0';
 	return file;
@@ -214,13 +206,13 @@ static void add_loc(struct sym_result *r, const char *func, size_t flen, const c
 
 	if (r->nlocs >= 64)
 		return; /* no real inline chain is that deep */
-	r->locs = xalloc(realloc(r->locs, (r->nlocs + 1) * sizeof(*r->locs)));
+	r->locs = oom_check(realloc(r->locs, (r->nlocs + 1) * sizeof(*r->locs)));
 	l = &r->locs[r->nlocs++];
 	memset(l, 0, sizeof(*l));
 	while (flen > 0 && (func[flen - 1] == ' ' || func[flen - 1] == '\r'))
 		flen--;
 	if (flen > 0 && !(flen == 2 && func[0] == '?' && func[1] == '?')) {
-		l->func = xalloc(malloc(flen + 1));
+		l->func = oom_check(malloc(flen + 1));
 		memcpy(l->func, func, flen);
 		l->func[flen] = '\0';
 	}
@@ -281,7 +273,7 @@ static bool run_a2l(struct symbolizer *s, struct symmod *m, char **out, size_t *
 	*out = NULL;
 	*olen = 0;
 	*err = 0;
-	input = xalloc(malloc(m->npending * 20 + 1));
+	input = oom_check(malloc(m->npending * 20 + 1));
 	for (size_t i = 0; i < m->npending; i++)
 		ilen += (size_t)sprintf(input + ilen, "0x%" PRIx64 "\n", m->pending[i]);
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(op, O_CLOEXEC) != 0) {
@@ -342,7 +334,7 @@ static bool run_a2l(struct symbolizer *s, struct symmod *m, char **out, size_t *
 			ssize_t r;
 			if (cap - len < 65536) {
 				cap = cap ? cap * 2 : 131072;
-				buf = xalloc(realloc(buf, cap));
+				buf = oom_check(realloc(buf, cap));
 			}
 			r = read(op[0], buf + len, cap - len);
 			if (r == 0)
@@ -406,7 +398,7 @@ static void resolve_mod(struct symbolizer *s, struct symmod *m)
 				s->prog, s->a2l, strerror(err));
 		goto done;
 	}
-	res = xalloc(calloc(m->npending, sizeof(*res)));
+	res = oom_check(calloc(m->npending, sizeof(*res)));
 	sym_parse(out, olen, m->pending, m->npending, res);
 	for (size_t i = 0; i < m->npending; i++) {
 		struct sym_result *r = hmap_get(&m->offs, &m->pending[i], sizeof(m->pending[i]));

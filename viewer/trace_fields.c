@@ -43,6 +43,8 @@ static const struct js_field record_fields[] = {
 	{ "reason", TF_REASON, NULL, 0 },
 	{ "fds", TF_FDS, NULL, 2 },
 	{ "dir", TF_DIR, NULL, 0 },
+	{ "flags", TF_FLAGS, NULL, 0 },
+	{ "peer_pid", TF_PEER_PID, NULL, 0 },
 	{ "fault", TF_FAULT, &fault_schema, 0 },
 };
 

@@ -41,6 +41,8 @@ enum tf_slot {
 	TF_FDS0,
 	TF_FDS1,
 	TF_DIR,      /* a two-way call's direction: "out" or "in" */
+	TF_FLAGS,    /* send, recv: "MSG_PEEK|MSG_DONTWAIT", ... */
+	TF_PEER_PID, /* accept on a unix socket: the client's pid */
 	TF_FAULT,
 	TF_FAULT_RULE,
 	TF_FAULT_ACTION,

@@ -612,6 +612,7 @@ static int read_header(struct tr_reader *r, struct tr_file *f)
 	f->payload = get_i64(j, "payload", &v) && v >= 0 && v <= INT_MAX ? (int)v : 0;
 	f->minor = minor > INT_MAX ? INT_MAX : (int)minor;
 	f->start = get_i64(j, "start", &v) && v >= 0 ? v : -1;
+	f->forked = get_i64(j, "forked", &v) && v >= 0 ? v : INT64_MIN;
 	f->prog = dup_or(json_object_get(j, "prog"), "?");
 	f->host = dup_or(json_object_get(j, "host"), "");
 	f->exe = dup_or(json_object_get(j, "exe"), "");
@@ -822,6 +823,15 @@ int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *
 	}
 	if (r->base == INT64_MAX)
 		r->base = 0;
+	for (size_t i = 0; i < r->nfiles; i++) {
+		struct tr_file *f = r->files[i];
+		int64_t t;
+		if (f->forked != INT64_MIN && !__builtin_add_overflow(f->forked, f->offset, &t) &&
+		    !__builtin_sub_overflow(t, r->base, &t))
+			f->forked = t;
+		else
+			f->forked = INT64_MIN;
+	}
 	for (size_t i = r->nheap; i-- > 0;)
 		heap_down(r, i);
 	rc = 0;

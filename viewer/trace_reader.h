@@ -72,6 +72,9 @@ struct tr_file {
 	int64_t clock_mono, clock_real;
 	bool has_clock;
 	int64_t start;       /* when the shim started in this image; -1 unknown */
+	int64_t forked;      /* a fork child: when it was forked, relative to the
+			      * reader's base like the events' times; INT64_MIN
+			      * when not known */
 	int payload;
 	int minor;
 	int64_t offset;      /* added to ts: 0 on a single host */

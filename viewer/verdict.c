@@ -82,7 +82,7 @@ static void take_note(struct note *n, const struct vev *ev)
 	n->set = true;
 	n->pid = ev->pid;
 	snprintf(n->fn, sizeof(n->fn), "%s", ev->fn ? ev->fn : "?");
-	snprintf(n->err, sizeof(n->err), "%s", ev->err ? ev->err : "");
+	snprintf(n->err, sizeof(n->err), "%s", vev_result_err(ev) ? vev_result_err(ev) : "");
 	n->t = ev->t;
 	n->tend = ev->tend;
 	/* The file's name is enough: the trace directory is known. */
@@ -281,7 +281,9 @@ static bool err_is(const char *err, int code, bool eai)
 
 static void feed_expect(struct sel_state *s, const struct st_expect *x, const struct vev *ev)
 {
-	bool failed = ev->err && !inconclusive(ev->err);
+	/* A connect in progress counts as what became of it. */
+	const char *err = vev_result_err(ev);
+	bool failed = err && !inconclusive(err);
 
 	s->count++;
 	s->faults += ev->fault;
@@ -290,16 +292,16 @@ static void feed_expect(struct sel_state *s, const struct st_expect *x, const st
 	for (size_t i = 0; i < x->nchecks; i++) {
 		const struct st_check *c = &x->checks[i];
 		bool hit = false;
-		if (c->kind != ST_CHECK_NEVER || !ev->err)
+		if (c->kind != ST_CHECK_NEVER || !err)
 			continue;
 		for (size_t k = 0; k < c->nnever; k++)
-			hit |= err_is(ev->err, c->never[k], c->never_eai[k]);
+			hit |= err_is(err, c->never[k], c->never_eai[k]);
 		if (c->nnever == 0)
 			hit = true;
 		if (hit && s->never_hits[i]++ == 0)
 			take_note(&s->never_first[i], ev);
 	}
-	if (ev->err && !failed)
+	if (err && !failed)
 		return;
 	if (failed) {
 		s->failed++;

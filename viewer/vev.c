@@ -1,8 +1,10 @@
 #include "vev.h"
 
+#include "pairing.h"
 #include "trace_fields.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Slot s of the record, whichever way the reader decoded it. */
@@ -105,6 +107,56 @@ static enum st_fn call_of(const char *fn)
 	return memo[h].call;
 }
 
+/* Whether flags ("A|B|0x40") holds the name flag. */
+static bool has_flag(const char *flags, const char *flag)
+{
+	size_t n = strlen(flag);
+
+	for (const char *p = flags; p && *p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == n && memcmp(p, flag, n) == 0)
+			return true;
+		p = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+bool vev_errno_pending(const char *err)
+{
+	return err && (strcmp(err, "EINPROGRESS") == 0 || strcmp(err, "EALREADY") == 0 ||
+		       strcmp(err, "EAGAIN") == 0 || strcmp(err, "EWOULDBLOCK") == 0);
+}
+
+const char *vev_result_err(const struct vev *ev)
+{
+	if (!ev->pending || ev->op != OP_CONNECT || !ev->conn)
+		return ev->err;
+	switch (conn_outcome(ev->conn)) {
+	case OUT_ESTABLISHED:
+		return NULL;
+	case OUT_FAILED:
+		return conn_fail(ev->conn);
+	default:
+		return ev->err;
+	}
+}
+
+bool vev_is_error(const struct vev *ev)
+{
+	const char *err = vev_result_err(ev);
+
+	if (ev->fault || ev->warning != NULL)
+		return true;
+	return err && !vev_errno_pending(err);
+}
+
+void evnode_unref(struct evnode *n)
+{
+	if (n && --n->refs == 0)
+		free(n);
+}
+
 /* The fields of a call record beyond the common ones. */
 static void decode_call(struct vev *ev, const struct tr_record *rec)
 {
@@ -120,6 +172,7 @@ static void decode_call(struct vev *ev, const struct tr_record *rec)
 	x = field(rec, TF_ERRNO);
 	ev->err = x.type == JS_STR ? x.s : x.type == JS_INT ? "errno" : NULL;
 	/* "errno": a number the writer had no name for. */
+	ev->pending = vev_errno_pending(ev->err);
 	x = field(rec, TF_FAULT);
 	if (x.type != JS_ABSENT && x.type != JS_NULL) {
 		ev->fault = true;
@@ -137,6 +190,10 @@ static void decode_call(struct vev *ev, const struct tr_record *rec)
 		ev->data_len = x.len;
 	}
 	ev->data_cut = get_i64(rec, TF_DATA_CUT, 0);
+	ev->peek = ev->op == OP_RECV && has_flag(get_str(rec, TF_FLAGS), "MSG_PEEK");
+	x = field(rec, TF_PEER_PID);
+	if (x.type == JS_INT && x.i > 0 && x.i < INT32_MAX)
+		ev->peer_pid = (int)x.i;
 	ev->how = get_str(rec, TF_HOW);
 	ev->type = get_str(rec, TF_TYPE);
 	ev->opt = get_str(rec, TF_OPT);
@@ -154,14 +211,14 @@ json_t *vev_json(const struct vev *ev)
 	return ev->rec ? tr_record_json(ev->rec) : NULL;
 }
 
-void vev_decode(struct vev *ev, struct tr_record *rec, uint64_t seq, int64_t base)
+void vev_decode(struct vev *ev, struct tr_record *rec, uint64_t in, int64_t base)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->j = rec->j;
 	ev->rec = rec;
 	ev->file = rec->file;
 	ev->line = rec->line;
-	ev->seq = seq;
+	ev->in = in;
 	ev->kind = rec->kind;
 	ev->dur = rec->dur;
 	ev->tend = sat_sub64(rec->key, base);
@@ -238,10 +295,11 @@ bool vev_same_fields(const struct vev *a, const struct vev *b, char *why, size_t
 #define SAME_STR(f) else if (!same_str(a->f, b->f)) bad = #f
 	if (a->file->index != b->file->index || a->line != b->line)
 		bad = "file:line";
-	SAME_NUM(seq); SAME_NUM(kind); SAME_NUM(t); SAME_NUM(dur); SAME_NUM(tend);
+	SAME_NUM(in); SAME_NUM(kind); SAME_NUM(t); SAME_NUM(dur); SAME_NUM(tend);
 	SAME_NUM(pid); SAME_NUM(tid); SAME_NUM(call); SAME_NUM(op); SAME_NUM(fd);
 	SAME_NUM(ret); SAME_NUM(fault); SAME_NUM(fault_made); SAME_NUM(bytes);
-	SAME_NUM(data_len); SAME_NUM(data_cut); SAME_NUM(has_fds);
+	SAME_NUM(data_len); SAME_NUM(data_cut); SAME_NUM(has_fds); SAME_NUM(pending);
+	SAME_NUM(peek); SAME_NUM(peer_pid);
 	SAME_STR(fn); SAME_STR(err); SAME_STR(fault_rule); SAME_STR(fault_action);
 	SAME_STR(local); SAME_STR(peer); SAME_STR(addr); SAME_STR(how); SAME_STR(warning);
 	SAME_STR(message); SAME_STR(type); SAME_STR(opt); SAME_STR(value); SAME_STR(reason);

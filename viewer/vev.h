@@ -18,7 +18,7 @@
 
 /* Another event, as renderers need it to draw an arrow or a flow. */
 struct evref {
-	uint64_t seq; /* 0: none */
+	uint64_t seq; /* its place in the output order; 0: none */
 	int pid, tid;
 	int64_t t;    /* entry, ns since the trace start */
 	int64_t dur;
@@ -50,6 +50,34 @@ enum vev_link {
 };
 
 struct conn;
+struct vev;
+
+/* An event as the model and the causal order refer to it, from when it is
+ * read until nothing can pair with it any more. The event itself is held
+ * (ev) until the causal order lets it out; then ref says where it went. */
+struct evnode {
+	struct evref ref;          /* ref.seq is 0 until it is written out */
+	uint64_t in;               /* 1, 2, ... in the reader's order */
+	struct vev *ev;            /* while held; NULL once written out */
+	uint32_t refs;
+};
+
+static inline struct evnode *evnode_ref(struct evnode *n)
+{
+	if (n)
+		n->refs++;
+	return n;
+}
+
+void evnode_unref(struct evnode *n);
+
+/* Sets *slot to n, letting go of what it held. */
+static inline void evnode_set(struct evnode **slot, struct evnode *n)
+{
+	evnode_ref(n);
+	evnode_unref(*slot);
+	*slot = n;
+}
 
 struct vev {
 	/* The record's tree; NULL on the reader's fast path, where vev_json()
@@ -59,7 +87,10 @@ struct vev {
 	struct tr_record *rec;
 	const struct tr_file *file;
 	long line;
-	uint64_t seq;              /* 1, 2, ... in merged order */
+	uint64_t seq;              /* 1, 2, ... in the output (causal) order; 0
+				    * while held */
+	uint64_t in;               /* 1, 2, ... in the reader's order */
+	struct evnode *node;       /* set by the causal order (causal.h) */
 	enum tr_kind kind;
 	int64_t t;                 /* entry, ns since the trace start */
 	int64_t dur;
@@ -71,6 +102,9 @@ struct vev {
 	int fd;                    /* -1 when the record has none */
 	int64_t ret;
 	const char *err;           /* errno name of a failed call, else NULL */
+	bool pending;              /* err is a "not yet" (EINPROGRESS, EAGAIN, ...) */
+	bool peek;                 /* a recv with MSG_PEEK: reads, consumes nothing */
+	int peer_pid;              /* accept of a unix socket: who connected; 0 */
 	bool fault;                /* a fault rule acted on the call */
 	bool fault_made;           /* ... and the real call ran: its result is real */
 	const char *fault_rule, *fault_action;
@@ -95,8 +129,15 @@ struct vev {
 	enum vev_link link;
 	bool out;                  /* the sending end of its link */
 	int64_t off;               /* data: stream offset of its first byte, or -1 */
-	size_t npartners;          /* earlier events it pairs with (may exceed VEV_MAXP) */
-	struct evref partners[VEV_MAXP];
+	size_t npartners;          /* the events that caused it (may exceed VEV_MAXP) */
+	struct evref partners[VEV_MAXP]; /* filled when it is written out */
+	/* While held (causal.h): its causes so far, and whether the model
+	 * still expects one (the bytes of a recv not all sent yet, the
+	 * connect an accept answered, the FIN of an EOF, the outcome of a
+	 * connect in progress) until the reader is past hold_until. */
+	struct evnode *causes[VEV_MAXP];
+	bool awaiting;
+	int64_t hold_until;
 };
 
 /* Saturating arithmetic on times and byte counts from the trace: any
@@ -119,8 +160,9 @@ static inline int64_t sat_sub64(int64_t a, int64_t b)
 	return r;
 }
 
-/* Decodes rec into ev (seq and times relative to base). */
-void vev_decode(struct vev *ev, struct tr_record *rec, uint64_t seq, int64_t base);
+/* Decodes rec into ev (in: its place in the reader's order; times
+ * relative to base). */
+void vev_decode(struct vev *ev, struct tr_record *rec, uint64_t in, int64_t base);
 /* The record's tree (see j). */
 json_t *vev_json(const struct vev *ev);
 /* The payload preview as bytes; returns how many were written. */
@@ -135,10 +177,16 @@ static inline bool vev_is_fake(const struct vev *ev)
 {
 	return ev->fault && !ev->fault_made;
 }
-/* Failed (errno set), injected, or a warning of the shim. */
-static inline bool vev_is_error(const struct vev *ev)
-{
-	return ev->err != NULL || ev->fault || ev->warning != NULL;
-}
+/* Whether an errno name is a "not yet" of a non-blocking call rather
+ * than a failure: EINPROGRESS, EALREADY, EAGAIN, EWOULDBLOCK. */
+bool vev_errno_pending(const char *err);
+/* The errno a call really ended with: a connect in progress takes its
+ * connection's outcome (NULL when it was established, its errno when it
+ * failed), known once the connect is out of the causal order; else err. */
+const char *vev_result_err(const struct vev *ev);
+/* Failed (errno set, not a "not yet"), injected, or a warning of the
+ * shim; a connect in progress whose connection then failed (its outcome
+ * is known when it is written out). */
+bool vev_is_error(const struct vev *ev);
 
 #endif

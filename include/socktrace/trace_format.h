@@ -7,7 +7,7 @@
 /* MAJOR.MINOR: a reader accepts any minor of the major it knows (new
  * fields and record kinds may appear) and refuses another major. */
 #define SOCKTRACE_FORMAT_MAJOR 1
-#define SOCKTRACE_FORMAT_MINOR 3
+#define SOCKTRACE_FORMAT_MINOR 4
 #define SOCKTRACE_FORMAT_VERSION "1.3"
 
 /* Values of the "rec" field. */

@@ -59,6 +59,8 @@ char *st_header_build(size_t *len)
 	jw_kv_u64(&w, "real", real);
 	jw_obj_end(&w);
 	jw_kv_u64(&w, "start", st_shim.start_mono);
+	if (st_shim.fork_mono)
+		jw_kv_u64(&w, "forked", st_shim.fork_mono);
 	jw_kv_u64(&w, "payload", st_shim.cfg.payload);
 	if (st_shim.cfg.backtrace) {
 		jw_kv_u64(&w, "backtrace", st_shim.cfg.backtrace);

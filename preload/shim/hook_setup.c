@@ -4,6 +4,7 @@
 #include "fdtable.h"
 #include "names.h"
 #include "real.h"
+#include "sandbox.h"
 
 static void rec_socket_args(struct st_rec *r, int domain, int type, int protocol)
 {
@@ -182,6 +183,23 @@ static void learn_accepted(int listener, int fd, const struct sockaddr *addr,
 		st_fd_set_peer_pending(fd);
 }
 
+/* A unix socket's clients are unnamed: the pid of the one an accept took
+ * (SO_PEERCRED: who called connect) is what tells a forking server's
+ * connections apart in the trace. One getsockopt, never when sealed. */
+static void rec_peer_pid(struct st_rec *r, int fd)
+{
+	struct st_fdsnap snap;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	int saved = errno;
+
+	if (st_sealed() || !st_fd_snapshot(fd, &snap) || snap.family != AF_UNIX)
+		return;
+	if (real_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0)
+		jw_kv_i64(&r->w, "peer_pid", cred.pid);
+	errno = saved;
+}
+
 int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *lenp,
 		     int flags, enum st_via via)
 {
@@ -210,6 +228,8 @@ int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *lenp,
 		st_sockflags_str(text, sizeof(text), flags);
 		jw_kv_name(&r.w, "flags", text);
 	}
+	if (ret >= 0)
+		rec_peer_pid(&r, ret);
 	st_rec_fault(&r, &f);
 	/* The endpoints of the new connection, not of the listener. */
 	st_rec_emit(&r, ret >= 0 ? ret : fd);

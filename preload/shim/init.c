@@ -125,6 +125,17 @@ static void report_setting(void *ctx, const char *message)
 	st_log("%s", message);
 }
 
+/* The time of a fork, taken in the parent just before it: the child's
+ * copy of memory carries it over. Taken in the child it would come after
+ * what the parent did meanwhile (a forking server closes its copy of the
+ * connection at once). */
+static uint64_t fork_at;
+
+static void atfork_prepare(void)
+{
+	fork_at = st_now();
+}
+
 static void atfork_child(void)
 {
 	/* Only the forking thread exists in the child: its cached tid is
@@ -143,6 +154,9 @@ static void atfork_child(void)
 	}
 	st_shim.pid = getpid();
 	st_shim.ppid = getppid();
+	/* Which of its parent's descriptors it holds: those open now (the
+	 * viewer tells a forking server's connections apart by it). */
+	st_shim.fork_mono = fork_at;
 	/* First: until then the child shares its parent's control page,
 	 * counts included. */
 	st_ctl_after_fork();
@@ -163,7 +177,7 @@ static void do_init(int argc, char **argv)
 	st_faults_init();
 	if (st_shim.cfg.backtrace && !st_stack_init())
 		st_shim.cfg.backtrace = 0;
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(atfork_prepare, NULL, atfork_child);
 	atomic_store(&st_tracing, st_shim.cfg.trace);
 	st_faults_any = st_faults_count() > 0;
 	st_active = st_shim.cfg.trace || st_faults_any;

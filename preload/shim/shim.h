@@ -33,6 +33,7 @@ struct st_shim {
 	int pid;                /* refreshed in the fork child */
 	int ppid;
 	uint64_t start_mono;    /* when the shim started in this image */
+	uint64_t fork_mono;     /* a fork child: when it was forked; else 0 */
 	char prog[64];
 	char exe[512];
 	char argv[ST_ARGV_MAX]; /* NUL-separated copy, taken before the

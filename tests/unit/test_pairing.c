@@ -17,11 +17,21 @@
 #define C(ts, pid, fn, fd, ret, more) \
 	"{\"rec\":\"call\",\"ts\":" #ts ",\"dur\":0,\"pid\":" #pid ",\"tid\":" #pid \
 	",\"fn\":\"" fn "\",\"fd\":" #fd ",\"ret\":" #ret more "}\n"
+/* The same with a duration. */
+#define CD(ts, dur, pid, fn, fd, ret, more) \
+	"{\"rec\":\"call\",\"ts\":" #ts ",\"dur\":" #dur ",\"pid\":" #pid ",\"tid\":" #pid \
+	",\"fn\":\"" fn "\",\"fd\":" #fd ",\"ret\":" #ret more "}\n"
+/* A fork child's header: forked at ts. */
+#define HDRF(pid, ppid, prog, ts) \
+	"{\"rec\":\"header\",\"format\":\"socktrace\",\"version\":\"1.3\",\"tool\":\"t\"," \
+	"\"pid\":" #pid ",\"ppid\":" #ppid ",\"uid\":0,\"prog\":\"" prog "\",\"exe\":\"/x\"," \
+	"\"argv\":[],\"host\":\"h\",\"clock\":{\"mono\":0,\"real\":1000000000},\"start\":0," \
+	"\"forked\":" #ts ",\"payload\":0}\n"
 #define LP(l, p) ",\"local\":\"" l "\",\"peer\":\"" p "\""
 #define B(n) ",\"bytes\":" #n
 #define SOCK(type) ",\"family\":\"AF_INET\",\"type\":\"" type "\""
 
-#define MAXEV 128
+#define MAXEV 4096
 
 struct got {
 	uint64_t seq;
@@ -35,6 +45,8 @@ struct got {
 	uint64_t p[VEV_MAXP];
 	int64_t off;
 	struct arrow a;
+	char label[160];
+	bool error;
 };
 
 struct run {
@@ -64,6 +76,12 @@ static void collect(void *p, struct vev *ev)
 		g->p[i] = ev->partners[i].seq;
 	g->off = ev->off;
 	ev_arrow(ev, r->pass.model, &g->a);
+	ev_label(ev, g->label, sizeof(g->label), 0);
+	g->error = vev_is_error(ev);
+	/* The causal order: every link names an earlier event. */
+	for (size_t i = 0; i < g->np && i < VEV_MAXP; i++)
+		assert_true(g->p[i] < g->seq);
+	assert_int_equal(g->seq, (uint64_t)r->n);
 }
 
 /* Writes the files (name, content, name, content, ..., NULL) and runs. */
@@ -180,7 +198,9 @@ static void tcp_two_processes(void **state)
 
 static void recv_returns_before_send(void **state)
 {
-	/* On loopback the receiver may return before the sender does. */
+	/* On loopback the receiver may return before the sender does: the
+	 * output puts the send first (the causal order), and the recv, the
+	 * effect, links back to it. */
 	static const char a[] = HDR(10, 1, "a")
 		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
 		C(200, 10, "recv", 4, 3, B(3) LP(SRV, CLI));
@@ -191,8 +211,10 @@ static void recv_returns_before_send(void **state)
 	struct got *send = find(r, 20, "send", 0), *recv = find(r, 10, "recv", 0);
 
 	(void)state;
-	assert_true(send->seq > recv->seq);
+	assert_true(send->seq < recv->seq);
 	assert_true(paired(send, recv));
+	assert_int_equal(recv->np, 1);
+	assert_int_equal(recv->p[0], send->seq);
 	assert_true(send->out);
 	assert_true(paired(find(r, 20, "connect", 0), find(r, 10, "accept", 0)));
 	done(r);
@@ -343,7 +365,7 @@ static void fork_server_parent_closes_after_client_shutdown(void **state)
 	assert_true(paired(find(r, 20, "recv", 1), find(r, 11, "close", 1)));
 	assert_int_equal(parent_close->link, LINK_NONE);
 	assert_int_equal(parent_close->np, 0);
-	assert_int_equal(conn_of(r, up)->side[1].fin.seq, find(r, 11, "close", 1)->seq);
+	assert_int_equal(conn_of(r, up)->side[1].fin->ref.seq, find(r, 11, "close", 1)->seq);
 	done(r);
 }
 
@@ -666,6 +688,231 @@ static void exec_keeps_the_process(void **state)
 	done(r);
 }
 
+
+/* The causal order: a blocking recv returns before the send that fed it
+ * returns, a close returns after the peer read the EOF it caused, an
+ * accept before the connect it answered: each effect comes out after its
+ * cause (collect() checks that links point back). */
+static void effects_after_causes(void **state)
+{
+	static const char srv[] = HDR(10, 1, "srv")
+		CD(100, 500, 10, "accept", 3, 4, LP(SRV, CLI))
+		CD(610, 100, 10, "recv", 4, 5, B(5) LP(SRV, CLI))
+		CD(720, 300, 10, "close", 4, 0, LP(SRV, CLI));
+	static const char cli[] = HDR(20, 1, "cli")
+		CD(550, 100, 20, "connect", 3, 0, LP(CLI, SRV))
+		CD(700, 50, 20, "send", 3, 5, B(5) LP(CLI, SRV))
+		CD(760, 100, 20, "recv", 3, 0, LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+	struct got *conn = find(r, 20, "connect", 0), *acc = find(r, 10, "accept", 0);
+	struct got *send = find(r, 20, "send", 0), *recv = find(r, 10, "recv", 0);
+	struct got *close = find(r, 10, "close", 0), *eof = find(r, 20, "recv", 0);
+
+	(void)state;
+	/* In the order the calls returned: accept 600, recv 710, connect
+	 * 650, send 750, eof 860, close 1020. */
+	assert_true(conn->seq < acc->seq);
+	assert_true(send->seq < recv->seq);
+	assert_true(close->seq < eof->seq);
+	assert_true(paired(acc, conn) && acc->p[0] == conn->seq);
+	assert_true(paired(recv, send) && recv->p[0] == send->seq);
+	assert_true(paired(eof, close) && eof->p[0] == close->seq);
+	/* Each thread's own order stays. */
+	assert_true(acc->seq < recv->seq && recv->seq < close->seq);
+	done(r);
+}
+
+/* More sends ahead of the reader than the model once kept (256): every
+ * one is paired, none is dropped. */
+static void sender_thousand_ahead(void **state)
+{
+	enum { CALLS = 1000 };
+	size_t cap = 256 * CALLS;
+	char *cli = malloc(cap), *srv = malloc(cap);
+	size_t nc = 0, ns = 0;
+	struct run *r;
+
+	(void)state;
+	assert_non_null(cli);
+	assert_non_null(srv);
+	nc += (size_t)snprintf(cli + nc, cap - nc, "%s", HDR(20, 1, "cli") C(90, 20, "connect", 3, 0, LP(CLI, SRV)));
+	ns += (size_t)snprintf(srv + ns, cap - ns, "%s", HDR(10, 1, "srv") C(100, 10, "accept", 3, 4, LP(SRV, CLI)));
+	for (int i = 0; i < CALLS; i++) {
+		nc += (size_t)snprintf(cli + nc, cap - nc,
+				       "{\"rec\":\"call\",\"ts\":%d,\"pid\":20,\"fn\":\"write\",\"fd\":3,"
+				       "\"ret\":4096,\"bytes\":4096" LP(CLI, SRV) "}\n", 200 + i);
+		ns += (size_t)snprintf(srv + ns, cap - ns,
+				       "{\"rec\":\"call\",\"ts\":%d,\"pid\":10,\"fn\":\"read\",\"fd\":4,"
+				       "\"ret\":4096,\"bytes\":4096" LP(SRV, CLI) "}\n", 100000 + i);
+	}
+	r = run("srv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+	for (int i = 0; i < CALLS; i++)
+		assert_true(paired(find(r, 20, "write", i), find(r, 10, "read", i)));
+	assert_int_equal(model_bound_drops(r->pass.model), 0);
+	done(r);
+	free(cli);
+	free(srv);
+}
+
+/* A recv with MSG_PEEK sees bytes and consumes none: it and the recv
+ * after it both pair with the send, and the bytes are counted once. */
+static void peek_consumes_nothing(void **state)
+{
+	static const char srv[] = HDR(10, 1, "srv")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(300, 10, "recv", 4, 4, B(4) ",\"flags\":\"MSG_PEEK\"" LP(SRV, CLI))
+		C(310, 10, "recv", 4, 10, B(10) LP(SRV, CLI));
+	static const char cli[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(200, 20, "send", 3, 10, B(10) LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+	struct got *send = find(r, 20, "send", 0);
+	struct got *peek = find(r, 10, "recv", 0), *recv = find(r, 10, "recv", 1);
+
+	(void)state;
+	assert_true(paired(peek, send));
+	assert_true(paired(recv, send));
+	assert_int_equal(peek->off, 0);
+	assert_int_equal(recv->off, 0);
+	assert_non_null(strstr(peek->label, "MSG_PEEK"));
+	assert_int_equal(conn_of(r, recv)->side[1].bytes_in, 10);
+	done(r);
+}
+
+/* Unix clients are unnamed: the accept says which client it took
+ * (peer_pid, SO_PEERCRED), and the server took the second one first. */
+static void unix_accept_names_its_client(void **state)
+{
+	static const char srv[] = HDR(10, 1, "usrv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"unix:/run/s.sock\"")
+		C(120, 10, "accept", 3, 4, ",\"peer_pid\":30" LP("unix:/run/s.sock", "unix:"))
+		C(130, 10, "accept", 3, 5, ",\"peer_pid\":20" LP("unix:/run/s.sock", "unix:"))
+		C(200, 10, "recv", 4, 2, B(2) LP("unix:/run/s.sock", "unix:"))
+		C(210, 10, "recv", 5, 1, B(1) LP("unix:/run/s.sock", "unix:"));
+	static const char c1[] = HDR(20, 1, "c1")
+		C(90, 20, "connect", 3, 0, ",\"addr\":\"unix:/run/s.sock\"" LP("unix:", "unix:/run/s.sock"))
+		C(150, 20, "send", 3, 1, B(1) LP("unix:", "unix:/run/s.sock"));
+	static const char c2[] = HDR(30, 1, "c2")
+		C(105, 30, "connect", 7, 0, ",\"addr\":\"unix:/run/s.sock\"" LP("unix:", "unix:/run/s.sock"))
+		C(140, 30, "send", 7, 2, B(2) LP("unix:", "unix:/run/s.sock"));
+	struct run *r = run("usrv.10.jsonl", srv, "c1.20.jsonl", c1, "c2.30.jsonl", c2, NULL);
+
+	(void)state;
+	assert_int_equal(model_nconns(r->pass.model), 2);
+	assert_true(paired(find(r, 30, "connect", 0), find(r, 10, "accept", 0)));
+	assert_true(paired(find(r, 20, "connect", 0), find(r, 10, "accept", 1)));
+	assert_true(paired(find(r, 30, "send", 0), find(r, 10, "recv", 0)));
+	assert_true(paired(find(r, 20, "send", 0), find(r, 10, "recv", 1)));
+	done(r);
+}
+
+/* A forking server accepts the next connection under the same number
+ * before the child that got the previous one first uses it: the child
+ * holds the socket its fork saw (the header's forked), not the latest. */
+static void child_holds_what_its_fork_saw(void **state)
+{
+	static const char parent[] = HDR(10, 1, "srv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"" SRV "\"")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(120, 10, "close", 4, 0, LP(SRV, CLI))
+		C(200, 10, "accept", 3, 4, LP(SRV, "127.0.0.1:40001"))
+		C(220, 10, "close", 4, 0, LP(SRV, "127.0.0.1:40001"));
+	static const char child1[] = HDRF(11, 10, "srv", 110)
+		C(300, 11, "recv", 4, 1, B(1) "")
+		C(310, 11, "close", 4, 0, "");
+	static const char child2[] = HDRF(12, 10, "srv", 210)
+		C(320, 12, "recv", 4, 2, B(2) "")
+		C(330, 12, "close", 4, 0, "");
+	static const char a[] = HDR(20, 1, "a")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(150, 20, "send", 3, 1, B(1) LP(CLI, SRV));
+	static const char b[] = HDR(30, 1, "b")
+		C(190, 30, "connect", 3, 0, LP("127.0.0.1:40001", SRV))
+		C(250, 30, "send", 3, 2, B(2) LP("127.0.0.1:40001", SRV));
+	struct run *r = run("srv.10.jsonl", parent, "srv.11.jsonl", child1, "srv.12.jsonl", child2,
+			    "a.20.jsonl", a, "b.30.jsonl", b, NULL);
+
+	(void)state;
+	assert_int_equal(model_nconns(r->pass.model), 2);
+	assert_true(paired(find(r, 20, "send", 0), find(r, 11, "recv", 0)));
+	assert_true(paired(find(r, 30, "send", 0), find(r, 12, "recv", 0)));
+	assert_int_equal(find(r, 11, "recv", 0)->conn, find(r, 20, "send", 0)->conn);
+	done(r);
+}
+
+/* A process that exits holding a connection closes it (the kernel does):
+ * its end is the FIN the peer's EOF came from, and who closed first
+ * follows. */
+static void exit_is_the_fin(void **state)
+{
+	static const char srv[] = HDR(10, 1, "srv")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(200, 10, "send", 4, 3, B(3) LP(SRV, CLI))
+		"{\"rec\":\"end\",\"ts\":300,\"pid\":10,\"tid\":10,\"reason\":\"exit\"}\n";
+	static const char cli[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(250, 20, "recv", 3, 3, B(3) LP(CLI, SRV))
+		CD(260, 100, 20, "recv", 3, 0, LP(CLI, SRV))
+		C(400, 20, "close", 3, 0, LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+	struct got *eof = find(r, 20, "recv", 1), *end = find(r, 10, "end", 0);
+	char text[64];
+
+	(void)state;
+	assert_int_equal(eof->link, LINK_CLOSE);
+	assert_true(paired(eof, end));
+	assert_string_equal(conn_end_text(conn_of(r, eof), text, sizeof(text)), "server closed first");
+	done(r);
+}
+
+/* A connect in progress is not a failure: it gets the outcome of what
+ * followed (SO_ERROR), on its label and in vev_is_error. */
+static void connect_in_progress_outcome(void **state)
+{
+	static const char cli[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, -1, ",\"errno\":\"EINPROGRESS\",\"addr\":\"" SRV "\"" LP(CLI, SRV))
+		C(95, 20, "getsockopt", 3, 0, ",\"opt\":\"SO_ERROR\",\"value\":0" LP(CLI, SRV))
+		C(100, 20, "send", 3, 3, B(3) LP(CLI, SRV))
+		C(190, 20, "connect", 4, -1, ",\"errno\":\"EINPROGRESS\",\"addr\":\"" SRV "\"" LP("127.0.0.1:40001", SRV))
+		C(195, 20, "getsockopt", 4, 0, ",\"opt\":\"SO_ERROR\",\"value\":\"ECONNREFUSED\"" LP("127.0.0.1:40001", SRV))
+		C(200, 20, "recv", 5, -1, ",\"errno\":\"EAGAIN\"");
+	struct run *r = run("cli.20.jsonl", cli, NULL);
+	struct got *up = find(r, 20, "connect", 0), *down = find(r, 20, "connect", 1);
+	char text[64];
+
+	(void)state;
+	assert_false(up->error);
+	assert_non_null(strstr(up->label, "EINPROGRESS -> established"));
+	assert_int_equal(conn_outcome(conn_of(r, up)), OUT_ESTABLISHED);
+	assert_true(down->error);
+	assert_non_null(strstr(down->label, "EINPROGRESS -> refused"));
+	assert_string_equal(conn_end_text(conn_of(r, down), text, sizeof(text)), "refused (ECONNREFUSED)");
+	assert_int_equal(down->a.kind, AR_FAIL);
+	assert_string_equal(down->a.text, "ECONNREFUSED");
+	/* EAGAIN: not yet, not an error. */
+	assert_false(find(r, 20, "recv", 0)->error);
+	done(r);
+}
+
+/* A cause read after its effect went out (a send that returned more than
+ * the window after the recv it fed) is not linked, and counted. */
+static void late_cause_is_counted(void **state)
+{
+	static const char srv[] = HDR(10, 1, "srv")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(300, 10, "recv", 4, 3, B(3) LP(SRV, CLI))
+		C(20000000000, 10, "close", 4, 0, LP(SRV, CLI));
+	static const char cli[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		CD(200, 30000000000, 20, "send", 3, 3, B(3) LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+
+	(void)state;
+	assert_false(paired(find(r, 20, "send", 0), find(r, 10, "recv", 0)));
+	assert_int_equal(model_late_links(r->pass.model), 1);
+	done(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -687,6 +934,14 @@ int main(void)
 		cmocka_unit_test(unix_sockets),
 		cmocka_unit_test(reset_and_reuse),
 		cmocka_unit_test(exec_keeps_the_process),
+		cmocka_unit_test(effects_after_causes),
+		cmocka_unit_test(sender_thousand_ahead),
+		cmocka_unit_test(peek_consumes_nothing),
+		cmocka_unit_test(unix_accept_names_its_client),
+		cmocka_unit_test(child_holds_what_its_fork_saw),
+		cmocka_unit_test(exit_is_the_fin),
+		cmocka_unit_test(connect_in_progress_outcome),
+		cmocka_unit_test(late_cause_is_counted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Records the traces the golden tests render, from the sample programs.
 
-Usage: tests/view/record_fixtures.py BUILD_DIR
+Usage: tests/view/record_fixtures.py BUILD_DIR [NAME...]
+
+(NAME: only these scenarios; the real programs need curl and python3.)
 
 Runs the samples under `socktrace run` (BUILD_DIR/viewer/socktrace, with
 its shim) and writes, for each scenario below, a normalised copy of the
@@ -93,12 +95,95 @@ def scenario_faults(tool, build, out):
     srv.wait(timeout=20)
 
 
+# Real programs: the traces that misled the viewer (arrows back in time,
+# connects in progress drawn as failures, connections mixed up).
+PROGS = os.path.join(HERE, "progs")
+PY = sys.executable
+
+
+def start(tool, out, argv, extra=(), payload="64"):
+    """Starts argv under socktrace run; waits for "listening on X"."""
+    log = tempfile.TemporaryFile(mode="w+")
+    p = subprocess.Popen([tool, "run", "-q", "-o", out, "-p", payload, *extra, "--", *argv],
+                         stdout=log, stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        log.seek(0)
+        m = re.search(r"^listening on (\S+)$", log.read(), re.M)
+        if m:
+            return p, m.group(1)
+        time.sleep(0.05)
+    p.kill()
+    sys.exit("record_fixtures: %s did not start" % argv)
+
+
+def traced(tool, out, argv, extra=(), payload="64"):
+    subprocess.run([tool, "run", "-q", "-o", out, "-p", payload, *extra, "--", *argv],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=True)
+
+
+def scenario_curls(tool, build, out):
+    """Six curls at once against Python's http.server (HTTP/1.0: the
+    server closes), curl's connects non-blocking."""
+    www = tempfile.mkdtemp(prefix="socktrace-www-")
+    open(os.path.join(www, "index.html"), "w").write("hello\n")
+    port = free_port()
+    srv = subprocess.Popen([tool, "run", "-q", "-o", out, "-p", "64", "--", PY, "-m",
+                            "http.server", "-d", www, "--bind", "127.0.0.1", str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port)).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    # The probe above is not traced; it is one more connection for the
+    # server, which the fixture shows as a client not traced.
+    curls = [subprocess.Popen([tool, "run", "-q", "-o", out, "-p", "64", "--", "curl", "-s",
+                               "-o", "/dev/null", "http://127.0.0.1:%d/index.html" % port])
+             for _ in range(6)]
+    for c in curls:
+        c.wait(timeout=30)
+    srv.terminate()
+    srv.wait(timeout=20)
+    shutil.rmtree(www)
+
+
+def echo_scenario(kind, clients, extra_client=(), extra_server=(), rules=()):
+    def scenario(tool, build, out):
+        where = "0" if kind != "unixfork" else os.path.join(out, "echo.sock")
+        srv, name = start(tool, out, [PY, os.path.join(PROGS, "echo_server.py"), kind, where,
+                                      str(clients), *extra_server])
+        addr = name if kind == "unixfork" else "127.0.0.1:" + name
+        traced(tool, out, [PY, os.path.join(PROGS, "echo_client.py"), addr, str(clients),
+                           "hello", *extra_client], extra=rules)
+        srv.wait(timeout=30)
+    return scenario
+
+
+def scenario_ahead(tool, build, out):
+    srv, port = start(tool, out, [PY, os.path.join(PROGS, "bulk.py"), "server", "0"],
+                      payload="0")
+    traced(tool, out, [PY, os.path.join(PROGS, "bulk.py"), "client", port, "300", "4096"],
+           payload="0")
+    srv.wait(timeout=30)
+
+
 SCENARIOS = {
     "tcp": scenario_tcp,
     "tcp3": scenario_tcp3,
     "udp": scenario_udp,
     "refused": scenario_refused,
     "faults": scenario_faults,
+    "curls": scenario_curls,
+    "forking": echo_scenario("fork", 3),
+    "threaded": echo_scenario("thread", 3),
+    "unixfork": echo_scenario("unixfork", 3),
+    "peek": echo_scenario("fork", 1, extra_server=["peek"]),
+    # A client with a timeout (a non-blocking connect) refused twice by
+    # socktrace, then served.
+    "retry": echo_scenario("fork", 1, extra_client=["retry"],
+                           rules=["-f", "connect when=1..2 error=ECONNREFUSED"]),
+    "ahead": scenario_ahead,
 }
 
 
@@ -144,6 +229,15 @@ class Normaliser:
         m = re.match(r"^(\d+\.\d+\.\d+\.\d+|\[[^\]]*\]):(\d+)$", a)
         return "%s:%d" % (m.group(1), self.port(int(m.group(2)))) if m else a
 
+    @staticmethod
+    def path(a):
+        a = re.sub(r"^.*/samples/", "/build/samples/", a)
+        a = re.sub(r"^.*/tests/view/progs/", "/src/tests/view/progs/", a)
+        a = re.sub(r"^.*/bin/python3[.0-9]*$", "/usr/bin/python3", a)
+        a = re.sub(r"^/tmp/socktrace-(fixture|www)-[^/]*", "/tmp/fixture", a)
+        a = re.sub(r"127\.0\.0\.1:(\d+)", lambda m: "127.0.0.1:%d" % 7000, a)
+        return a
+
     def time(self, t):
         return t - self.base + BASE_NS
 
@@ -158,16 +252,17 @@ class Normaliser:
                 mono = self.time(v["mono"])
                 v = {"mono": mono, "real": mono + REAL_OFFSET}
             elif k in ("local", "peer", "addr"):
-                v = self.addr(v)
+                v = self.path(self.addr(v)) if v.startswith("unix:") else self.addr(v)
             elif k == "addrs":
                 v = [self.addr(a) for a in v]
             elif k == "service" and str(v).isdigit():
                 v = str(self.port(int(v)))
             elif k == "argv":
                 v = [str(self.port(int(a))) if a.isdigit() and int(a) in self.ports
-                     else re.sub(r"^.*/samples/", "/build/samples/", a) for a in v]
+                     else self.path(a) for a in v]
             elif k == "exe":
                 v = re.sub(r"^.*/samples/", "/build/samples/", v)
+                v = re.sub(r"^.*/bin/python3[.0-9]*$", "/usr/bin/python3", v)
             elif k == "host" and r.get("rec") == "header":
                 v = "fixture"
             elif k == "uid":
@@ -207,11 +302,14 @@ def normalise(src, dst):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
     build = os.path.abspath(sys.argv[1])
     tool = os.path.join(build, "viewer", "socktrace")
+    only = sys.argv[2:]
     for name, fn in SCENARIOS.items():
+        if only and name not in only:
+            continue
         tmp = tempfile.mkdtemp(prefix="socktrace-fixture-")
         try:
             fn(tool, build, tmp)
@@ -219,7 +317,8 @@ def main():
             print("recorded", name)
         finally:
             shutil.rmtree(tmp)
-    make_killed()
+    if not only or "killed" in only:
+        make_killed()
 
 
 def make_killed():

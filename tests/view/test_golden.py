@@ -18,6 +18,8 @@ import os
 import subprocess
 import sys
 
+import properties
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOOL = os.path.abspath(os.environ["SOCKTRACE_TOOL"]) if os.environ.get("SOCKTRACE_TOOL") else ""
 # --addr2line none: the fixtures' stack frames name modules of the machine
@@ -28,7 +30,8 @@ TEXT = VIEW + ["-f", "text"]
 
 FORMATS = [("text", "txt"), ("html", "html"), ("mermaid", "mmd"), ("perfetto", "json"),
            ("jsonl", "jsonl")]
-FIXTURES = ["tcp", "tcp3", "udp", "refused", "faults", "killed"]
+FIXTURES = ["tcp", "tcp3", "udp", "refused", "faults", "killed", "curls", "forking",
+            "threaded", "unixfork", "peek", "retry", "ahead"]
 
 
 def cases():
@@ -131,6 +134,12 @@ def main():
                                                                err_path)
         if not ok:
             failed += 1
+    # What must hold on any trace (properties.py), on every fixture.
+    if not regen and not only:
+        for fx in FIXTURES:
+            for b in properties.check(TOOL, os.path.join(HERE, "fixtures", fx)):
+                print("fixtures/%s: %s" % (fx, b))
+                failed += 1
     if regen:
         print("goldens written to %s: review `git diff` before committing" % golden)
     elif failed:

@@ -26,6 +26,7 @@
 #include "trace_reader.h"
 #ifndef FUZZ_READER_ONLY
 #include "commands.h"
+#include "causal.h"
 #include "pairing.h"
 #include "stats.h"
 #include "vev.h"
@@ -164,15 +165,23 @@ struct consumers {
 	struct model *m;
 	struct stats *st;
 	uint64_t seq;
+	struct causal *order;
 };
 
+static void to_stats(void *p, struct vev *ev)
+{
+	struct consumers *c = p;
+
+	stats_add(c->st, ev);
+}
+
+/* As `socktrace stats` does: the model, the causal order, the statistics.
+ * The record becomes the causal order's. */
 static void consume(struct consumers *c, struct tr_record *rec, int64_t base)
 {
-	struct vev ev;
-
-	vev_decode(&ev, rec, ++c->seq, base);
-	model_feed(c->m, &ev);
-	stats_add(c->st, &ev);
+	if (!c->order)
+		c->order = causal_new(c->m, to_stats, c);
+	causal_feed(c->order, rec, ++c->seq, base);
 }
 #endif
 
@@ -197,7 +206,7 @@ static void read_directly(void)
 		disagree("opening", NULL, NULL);
 	if (rc[0] == 0) {
 #ifndef FUZZ_READER_ONLY
-		struct consumers c = { model_new(), stats_new(), 0 };
+		struct consumers c = { model_new(0), stats_new(), 0, NULL };
 #endif
 		struct tr_record rec[2];
 		for (;;) {
@@ -216,6 +225,9 @@ static void read_directly(void)
 		tr_report(&r[0], "fuzz_trace");
 		tr_report(&r[1], "fuzz_trace");
 #ifndef FUZZ_READER_ONLY
+		if (c.order)
+			causal_flush(c.order);
+		causal_free(c.order);
 		stats_print(c.st, c.m, 50, devnull);
 		stats_free(c.st);
 		model_free(c.m);
