@@ -996,6 +996,9 @@ static void fin_by(struct model *m, struct conn *c, int s, struct vev *ev, bool 
 {
 	struct cside *me = &c->side[s], *peer = &c->side[1 - s];
 
+	/* A FIN goes once: a close after shutdown(SHUT_WR) sends nothing. */
+	if (me->fin && !me->fin_tentative)
+		return;
 	evnode_set(&me->fin, ev->node);
 	me->fin_tentative = tentative;
 	if (!tentative && peer->eof && !peer->eof_paired) {

@@ -87,8 +87,8 @@ struct cside {
 	bool seen;           /* a traced process made calls on this side */
 	bool connected;      /* called connect */
 	bool accepted;       /* came out of accept */
-	struct evnode *fin;  /* its latest shutdown(SHUT_WR), or the close by its
-			      * last holder, or the end of that holder */
+	struct evnode *fin;  /* its FIN: its first shutdown(SHUT_WR), or the close
+			      * by its last holder, or the end of that holder */
 	bool fin_tentative;  /* that close may have left the socket to a forked
 			      * child that has not used it yet */
 	int holders;         /* descriptors known open on it, in any process */

@@ -8,6 +8,8 @@
 #include "render.h"
 
 #include "evbuf.h"
+#include "hmap.h"
+#include "oom.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -97,17 +99,54 @@ static void marked(FILE *out, const struct bev *e)
 	mm_text(out, e->label, false);
 }
 
+/* Where a row goes in the diagram. A message says two events at once, the
+ * cause and its effect, at one point: it goes right after the cause, or
+ * later if the effect's thread did something in between (that comes
+ * first); so what the cause's thread did next is not drawn before it. */
+struct slot {
+	size_t pos, row;
+};
+
+static int cmp_slot(const void *a, const void *b)
+{
+	const struct slot *x = a, *y = b;
+
+	if (x->pos != y->pos)
+		return x->pos < y->pos ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
+static struct slot *place(const struct evbuf *b, const long *with)
+{
+	struct slot *v = oom_check(calloc(b->n + 1, sizeof(*v)));
+	struct hmap last = HMAP_INIT; /* pid, tid -> 1 + where its latest row went */
+
+	for (size_t i = 0; i < b->n; i++) {
+		const struct bev *e = &b->v[i];
+		int key[2] = { e->pid, e->tid };
+		size_t before = (size_t)(uintptr_t)hmap_get(&last, key, sizeof(key));
+		v[i].row = i;
+		v[i].pos = i;
+		if (with[i] >= 0) {
+			v[i].pos = (size_t)with[i];
+			if (before && before - 1 > v[i].pos)
+				v[i].pos = before - 1;
+		}
+		if (hmap_put(&last, key, sizeof(key), (void *)(uintptr_t)(v[i].pos + 1)) != 0)
+			oom_exit();
+	}
+	hmap_free(&last, NULL);
+	qsort(v, b->n, sizeof(*v), cmp_slot);
+	return v;
+}
+
 static void diagram(struct mermaid *s)
 {
 	FILE *out = s->out;
 	struct evbuf *b = &s->buf;
-	long *with = calloc(b->n + 1, sizeof(*with));    /* row absorbed into it, or -1 */
-	bool *absorbed = calloc(b->n + 1, sizeof(*absorbed));
+	long *with = oom_check(calloc(b->n + 1, sizeof(*with))); /* row absorbed into it, or -1 */
+	bool *absorbed = oom_check(calloc(b->n + 1, sizeof(*absorbed)));
 
-	if (!with || !absorbed) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
-	}
 	/* An earlier event with no arrow of its own is said by the message
 	 * of the later one it pairs with. */
 	for (size_t i = 0; i < b->n; i++) {
@@ -131,7 +170,9 @@ static void diagram(struct mermaid *s)
 		mm_text(out, b->cols[c].sub, true);
 		fputc('\n', out);
 	}
-	for (size_t i = 0; i < b->n; i++) {
+	struct slot *order = place(b, with);
+	for (size_t k = 0; k < b->n; k++) {
+		size_t i = order[k].row;
 		const struct bev *e = &b->v[i];
 		if (absorbed[i])
 			continue;
@@ -168,6 +209,7 @@ static void diagram(struct mermaid *s)
 		}
 		fprintf(out, ": %lu more events not drawn (--limit %zu)\n", b->over, b->limit);
 	}
+	free(order);
 	free(with);
 	free(absorbed);
 }

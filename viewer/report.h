@@ -16,6 +16,11 @@ struct report_input {
 	size_t npaths;
 };
 
+/* Markdown: text in a table cell (no '|', newline or backquote breaks
+ * it), and the same as a code span. */
+void md_cell(FILE *out, const char *s);
+void md_code(FILE *out, const char *s);
+
 /* Each returns 0, or 1 when the trace could not be read (printed). */
 int report_markdown(FILE *out, const struct report_input *in);
 int report_junit(FILE *out, const struct report_input *in);

@@ -6,6 +6,7 @@
 
 #include "pipeline.h"
 #include "render.h"
+#include "report_replay.h"
 #include "stats.h"
 
 #include <inttypes.h>
@@ -17,7 +18,7 @@
 
 /* A table cell: '|' would end it and a newline the row; backquotes would
  * open code spans the text never closes. */
-static void cell(FILE *out, const char *s)
+void md_cell(FILE *out, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '|')
@@ -31,10 +32,10 @@ static void cell(FILE *out, const char *s)
 	}
 }
 
-static void code_cell(FILE *out, const char *s)
+void md_code(FILE *out, const char *s)
 {
 	fputc('`', out);
-	cell(out, s);
+	md_cell(out, s);
 	fputc('`', out);
 }
 
@@ -48,39 +49,56 @@ static void verdict_table(FILE *out, const struct verdict *v)
 			if (r->pass != (pass == 1))
 				continue;
 			fprintf(out, "| %s | ", r->pass ? "✅" : "❌");
-			code_cell(out, r->origin);
+			md_code(out, r->origin);
 			fputs(" | ", out);
-			code_cell(out, r->name);
+			md_code(out, r->name);
 			fputs(" | ", out);
-			cell(out, r->expected);
+			md_cell(out, r->expected);
 			fputs(" | ", out);
-			cell(out, r->seen);
+			md_cell(out, r->seen);
 			fputs(" |\n", out);
 		}
 	}
 }
 
-static void count_event(void *st, struct vev *ev)
+struct figures {
+	struct stats *st;
+	struct replay *rp;
+	unsigned long failures; /* failed calls, faults, warnings */
+};
+
+static void count_event(void *p, struct vev *ev)
 {
-	stats_add(st, ev);
+	struct figures *fg = p;
+
+	stats_add(fg->st, ev);
+	replay_count(fg->rp, ev);
+	fg->failures += vev_is_error(ev);
 }
 
-static int stats_section(FILE *out, const struct report_input *in)
+/* The stats tables, then how to replay the run; *failures: how many
+ * events a failure diagram would draw. */
+static int stats_section(FILE *out, const struct report_input *in, unsigned long *failures)
 {
 	struct pass pass;
-	struct stats *st;
+	struct figures fg = { stats_new(), replay_new(), 0 };
 	int status;
 
-	if (pass_open(&pass, in->paths, in->npaths, TR_QUIET | TR_FAST) != 0)
+	if (pass_open(&pass, in->paths, in->npaths, TR_QUIET | TR_FAST) != 0) {
+		stats_free(fg.st);
+		replay_free(fg.rp);
 		return 1;
-	st = stats_new();
-	status = pass_run(&pass, NULL, count_event, st);
+	}
+	status = pass_run(&pass, NULL, count_event, &fg);
 	if (status == 0) {
 		fputs("\n### Calls and connections\n\n```text\n", out);
-		stats_print(st, pass.model, 50, out);
+		stats_print(fg.st, pass.model, 50, out);
 		fputs("```\n", out);
+		replay_print(fg.rp, &pass.reader, out);
 	}
-	stats_free(st);
+	*failures = fg.failures;
+	stats_free(fg.st);
+	replay_free(fg.rp);
 	pass_close(&pass);
 	return status;
 }
@@ -107,7 +125,7 @@ static size_t involved(const struct verdict *v, uint32_t *ids, size_t cap)
 
 /* Without a scenario there are no checks: draw the connections where
  * faults or errors happened, found by the filter's --errors. */
-static int diagram_section(FILE *out, const struct report_input *in)
+static int diagram_section(FILE *out, const struct report_input *in, unsigned long failures)
 {
 	uint32_t ids[256];
 	size_t n = involved(in->verdict, ids, sizeof(ids) / sizeof(ids[0]));
@@ -116,6 +134,11 @@ static int diagram_section(FILE *out, const struct report_input *in)
 
 	if (in->verdict && n == 0) {
 		fputs("\nNo failed check or injected fault involved a connection.\n", out);
+		return 0;
+	}
+	if (!in->verdict && failures == 0) {
+		/* A healthy run: a "not yet" of a non-blocking call is none. */
+		fputs("\nNo failed call, injected fault or warning.\n", out);
 		return 0;
 	}
 	memset(&o, 0, sizeof(o));
@@ -148,7 +171,7 @@ int report_markdown(FILE *out, const struct report_input *in)
 
 	if (v) {
 		fputs("## socktrace: ", out);
-		cell(out, in->scenario_path);
+		md_cell(out, in->scenario_path);
 		if (v->failed)
 			fprintf(out, " ❌ %zu of %zu checks failed\n\n", v->failed, v->count);
 		else
@@ -159,7 +182,7 @@ int report_markdown(FILE *out, const struct report_input *in)
 	fputs("Trace:", out);
 	for (size_t i = 0; i < in->npaths; i++) {
 		fputc(' ', out);
-		code_cell(out, in->paths[i]);
+		md_code(out, in->paths[i]);
 	}
 	if (v)
 		fprintf(out, ", %lu records\n\n", v->events);
@@ -167,7 +190,8 @@ int report_markdown(FILE *out, const struct report_input *in)
 		fputs("\n", out);
 	if (v)
 		verdict_table(out, v);
-	if (stats_section(out, in) != 0)
+	unsigned long failures = 0;
+	if (stats_section(out, in, &failures) != 0)
 		return 1;
-	return diagram_section(out, in);
+	return diagram_section(out, in, failures);
 }

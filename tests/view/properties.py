@@ -11,6 +11,8 @@ tells the truth), checked from the tool's own output:
 - bytes balance per connection and direction, where both ends were
   traced: a side never receives more than the other sent, and exactly as
   much when it read the EOF (and did not reset);
+- with payloads recorded, a recv that got exactly one send's bytes got
+  what that send sent (a wrong pairing of equal sizes shows here);
 - `view -f text`: no arrow points upward (an arrow is drawn on the row of
   its effect, from the column of its cause, and the cause is printed
   above).
@@ -49,7 +51,24 @@ def check_jsonl(tool, trace):
         if e.get("link") and "conn" not in e:
             bad.append("jsonl: event %d has a link and no conn" % i)
     bad += check_bytes(events)
+    bad += check_payloads(events)
     return bad, events
+
+
+def check_payloads(events):
+    """A recv that got exactly one send's bytes got what it sent (with
+    payloads recorded): a wrong pairing of equal sizes shows here."""
+    bad = []
+    for e in events:
+        pair = e.get("pair", [])
+        if e.get("link") != "data" or e.get("out") or len(pair) != 1 or "data" not in e:
+            continue
+        c = events[pair[0] - 1]
+        if c.get("off") == e.get("off") and c.get("bytes") == e.get("bytes") and \
+           "data" in c and c["data"] != e["data"]:
+            bad.append("payload: event %d (%s) got %r, its send %d sent %r" %
+                       (e["seq"], e.get("fn"), e["data"][:40], c["seq"], c["data"][:40]))
+    return bad
 
 
 def check_bytes(events):

@@ -234,7 +234,7 @@ class Normaliser:
         a = re.sub(r"^.*/samples/", "/build/samples/", a)
         a = re.sub(r"^.*/tests/view/progs/", "/src/tests/view/progs/", a)
         a = re.sub(r"^.*/bin/python3[.0-9]*$", "/usr/bin/python3", a)
-        a = re.sub(r"^/tmp/socktrace-(fixture|www)-[^/]*", "/tmp/fixture", a)
+        a = re.sub(r"^(unix:)?/tmp/socktrace-(fixture|www)-[^/]*", r"\1/tmp/fixture", a)
         a = re.sub(r"127\.0\.0\.1:(\d+)", lambda m: "127.0.0.1:%d" % 7000, a)
         return a
 
@@ -244,9 +244,9 @@ class Normaliser:
     def record(self, r):
         out = {}
         for k, v in r.items():
-            if k in ("pid", "ppid", "tid"):
-                v = self.pid(v) if v in self.pids or k != "ppid" else 1000
-            elif k in ("ts", "start"):
+            if k in ("pid", "ppid", "tid", "peer_pid"):
+                v = self.pid(v) if v in self.pids or k not in ("ppid", "peer_pid") else 1000
+            elif k in ("ts", "start", "forked"):
                 v = self.time(v)
             elif k == "clock":
                 mono = self.time(v["mono"])

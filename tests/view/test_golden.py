@@ -75,6 +75,14 @@ def cases():
         ("tcp.client-only.txt", TEXT + ["fixtures/tcp/tcp_client.1002.jsonl"]),
         ("tcp.client-only.json", VIEW + ["-f", "perfetto", "fixtures/tcp/tcp_client.1002.jsonl"]),
         ("tcp.server-only.json", VIEW + ["-f", "perfetto", "fixtures/tcp/tcp_server.1001.jsonl"]),
+        # Verdicts over connects in progress (retry-timeout.scn).
+        ("retry.assert.txt", ["assert", "--color", "never", "retry-timeout.scn", "fixtures/retry"]),
+        ("retry.errors.txt", TEXT + ["--errors", "fixtures/retry"]),
+        ("curls.errors.stats.txt", ["stats", "--errors", "fixtures/curls"]),
+        # Reports: a healthy run draws no failure diagram; a run with
+        # rules says how to replay it and how often each rule acted.
+        ("tcp.report.md", ["report", "-f", "markdown", "fixtures/tcp"]),
+        ("retry.report.md", ["report", "-f", "markdown", "fixtures/retry"]),
     ]
     return out
 
