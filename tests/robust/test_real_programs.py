@@ -19,7 +19,10 @@ data call with the other side's, bytes equal both ways).
 - nginx serving an 8 MiB file with sendfile to curl (Debian package nginx),
   also with short= on its sendfile calls;
 - git daemon serving a clone (Debian package git): its upload-pack writes
-  the ref advertisement with stdio on the socket (fwrite, fflush).
+  the ref advertisement with stdio on the socket (fwrite, fflush);
+- PostgreSQL (Debian package postgresql): pgbench -i and a run of four
+  clients on two threads over its unix socket, psql over TCP and the
+  socket; the viewer's picture of it checked whole (tests/view/properties.py).
 
 A program that is not installed makes its test skip and name the package.
 Servers write their logs to files: a pipe nobody reads would stop them."""
@@ -37,6 +40,9 @@ import time
 import rtest
 import sttest
 from rtest import check, check_eq, need_program
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "view"))
+import properties  # noqa: E402  (tests/view: what must hold of any trace)
 
 SEND_FNS = rtest.SEND_FNS
 RECV_FNS = rtest.RECV_FNS
@@ -512,6 +518,120 @@ def test_git_daemon_clone(sb):
     # Both ways, the bytes each side sent are those the other received:
     # without upload-pack's stdio records the server's side would be short.
     rtest.check_pairing(events, "127.0.0.1:%d" % port, expect_conns=1, untraced_clients=(1,))
+
+# --- PostgreSQL --------------------------------------------------------------
+
+def postgres_bin():
+    import glob
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
+    if not found:
+        rtest.skip("PostgreSQL is not installed (Debian package postgresql)")
+    return os.path.dirname(found[-1])
+
+
+def test_postgresql(sb):
+    """PostgreSQL from Debian, the server and its clients traced: initdb in
+    the sandbox, the postmaster on a unix socket there and on TCP, pgbench
+    -i, then pgbench with four clients on two threads over the unix socket,
+    and psql over TCP and over the socket. The postmaster forks a backend
+    per connection and closes its copy; the clients' unix sockets are
+    unnamed. Once two backends' bytes landed on one connection, others had
+    no server side, and every session said the server closed first. Now:
+    every connection has one client and one backend, its payloads match
+    (what a recv got is what its send sent), bytes balance, every data
+    call is paired, the picture holds (no link back in time, Perfetto
+    flows inside their slices), and each session ended with the client
+    closing first (libpq sends Terminate, then closes)."""
+    bindir = postgres_bin()
+    pgbench = os.path.join(bindir, "pgbench")
+    psql = os.path.join(bindir, "psql")
+    if not os.path.exists(psql):
+        psql = need_program("psql", "postgresql-client")
+    out = os.path.join(sb.dir, "trace")
+    data = os.path.join(sb.dir, "data")
+    sock = os.path.join(sb.dir, "sock")
+    for d in (out, sock, data):
+        os.makedirs(d)
+    # PostgreSQL refuses to run as root: as the postgres user then, with
+    # the sandbox open to it.
+    preexec = None
+    if os.geteuid() == 0:
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            rtest.skip("no postgres user (Debian package postgresql creates it)")
+
+        def preexec():
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+        os.chmod(sb.dir, 0o755)
+        # The shim writes only into a directory of the process's own user.
+        for d in (out, sock, data):
+            os.chown(d, pw.pw_uid, pw.pw_gid)
+    env = {"HOME": sb.dir, "PGHOST": sock, "PGUSER": "postgres", "PGDATABASE": "postgres"}
+    sb.run([os.path.join(bindir, "initdb"), "-D", data, "-A", "trust", "-U", "postgres",
+            "--no-sync"], traced=False, env=env, preexec_fn=preexec, timeout=120)
+    port = sttest.free_port()
+    log = os.path.join(sock, "postgres.log")
+    server = sb.spawn(["sh", "-c", 'exec "$0" "$@" >>"%s" 2>&1' % log,
+                       os.path.join(bindir, "postgres"), "-D", data, "-k", sock, "-p", port,
+                       "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+                      traced=True, out=out, env=env, preexec_fn=preexec)
+    sttest.wait_port(port, proc=server)
+    opts = dict(traced=True, out=out, env=env, preexec_fn=preexec, timeout=120)
+    sb.run([pgbench, "-p", port, "-i", "-s", "1", "-q"], **opts)
+    res = sb.run([pgbench, "-p", port, "-c", "4", "-j", "2", "-t", "20", "-n"], **opts)
+    check("number of failed transactions: 0" in res.out or
+          "number of transactions actually processed: 80/80" in res.out,
+          "pgbench ran all its transactions", [res.out[-800:]])
+    got = sb.run([psql, "-p", port, "-h", "127.0.0.1", "-At", "-c", "select 6*7"], **opts)
+    check_eq(got.out.strip(), "42", "psql's answer over TCP")
+    got = sb.run([psql, "-p", port, "-At", "-c", "select count(*) from pgbench_branches"], **opts)
+    check_eq(got.out.strip(), "1", "psql's answer over the unix socket")
+    sb.run([os.path.join(bindir, "pg_ctl"), "-D", data, "stop", "-m", "fast"], traced=False,
+           env=env, preexec_fn=preexec, timeout=60)
+    sb.finish(server, check_rc=False)
+
+    events, _ = rtest.view_jsonl(out)
+    conns, linked = rtest.connections(events)
+    sock_path = "unix:" + os.path.join(sock, ".s.PGSQL.%d" % port)
+    unix = [c for c in conns.values() if any(e.get("local") == sock_path for e in c.accepts)]
+    # One more, untraced: the test's own probe of the port.
+    tcp = rtest.check_pairing(events, "127.0.0.1:%d" % port, expect_conns=1,
+                              untraced_clients=(1,))
+    # pgbench -i: 1; pgbench: its first connection and one per client; psql.
+    check_eq(len(unix), 1 + 1 + 4 + 1, "unix connections, each with its own accept")
+    for c in unix + tcp:
+        check_eq(len(c.connects), 1, "c%s: one client's connect" % c.id, c.accepts)
+        pids = {e["pid"] for e in c.data if e.get("side") == "server"}
+        check_eq(len(pids), 1, "c%s: one backend serves it" % c.id, c.data[:4])
+        check_eq(c.sent["client"], c.received["server"], "c%s: client -> server bytes" % c.id)
+        check_eq(c.sent["server"], c.received["client"], "c%s: server -> client bytes" % c.id)
+        unpaired = [e for e in c.data if e["seq"] not in linked]
+        check(not unpaired, "c%s: every data call paired" % c.id, unpaired[:4])
+    backends = [{e["pid"] for e in c.data if e.get("side") == "server"} for c in unix]
+    check_eq(len(set().union(*backends)), len(unix), "a backend per unix connection")
+    check_eq(properties.check(rtest.tool(), out), [], "what must hold of the picture")
+    stats = subprocess.run([rtest.tool(), "stats", "-a", out], capture_output=True, text=True,
+                           timeout=120)
+    # Who closed first, against the trace's own clock: libpq sends
+    # Terminate and closes, the backend exits when it reads it (the kernel
+    # closes its end), and either may come first (a client preempted in
+    # its send).
+    ends = {l.split(" ", 1)[0]: l for l in stats.stdout.splitlines()}
+    exits = {e["pid"]: e["ts"] for e in events if e.get("rec") == "end"}
+    for c in unix + tcp:
+        def fin(side):
+            # The process that used the connection: the postmaster's close
+            # of its copy after the fork is no FIN.
+            pids = {e["pid"] for e in c.data if e.get("side") == side}
+            t = [e["ts"] for e in c.closes if e.get("side") == side and e["pid"] in pids]
+            return min(t + [exits[p] for p in pids if p in exits] or [float("inf")])
+        want = "client" if fin("client") < fin("server") else "server"
+        line = ends.get("c%s" % c.id, "")
+        check(line.endswith("%s closed first" % want), "c%s ended: %s closed first, by the "
+              "trace's times; stats says %r" % (c.id, want, line))
+
 
 if __name__ == "__main__":
     rtest.main()
