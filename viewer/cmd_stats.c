@@ -15,10 +15,14 @@ static void usage(FILE *out)
 {
 	fputs("usage: socktrace stats [OPTIONS] [TRACE...]\n"
 	      "\n"
-	      "Per call name: how many, how many failed (and with which errno), faults\n"
-	      "injected, total time in the call and its p50, p99 and maximum (like\n"
-	      "strace -c, with percentiles, within 1.6%). Per connection: its two\n"
-	      "endpoints, how long it lasted, the bytes each way and how it ended.\n"
+	      "Per call name: how many, how many failed and how many gave a \"not yet\"\n"
+	      "(EINPROGRESS, EAGAIN: no failure), with which errno, faults injected,\n"
+	      "total time in the call and its p50, p99 and maximum (like strace -c, with\n"
+	      "percentiles, within 1.6%). Per connection: its client and server, how\n"
+	      "long the connect took and the first byte of the answer, how long it\n"
+	      "lasted, the bytes each way and how it ended (who sent the first FIN or\n"
+	      "reset); then per server address and per program. Socketpairs within a\n"
+	      "process are counted apart.\n"
 	      "TRACE is a trace file or a directory of them; by default $SOCKTRACE_OUT,\n"
 	      "else socktrace-out/latest, else socktrace-out. Memory stays small however\n"
 	      "long the trace: it grows with the connections, not with the calls.\n"
@@ -38,6 +42,8 @@ static void usage(FILE *out)
 	      "                             with file:line when it has debug information\n"
 	      "      --addr2line PROG       --by-caller: get file:line from PROG (default\n"
 	      "                             addr2line, from binutils; none: names only)\n"
+	      "      --json                 all of it as one JSON document (every\n"
+	      "                             connection; docs/viewer.md has its fields)\n"
 	      "  -o, --output FILE          write to FILE instead of standard output\n"
 	      "  -h, --help                 this text\n"
 	      "\n"
@@ -48,7 +54,7 @@ static void usage(FILE *out)
 }
 
 /* Long options without a letter. */
-enum { OPT_BY_CALLER = 1000, OPT_ADDR2LINE };
+enum { OPT_BY_CALLER = 1000, OPT_ADDR2LINE, OPT_JSON };
 
 static void count(void *st, struct vev *ev)
 {
@@ -63,6 +69,7 @@ int cmd_stats(int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "by-caller", no_argument, NULL, OPT_BY_CALLER },
 		{ "addr2line", required_argument, NULL, OPT_ADDR2LINE },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -73,7 +80,7 @@ int cmd_stats(int argc, char **argv)
 	FILE *out = stdout;
 	int opt, status;
 	size_t max_conns = 50;
-	bool by_caller = false;
+	bool by_caller = false, json = false;
 	const char *addr2line = "addr2line";
 
 	filter_init(&f);
@@ -96,6 +103,9 @@ int cmd_stats(int argc, char **argv)
 			break;
 		case OPT_ADDR2LINE:
 			addr2line = optarg;
+			break;
+		case OPT_JSON:
+			json = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -123,7 +133,10 @@ int cmd_stats(int argc, char **argv)
 			fprintf(stderr, "socktrace stats: cannot write %s: %s\n", output, strerror(errno));
 			status = 1;
 		} else {
-			stats_print(st, pass.model, max_conns, out);
+			if (json)
+				status = stats_print_json(st, pass.model, out);
+			else
+				stats_print(st, pass.model, max_conns, out);
 			if ((fflush(out) != 0 || ferror(out)) && status == 0) {
 				fprintf(stderr, "socktrace stats: cannot write the output: %s\n",
 					strerror(errno));

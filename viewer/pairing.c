@@ -579,6 +579,8 @@ static void on_socketpair(struct model *m, struct proc *pr, struct vev *ev)
 	c->side[0].connected = true;
 	c->side[1].accepted = true;
 	c->linked = true;
+	c->socketpair = true;
+	c->outcome = OUT_ESTABLISHED;
 	touch(c, 0, ev);
 	touch(c, 1, ev);
 	fd_bind(m, pr, fd[0], c, 0, t, ev->tend);

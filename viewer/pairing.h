@@ -131,6 +131,8 @@ struct conn {
 	int64_t connect_t;   /* when the first connect began; -1: none */
 	int64_t established_t; /* when it was known to be set up; -1 */
 	int64_t first_data_t[2]; /* first byte sent by side d arrived; -1 */
+	bool socketpair;     /* made by socketpair(): both ends in one process
+			      * (and its children) */
 	int client_pid;      /* who connected, as the accept of a unix socket
 			      * says (SO_PEERCRED); 0: not known */
 	int64_t first_t, last_t;

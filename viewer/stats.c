@@ -220,15 +220,11 @@ static void print_errs(const struct callstat *cs, FILE *out)
 
 static void print_calls(const struct stats *st, FILE *out)
 {
-	const struct callstat **v = oom_check(calloc(st->calls.len + 1, sizeof(*v)));
-	const struct hmap_ent *e;
-	size_t n = 0, pos = 0;
+	const struct callstat **v;
+	size_t n = stats_calls(st, &v);
 	uint64_t count = 0, errors = 0, pending = 0, faults = 0, total = 0;
 	char t[4][32];
 
-	while ((e = hmap_next(&st->calls, &pos)))
-		v[n++] = e->val;
-	qsort(v, n, sizeof(*v), cmp_calls);
 	fprintf(out, "%-16s %9s %7s %7s %6s %10s %10s %10s %10s  %s\n", "call", "count", "errors",
 		"pending", "faults", "total", "p50", "p99", "max", "by errno");
 	for (size_t i = 0; i < n; i++) {
@@ -340,108 +336,6 @@ void stats_print_callers(const struct stats *st, FILE *out)
 	free(v);
 }
 
-static void endpoint(const struct model *m, const struct conn *c, int s, char *buf, size_t cap)
-{
-	const char *a = *c->side[s].addr ? c->side[s].addr : "?";
-	char lab[160];
-
-	int listener = c->side[s].seen ? c->side[s].pid : model_listener(m, a);
-
-	if (listener) {
-		/* Traced, or listening there but never took it. */
-		proc_label(m, listener, lab, sizeof(lab));
-		snprintf(buf, cap, "%s %s", lab, a);
-	} else {
-		snprintf(buf, cap, "(not traced) %s", a);
-	}
-	sanitize_ascii(buf);
-}
-
-static void bytes_text(const struct conn *c, int d, char *buf, size_t cap)
-{
-	int64_t msgs, bytes = conn_bytes(c, d, &msgs);
-
-	if (c->kind == CONN_DGRAM)
-		snprintf(buf, cap, "%lld B/%lld dg", (long long)bytes, (long long)msgs);
-	else
-		snprintf(buf, cap, "%lld B", (long long)bytes);
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-static void print_conns(const struct stats *st, const struct model *m, size_t max, FILE *out)
-{
-	size_t n = model_nconns(m), listed = 0, counted = 0;
-	int w[2] = { 6, 6 };
-	char a[2][400], b[2][48], d[32], end[64];
-	struct hmap endings = HMAP_INIT;
-
-	/* Widths first: the table is built from the model, never stored. */
-	for (size_t i = 0; i < n && listed < max; i++) {
-		const struct conn *c = model_conn(m, i);
-		if (c->id >= st->nconns || !st->conns[c->id])
-			continue;
-		for (int s = 0; s < 2; s++) {
-			endpoint(m, c, s, a[s], sizeof(a[s]));
-			if ((int)strlen(a[s]) > w[s])
-				w[s] = (int)strlen(a[s]);
-		}
-		listed++;
-	}
-	if (listed == 0) {
-		fputs("(no connections)\n", out);
-		return;
-	}
-	fprintf(out, "%-6s %-10s %-*s %-*s %10s %14s %14s  %s\n", "conn", "proto", w[0], "client",
-		w[1], "server", "duration", "client->server", "server->client", "how it ended");
-	listed = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct conn *c = model_conn(m, i);
-		if (c->id >= st->nconns || !st->conns[c->id])
-			continue;
-		counted++;
-		conn_end_text(c, end, sizeof(end));
-		uintptr_t k = (uintptr_t)hmap_gets(&endings, end);
-		if (hmap_put(&endings, end, strlen(end), (void *)(k + 1)) != 0)
-			oom_check(NULL);
-		if (listed >= max)
-			continue;
-		listed++;
-		char id[16];
-		snprintf(id, sizeof(id), "c%u", c->id);
-		endpoint(m, c, 0, a[0], sizeof(a[0]));
-		endpoint(m, c, 1, a[1], sizeof(a[1]));
-		bytes_text(c, 0, b[0], sizeof(b[0]));
-		bytes_text(c, 1, b[1], sizeof(b[1]));
-		fprintf(out, "%-6s %-10s %-*s %-*s %10s %14s %14s  %s\n", id, conn_proto(c), w[0], a[0],
-			w[1], a[1],
-			fmt_dur(d, sizeof(d), c->last_t > c->first_t ? sat_sub64(c->last_t, c->first_t) : 0),
-			b[0],
-			b[1], end);
-	}
-	if (counted > listed)
-		fprintf(out, "... %zu more connection%s (--all lists every one)\n", counted - listed,
-			counted - listed == 1 ? "" : "s");
-	/* How they ended, in one line. */
-	fprintf(out, "\n%zu connection%s:", counted, counted == 1 ? "" : "s");
-	size_t pos = 0, k = 0;
-	const struct hmap_ent *e;
-	const char **names = oom_check(calloc(endings.len + 1, sizeof(*names)));
-	while ((e = hmap_next(&endings, &pos)))
-		names[k++] = e->key;
-	qsort(names, k, sizeof(*names), cmp_names);
-	for (size_t i = 0; i < k; i++) {
-		fprintf(out, "%s %lu %s", i ? "," : "",
-			(unsigned long)(uintptr_t)hmap_gets(&endings, names[i]), names[i]);
-	}
-	fputc('\n', out);
-	free(names);
-	hmap_free(&endings, NULL);
-}
-
 void stats_print(const struct stats *st, const struct model *m, size_t max_conns, FILE *out)
 {
 	fprintf(out, "%llu call%s in %zu process%s\n\n", (unsigned long long)st->ncalls,
@@ -464,7 +358,38 @@ void stats_print(const struct stats *st, const struct model *m, size_t max_conns
 		free(v);
 	}
 	fputc('\n', out);
-	print_conns(st, m, max_conns, out);
+	stats_print_conns(st, m, max_conns, out);
+}
+
+bool stats_has_conn(const struct stats *st, uint32_t id)
+{
+	return id < st->nconns && st->conns[id];
+}
+
+size_t stats_calls(const struct stats *st, const struct callstat ***out)
+{
+	const struct callstat **v = oom_check(calloc(st->calls.len + 1, sizeof(*v)));
+	const struct hmap_ent *e;
+	size_t n = 0, pos = 0;
+
+	while ((e = hmap_next(&st->calls, &pos)))
+		v[n++] = e->val;
+	qsort(v, n, sizeof(*v), cmp_calls);
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->nerrs)
+			qsort(v[i]->errs, v[i]->nerrs, sizeof(*v[i]->errs), cmp_errs);
+	*out = v;
+	return n;
+}
+
+uint64_t stats_ncalls(const struct stats *st)
+{
+	return st->ncalls;
+}
+
+size_t stats_nprocs(const struct stats *st)
+{
+	return st->pids.len;
 }
 
 static void callstat_free(void *p)

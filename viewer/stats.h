@@ -37,6 +37,19 @@ void stats_free(struct stats *st);
 /* The caller table alone (stats_print prints it instead of the call table
  * with stats_by_caller). */
 void stats_print_callers(const struct stats *st, FILE *out);
+/* Whether one of connection id's calls was counted (passed the filters). */
+bool stats_has_conn(const struct stats *st, uint32_t id);
+/* The call figures, busiest first (each one's errnos sorted too); *v is
+ * the caller's to free. */
+size_t stats_calls(const struct stats *st, const struct callstat ***v);
+uint64_t stats_ncalls(const struct stats *st);
+size_t stats_nprocs(const struct stats *st);
+/* The connections (stats_conns.c): the table (its first max rows), then a
+ * roll-up per server address and per program; socketpairs within a
+ * process apart. */
+void stats_print_conns(const struct stats *st, const struct model *m, size_t max, FILE *out);
+/* All of it as one JSON document (stats_json.c), for scripts. */
+int stats_print_json(const struct stats *st, const struct model *m, FILE *out);
 /* For the tests: the figures of one call name, NULL if it never came. */
 const struct callstat *stats_call(const struct stats *st, const char *name);
 

@@ -79,6 +79,8 @@ def cases():
         ("retry.assert.txt", ["assert", "--color", "never", "retry-timeout.scn", "fixtures/retry"]),
         ("retry.errors.txt", TEXT + ["--errors", "fixtures/retry"]),
         ("curls.errors.stats.txt", ["stats", "--errors", "fixtures/curls"]),
+        ("curls.stats.json", ["stats", "--json", "fixtures/curls"]),
+        ("unixfork.stats.json", ["stats", "--json", "fixtures/unixfork"]),
         # Reports: a healthy run draws no failure diagram; a run with
         # rules says how to replay it and how often each rule acted.
         ("tcp.report.md", ["report", "-f", "markdown", "fixtures/tcp"]),
