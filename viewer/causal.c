@@ -99,10 +99,11 @@ static void write_out(struct causal *c, struct held *h)
 {
 	struct vev *ev = &h->ev;
 	struct evnode *node = ev->node;
-	size_t n = ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP;
+	size_t n;
 
 	if (ev->awaiting)
-		model_settle(c->m, ev);
+		model_settle(c->m, ev); /* may link one more cause */
+	n = ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP;
 	ev->awaiting = false;
 	ev->seq = ++c->out;
 	node->ref = vev_ref(ev);

@@ -96,21 +96,34 @@ static struct conn *cq_take(struct cqueue *q, size_t i)
 	return c;
 }
 
-/* The first connection of q waiting for its other half: for a connect
- * by pid, the first accept that names pid as its client, else the first
- * that names none; for an accept naming its client (pid not 0), the first
- * connect by it; else the first. */
-static struct conn *cq_pop(struct cqueue *q, int me, int pid)
+/* The first connection of q waiting for its other half, among those
+ * whose times allow it (an accept returns after the connect it answered
+ * began): for a connect by pid, the first accept that names pid as its
+ * client, else the first that names none; for an accept naming its client
+ * (pid not 0), the connect by it that began first; else the one that
+ * began first. */
+static struct conn *cq_pop(struct cqueue *q, int me, int pid, const struct vev *ev)
 {
-	size_t any = SIZE_MAX;
+	size_t any = SIZE_MAX, best = SIZE_MAX;
 
 	for (size_t i = 0; q && i < q->len; i++) {
 		const struct conn *c = q->v[i];
-		if (me == 0 ? c->client_pid == pid : (pid == 0 || c->side[0].pid == pid))
+		/* An accept returns after the connect it answered began. */
+		if (me == 0 ? c->accepted_at < ev->t : c->connect_t > ev->tend)
+			continue;
+		if (me == 0 && c->client_pid == pid)
 			return cq_take(q, i);
 		if (me == 0 && c->client_pid == 0 && any == SIZE_MAX)
 			any = i;
+		/* Threads of one client connecting at once: the connect that
+		 * began first was queued first (the reader has them in the
+		 * order they returned). */
+		if (me == 1 && (pid == 0 || c->side[0].pid == pid) &&
+		    (best == SIZE_MAX || c->connect_t < q->v[best]->connect_t))
+			best = i;
 	}
+	if (best != SIZE_MAX)
+		return cq_take(q, best);
 	return any != SIZE_MAX ? cq_take(q, any) : NULL;
 }
 
@@ -390,6 +403,7 @@ static struct conn *conn_new(struct model *m, enum conn_kind kind, const char *a
 	c->side[1].addr = xstrdup(a1);
 	c->first_t = INT64_MAX;
 	c->connect_t = c->established_t = -1;
+	c->accepted_at = INT64_MAX;
 	if (c->id <= m->nprior)
 		c->prior = &m->prior[c->id - 1];
 	c->first_data_t[0] = c->first_data_t[1] = -1;
@@ -639,7 +653,7 @@ static void on_setup(struct model *m, struct proc *pr, struct vev *ev, int me, i
 			c = NULL; /* the same pair of addresses, a new connection */
 	} else {
 		c = cq_pop(cq_get(me == 0 ? &m->wait_connect : &m->wait_accept, key, false), me,
-			   me == 0 ? ev->pid : ev->peer_pid);
+			   me == 0 ? ev->pid : ev->peer_pid, ev);
 	}
 	if (!c) {
 		c = conn_new(m, CONN_STREAM, me == 0 ? a.l : a.p, me == 0 ? a.p : a.l);
@@ -652,6 +666,8 @@ static void on_setup(struct model *m, struct proc *pr, struct vev *ev, int me, i
 	conn_set_addr(c, 1 - me, a.p);
 	if (me == 1 && ev->peer_pid)
 		c->client_pid = ev->peer_pid;
+	if (me == 1 && c->accepted_at == INT64_MAX)
+		c->accepted_at = ev->tend;
 joined:
 	if (me == 0)
 		c->side[0].connected = true;
@@ -1257,10 +1273,19 @@ static void on_close(struct model *m, struct proc *pr, struct vev *ev)
 
 static void on_dup(struct model *m, struct proc *pr, const struct vev *ev)
 {
-	struct fdent *e = fd_get(pr, ev->fd), *n;
+	bool inherited;
+	struct fdent *e = fd_lookup(m, pr, ev->fd, &inherited), *n;
 
 	if (ev->err || !e || ev->ret < 0 || ev->ret > (1 << 30) || ev->ret == ev->fd)
 		return;
+	if (inherited) {
+		/* A forked child's copy (socat's EXEC: dup2 of an inherited
+		 * socketpair onto 0 and 1, then exec): its own from now on. */
+		if (!e->conn)
+			return;
+		fd_bind(m, pr, ev->fd, e->conn, e->side, e->type, INT64_MIN);
+		e = fd_get(pr, ev->fd);
+	}
 	struct fdent copy = *e;
 	n = fd_new(m, pr, (int)ev->ret);
 	copy.prev = n->prev;

@@ -133,6 +133,7 @@ struct conn {
 	int64_t first_data_t[2]; /* first byte sent by side d arrived; -1 */
 	bool socketpair;     /* made by socketpair(): both ends in one process
 			      * (and its children) */
+	int64_t accepted_at; /* when its accept returned; INT64_MAX: none yet */
 	int client_pid;      /* who connected, as the accept of a unix socket
 			      * says (SO_PEERCRED); 0: not known */
 	int64_t first_t, last_t;

@@ -24,6 +24,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import sttest  # noqa: E402  (after the path is set)
 from sttest import check, check_eq, skip  # noqa: E402,F401
 
+sys.path.insert(0, os.path.join(HERE, "..", "view"))
+import properties  # noqa: E402  (what must hold of the picture of any trace)
+
 PROGS = os.environ.get("SOCKTRACE_ROBUST_PROGS", "")
 TOOL = os.environ.get("SOCKTRACE_TOOL", "")
 
@@ -208,6 +211,10 @@ def view_jsonl(trace_dir):
         except ValueError as e:
             raise sttest.Fail("socktrace view -f jsonl: line %d is not JSON (%s): %r"
                               % (n, e, line[:300]))
+    # What must hold of the picture of any trace (tests/view/properties.py):
+    # links back in time, bytes that do not balance, payloads that differ.
+    bad = properties.check_events(out) + properties.check_perfetto(tool(), trace_dir)
+    check(not bad, "socktrace view of %s: %s" % (trace_dir, "; ".join(bad[:5])))
     return out, r.stderr.decode("utf-8", "replace")
 
 

@@ -40,9 +40,7 @@ import time
 import rtest
 import sttest
 from rtest import check, check_eq, need_program
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "view"))
-import properties  # noqa: E402  (tests/view: what must hold of any trace)
+from rtest import properties
 
 SEND_FNS = rtest.SEND_FNS
 RECV_FNS = rtest.RECV_FNS

@@ -80,7 +80,7 @@ static void collect(void *p, struct vev *ev)
 	g->error = vev_is_error(ev);
 	/* The causal order: every link names an earlier event. */
 	for (size_t i = 0; i < g->np && i < VEV_MAXP; i++)
-		assert_true(g->p[i] < g->seq);
+		assert_true(g->p[i] > 0 && g->p[i] < g->seq);
 	assert_int_equal(g->seq, (uint64_t)r->n);
 }
 
@@ -896,6 +896,107 @@ static void connect_in_progress_outcome(void **state)
 	done(r);
 }
 
+/* The parent's close of a forking server's connection may leave it to a
+ * child that never uses it: the client's EOF waits, and once the child has
+ * exited the close was the FIN after all; the EOF goes out linked to it
+ * (the link made as it goes out was once written as seq 0). */
+static void eof_settled_when_it_goes_out(void **state)
+{
+	static const char parent[] = HDR(10, 1, "srv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"" SRV "\"")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(120, 10, "close", 4, 0, LP(SRV, CLI));
+	static const char child[] = HDRF(11, 10, "srv", 110)
+		"{\"rec\":\"end\",\"ts\":400,\"pid\":11,\"tid\":11,\"reason\":\"exit\"}\n";
+	static const char cli[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(200, 20, "recv", 3, 0, LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", parent, "srv.11.jsonl", child, "cli.20.jsonl", cli, NULL);
+	struct got *eof = find(r, 20, "recv", 0);
+
+	(void)state;
+	assert_int_equal(eof->link, LINK_CLOSE);
+	assert_int_equal(eof->np, 1);
+	assert_int_equal(eof->p[0], find(r, 10, "close", 0)->seq);
+	done(r);
+}
+
+/* socat's EXEC: a forked child dup2s the socketpair it inherited onto its
+ * standard output and execs; what it writes there reaches the parent
+ * (the dup of an inherited descriptor was once not followed). */
+static void child_dups_an_inherited_socket(void **state)
+{
+	static const char parent[] = HDR(10, 1, "socat")
+		C(100, 10, "socketpair", -1, 0, ",\"family\":\"AF_UNIX\",\"type\":\"SOCK_STREAM\",\"fds\":[3,4]")
+		C(300, 10, "read", 3, 6, B(6) "");
+	static const char child[] = HDRF(11, 10, "socat", 110)
+		C(120, 11, "dup2", 4, 1, "")
+		C(200, 11, "write", 1, 6, B(6) "");
+	struct run *r = run("socat.10.jsonl", parent, "socat.11.jsonl", child, NULL);
+
+	(void)state;
+	assert_true(paired(find(r, 11, "write", 0), find(r, 10, "read", 0)));
+	assert_int_equal(find(r, 11, "write", 0)->conn, find(r, 10, "socketpair", 0)->conn);
+	done(r);
+}
+
+/* Two threads of one client connect to a unix socket at once (pgbench -j2):
+ * the accept names the process only, and the connect that began first was
+ * queued first, though it returned last. */
+static void unix_threads_connect_at_once(void **state)
+{
+	static const char srv[] = HDR(10, 1, "usrv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"unix:/run/s.sock\"")
+		C(200, 10, "accept", 3, 4, ",\"peer_pid\":20" LP("unix:/run/s.sock", "unix:"))
+		C(210, 10, "accept", 3, 5, ",\"peer_pid\":20" LP("unix:/run/s.sock", "unix:"))
+		C(300, 10, "recv", 4, 1, B(1) LP("unix:/run/s.sock", "unix:"))
+		C(310, 10, "recv", 5, 2, B(2) LP("unix:/run/s.sock", "unix:"));
+	static const char cli[] = HDR(20, 1, "cli")
+		"{\"rec\":\"call\",\"ts\":100,\"dur\":50,\"pid\":20,\"tid\":21,\"fn\":\"connect\",\"fd\":3,\"ret\":0,"
+		"\"addr\":\"unix:/run/s.sock\"" LP("unix:", "unix:/run/s.sock") "}\n"
+		"{\"rec\":\"call\",\"ts\":120,\"dur\":10,\"pid\":20,\"tid\":22,\"fn\":\"connect\",\"fd\":4,\"ret\":0,"
+		"\"addr\":\"unix:/run/s.sock\"" LP("unix:", "unix:/run/s.sock") "}\n"
+		"{\"rec\":\"call\",\"ts\":250,\"dur\":0,\"pid\":20,\"tid\":21,\"fn\":\"send\",\"fd\":3,\"ret\":1,"
+		"\"bytes\":1" LP("unix:", "unix:/run/s.sock") "}\n"
+		"{\"rec\":\"call\",\"ts\":260,\"dur\":0,\"pid\":20,\"tid\":22,\"fn\":\"send\",\"fd\":4,\"ret\":2,"
+		"\"bytes\":2" LP("unix:", "unix:/run/s.sock") "}\n";
+	struct run *r = run("usrv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+
+	(void)state;
+	assert_true(paired(find(r, 20, "connect", 1), find(r, 10, "accept", 0)));
+	assert_true(paired(find(r, 20, "send", 0), find(r, 10, "recv", 0)));
+	assert_true(paired(find(r, 20, "send", 1), find(r, 10, "recv", 1)));
+	done(r);
+}
+
+/* Both accepts return before either connect does (pgbench's threads on
+ * a busy machine): the first accept returned before one connect began, so
+ * it cannot have answered that one. */
+static void unix_accept_before_connect_began(void **state)
+{
+	static const char srv[] = HDR(10, 1, "usrv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"unix:/run/s.sock\"")
+		C(110, 10, "accept", 3, 4, ",\"peer_pid\":20" LP("unix:/run/s.sock", "unix:"))
+		C(140, 10, "accept", 3, 5, ",\"peer_pid\":20" LP("unix:/run/s.sock", "unix:"))
+		C(300, 10, "recv", 4, 1, B(1) LP("unix:/run/s.sock", "unix:"))
+		C(310, 10, "recv", 5, 2, B(2) LP("unix:/run/s.sock", "unix:"));
+	static const char cli[] = HDR(20, 1, "cli")
+		"{\"rec\":\"call\",\"ts\":120,\"dur\":80,\"pid\":20,\"tid\":22,\"fn\":\"connect\",\"fd\":4,\"ret\":0,"
+		"\"addr\":\"unix:/run/s.sock\"" LP("unix:", "unix:/run/s.sock") "}\n"
+		"{\"rec\":\"call\",\"ts\":100,\"dur\":110,\"pid\":20,\"tid\":21,\"fn\":\"connect\",\"fd\":3,\"ret\":0,"
+		"\"addr\":\"unix:/run/s.sock\"" LP("unix:", "unix:/run/s.sock") "}\n"
+		"{\"rec\":\"call\",\"ts\":250,\"dur\":0,\"pid\":20,\"tid\":21,\"fn\":\"send\",\"fd\":3,\"ret\":1,"
+		"\"bytes\":1" LP("unix:", "unix:/run/s.sock") "}\n"
+		"{\"rec\":\"call\",\"ts\":260,\"dur\":0,\"pid\":20,\"tid\":22,\"fn\":\"send\",\"fd\":4,\"ret\":2,"
+		"\"bytes\":2" LP("unix:", "unix:/run/s.sock") "}\n";
+	struct run *r = run("usrv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+
+	(void)state;
+	assert_true(paired(find(r, 20, "send", 0), find(r, 10, "recv", 0)));
+	assert_true(paired(find(r, 20, "send", 1), find(r, 10, "recv", 1)));
+	done(r);
+}
+
 /* A cause read after its effect went out (a send that returned more than
  * the window after the recv it fed) is not linked, and counted. */
 static void late_cause_is_counted(void **state)
@@ -944,6 +1045,10 @@ int main(void)
 		cmocka_unit_test(exit_is_the_fin),
 		cmocka_unit_test(connect_in_progress_outcome),
 		cmocka_unit_test(late_cause_is_counted),
+		cmocka_unit_test(eof_settled_when_it_goes_out),
+		cmocka_unit_test(child_dups_an_inherited_socket),
+		cmocka_unit_test(unix_threads_connect_at_once),
+		cmocka_unit_test(unix_accept_before_connect_began),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
