@@ -406,8 +406,3 @@ bool ev_drawn(const struct vev *ev)
 	return !(reason && strcmp(reason, "exec") == 0);
 }
 
-void proc_label(const struct model *m, int pid, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s %d", model_prog(m, pid), pid);
-	sanitize_ascii(buf);
-}

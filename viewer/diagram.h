@@ -52,7 +52,5 @@ void arrow_final(struct arrow *a, unsigned final, const char *fail);
 /* Whether diagrams draw ev at all: not the end record of an image that
  * exec'd (its exec record says it). */
 bool ev_drawn(const struct vev *ev);
-/* "tcp_server 1234" (sanitised). */
-void proc_label(const struct model *m, int pid, char *buf, size_t cap);
 
 #endif

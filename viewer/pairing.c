@@ -5,6 +5,7 @@
 #include "hmap.h"
 #include "oom.h"
 #include "ptree.h"
+#include "textutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1558,6 +1559,35 @@ int64_t conn_bytes(const struct conn *c, int d, int64_t *msgs)
 	if (msgs)
 		*msgs = from->msgs > to->msgs_in ? from->msgs : to->msgs_in;
 	return from->bytes > to->bytes_in ? from->bytes : to->bytes_in;
+}
+
+const char *vev_result_err(const struct vev *ev)
+{
+	if (!ev->pending || ev->op != OP_CONNECT || !ev->conn)
+		return ev->err;
+	switch (conn_outcome(ev->conn)) {
+	case OUT_ESTABLISHED:
+		return NULL;
+	case OUT_FAILED:
+		return conn_fail(ev->conn);
+	default:
+		return ev->err;
+	}
+}
+
+bool vev_is_error(const struct vev *ev)
+{
+	const char *err = vev_result_err(ev);
+
+	if (ev->fault || ev->warning != NULL)
+		return true;
+	return err && !vev_errno_pending(err);
+}
+
+void proc_label(const struct model *m, int pid, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s %d", model_prog(m, pid), pid);
+	sanitize_ascii(buf);
 }
 
 const char *conn_side_name(const struct conn *c, int side)

@@ -180,6 +180,16 @@ const char *conn_end_text(const struct conn *c, char *buf, size_t cap);
 /* Bytes (or, with msgs, datagrams) that went from side d to the other:
  * what either end saw, when only one was traced. */
 int64_t conn_bytes(const struct conn *c, int d, int64_t *msgs);
+/* The errno a call really ended with: a connect in progress takes its
+ * connection's outcome (NULL when it was established, its errno when it
+ * failed), known once the connect is out of the causal order; else err. */
+const char *vev_result_err(const struct vev *ev);
+/* Failed (errno set, not a "not yet"), injected, or a warning of the
+ * shim; a connect in progress whose connection then failed (its outcome
+ * is known when it is written out). */
+bool vev_is_error(const struct vev *ev);
+/* "tcp_server 1234" (sanitised). */
+void proc_label(const struct model *m, int pid, char *buf, size_t cap);
 /* "client"/"server" for a stream, "sender"/"receiver" for datagrams. */
 const char *conn_side_name(const struct conn *c, int side);
 /* Protocol shown to people: "tcp", "tcp6", "udp", "unix", "unix-dgram". */

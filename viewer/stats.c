@@ -1,7 +1,6 @@
 #include "stats.h"
 
 #include "oom.h"
-#include "diagram.h"
 #include "hmap.h"
 #include "symbolize.h"
 #include "textutil.h"

@@ -1,7 +1,7 @@
 /* socktrace stats: the connections (stats_conns.h, stats.h). */
 #include "stats_conns.h"
 
-#include "diagram.h"
+#include "addr.h"
 #include "hmap.h"
 #include "oom.h"
 #include "stats.h"

@@ -1,6 +1,5 @@
 #include "vev.h"
 
-#include "pairing.h"
 #include "trace_fields.h"
 
 #include <stdio.h>
@@ -126,29 +125,6 @@ bool vev_errno_pending(const char *err)
 {
 	return err && (strcmp(err, "EINPROGRESS") == 0 || strcmp(err, "EALREADY") == 0 ||
 		       strcmp(err, "EAGAIN") == 0 || strcmp(err, "EWOULDBLOCK") == 0);
-}
-
-const char *vev_result_err(const struct vev *ev)
-{
-	if (!ev->pending || ev->op != OP_CONNECT || !ev->conn)
-		return ev->err;
-	switch (conn_outcome(ev->conn)) {
-	case OUT_ESTABLISHED:
-		return NULL;
-	case OUT_FAILED:
-		return conn_fail(ev->conn);
-	default:
-		return ev->err;
-	}
-}
-
-bool vev_is_error(const struct vev *ev)
-{
-	const char *err = vev_result_err(ev);
-
-	if (ev->fault || ev->warning != NULL)
-		return true;
-	return err && !vev_errno_pending(err);
 }
 
 void evnode_unref(struct evnode *n)

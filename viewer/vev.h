@@ -180,13 +180,4 @@ static inline bool vev_is_fake(const struct vev *ev)
 /* Whether an errno name is a "not yet" of a non-blocking call rather
  * than a failure: EINPROGRESS, EALREADY, EAGAIN, EWOULDBLOCK. */
 bool vev_errno_pending(const char *err);
-/* The errno a call really ended with: a connect in progress takes its
- * connection's outcome (NULL when it was established, its errno when it
- * failed), known once the connect is out of the causal order; else err. */
-const char *vev_result_err(const struct vev *ev);
-/* Failed (errno set, not a "not yet"), injected, or a warning of the
- * shim; a connect in progress whose connection then failed (its outcome
- * is known when it is written out). */
-bool vev_is_error(const struct vev *ev);
-
 #endif
