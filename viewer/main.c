@@ -1,5 +1,5 @@
 /* socktrace: run programs under the shim and read what it recorded. */
-#include "commands.h"
+#include "cmd/commands.h"
 
 #include <stdio.h>
 #include <string.h>

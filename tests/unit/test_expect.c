@@ -8,8 +8,8 @@
 
 #include "expect.h"
 #include "rules.h"
-#include "scenario.h"
-#include "verdict.h"
+#include "verdict/scenario.h"
+#include "verdict/verdict.h"
 #include "trace_fixture.h"
 
 #include <stdbool.h>

@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "hist.h"
+#include "stats/hist.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -9,8 +9,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "jscan.h"
-#include "trace_fields.h"
+#include "read/jscan.h"
+#include "read/trace_fields.h"
 
 #include <jansson.h>
 #include <stdio.h>

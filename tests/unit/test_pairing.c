@@ -8,9 +8,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "diagram.h"
-#include "pairing.h"
-#include "pipeline.h"
+#include "render/diagram.h"
+#include "model/pairing.h"
+#include "model/pipeline.h"
 #include "trace_fixture.h"
 
 /* A call record: ts, pid, fn, fd, ret, then more fields (",\"k\":v"). */

@@ -9,7 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "symbolize.h"
+#include "util/symbolize.h"
 
 #include <dlfcn.h>
 #include <limits.h>

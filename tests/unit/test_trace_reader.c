@@ -9,8 +9,8 @@
 #include <cmocka.h>
 
 #include "trace_fixture.h"
-#include "trace_reader.h"
-#include "vev.h"
+#include "read/trace_reader.h"
+#include "read/vev.h"
 
 #include <sys/stat.h>
 

@@ -23,13 +23,13 @@
  *
  * Built with FUZZ_READER_ONLY (no viewer library yet): the reader alone,
  * its two decoders compared on what the reader itself gives. */
-#include "trace_reader.h"
+#include "read/trace_reader.h"
 #ifndef FUZZ_READER_ONLY
-#include "commands.h"
-#include "causal.h"
-#include "pairing.h"
-#include "stats.h"
-#include "vev.h"
+#include "cmd/commands.h"
+#include "model/causal.h"
+#include "model/pairing.h"
+#include "stats/stats.h"
+#include "read/vev.h"
 #endif
 
 #include <errno.h>

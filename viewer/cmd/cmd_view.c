@@ -1,0 +1,260 @@
+/* socktrace view: the flow diagram of a trace, in five formats. */
+#include "cmd/commands.h"
+#include "model/filter.h"
+#include "render/render.h"
+#include "util/textutil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#define DEFAULT_WIDTH 100
+#define MIN_WIDTH 40
+#define MAX_WIDTH 1000
+#define DEFAULT_LIMIT_HTML 5000
+#define DEFAULT_LIMIT_MERMAID 300
+
+/* Long options without a letter. */
+enum { OPT_STACKS = 1000, OPT_ADDR2LINE };
+
+static void usage(FILE *out)
+{
+	fputs("usage: socktrace view [OPTIONS] [TRACE...]\n"
+	      "\n"
+	      "Draws what the traced programs did with their sockets, side by side: one\n"
+	      "column per process (or remote endpoint that was not traced), time going\n"
+	      "down, arrows for connection set-up, data and teardown between them.\n"
+	      "TRACE is a trace file or a directory of them; by default where the shim\n"
+	      "writes: $SOCKTRACE_OUT, else socktrace-out/latest (what `socktrace run`\n"
+	      "wrote last), else socktrace-out.\n"
+	      "Events are in causal order: each thread's own order, and every cause\n"
+	      "before its effect (a connect before the accept that answered it, a send\n"
+	      "before the receives of its bytes, a close before the peer's EOF), the\n"
+	      "order the calls returned breaking ties. Times are when each call began,\n"
+	      "in seconds since the first traced process started.\n"
+	      "\n"
+	      "options:\n"
+	      "  -f, --format FMT   text     the diagram in the terminal (default on a\n"
+	      "                              terminal)\n"
+	      "                     html     one self-contained page with an SVG diagram;\n"
+	      "                              click an event for all its fields\n"
+	      "                     mermaid  a sequenceDiagram for Markdown (GitHub)\n"
+	      "                     perfetto Chrome trace JSON for ui.perfetto.dev\n"
+	      "                     jsonl    the merged events with pairing fields added\n"
+	      "                              (default when output is not a terminal)\n"
+	      "  -o, --output FILE  write to FILE instead of standard output\n"
+	      "  -w, --width N      text: width in columns (default: the terminal's)\n"
+	      "      --color WHEN   text: auto (default: on a terminal, unless NO_COLOR\n"
+	      "                     is set), always or never\n"
+	      "      --ascii        text: plain ASCII instead of box-drawing characters\n"
+	      "                     (the default on a terminal whose locale is not UTF-8)\n"
+	      "  -n, --limit N      html, mermaid: draw at most N events (default 5000 for\n"
+	      "                     html, 300 for mermaid; 0: no limit)\n"
+	      "      --stacks       text: under each event that has a call stack (socktrace\n"
+	      "                     run --backtrace), its frames, innermost first: function\n"
+	      "                     and file:line, or module+offset\n"
+	      "      --addr2line PROG  text with --stacks, html: get file:line of stack\n"
+	      "                     frames from PROG (default addr2line, from binutils);\n"
+	      "                     none: show modules and offsets only\n"
+	      "\n"
+	      "filters (all formats; an event is shown when it matches every one given):\n"
+	      "  -p, --pid PID[,PID...]     calls of these processes\n"
+	      "  -c, --conn CONN[,CONN...]  calls on these connections: an id as shown\n"
+	      "                             (c3 or 3), an address (127.0.0.1:8080, [::1]:53,\n"
+	      "                             unix:/run/x.sock) or a port (:8080)\n"
+	      "      --fn NAME[,NAME...]    these calls (accept also matches accept4, recv\n"
+	      "                             __recv_chk, ...); exec and end for those records\n"
+	      "      --since TIME           calls that returned at or after TIME\n"
+	      "      --until TIME           calls that returned at or before TIME\n"
+	      "                             (seconds since the start, or 200ms, 30us, 10ns)\n"
+	      "  -e, --errors               only failed calls and injected faults\n"
+	      "  -h, --help                 this text\n"
+	      "\n"
+	      "Lines the trace cannot be read from (a process killed while writing) are\n"
+	      "skipped and reported on standard error; the exit status stays 0. It is 1\n"
+	      "when an input is not a socktrace trace or is corrupt, 2 on bad usage.\n",
+	      out);
+}
+
+static const struct {
+	const char *name;
+	enum view_format format;
+	const struct renderer *r;
+} formats[] = {
+	{ "text", FMT_TEXT, &render_text },
+	{ "html", FMT_HTML, &render_html },
+	{ "mermaid", FMT_MERMAID, &render_mermaid },
+	{ "perfetto", FMT_PERFETTO, &render_perfetto },
+	{ "jsonl", FMT_JSONL, &render_jsonl },
+};
+
+#define NFORMATS (sizeof(formats) / sizeof(formats[0]))
+
+static int terminal_width(int fd)
+{
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS");
+
+	if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (cols && atoi(cols) > 0)
+		return atoi(cols);
+	return DEFAULT_WIDTH;
+}
+
+static bool parse_uint(const char *s, long max, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	return *s >= '0' && *s <= '9' && *end == '\0' && errno == 0 && *v <= max;
+}
+
+int cmd_view(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "width", required_argument, NULL, 'w' },
+		{ "color", required_argument, NULL, 'C' },
+		{ "colour", required_argument, NULL, 'C' },
+		{ "ascii", no_argument, NULL, 'A' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "stacks", no_argument, NULL, OPT_STACKS },
+		{ "addr2line", required_argument, NULL, OPT_ADDR2LINE },
+		FILTER_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct view_opts o;
+	const char *format = NULL, *output = NULL, *color = "auto", *addr2line = "addr2line";
+	long width = 0, limit = -1;
+	const struct renderer *r = NULL;
+	const char *dflt;
+	int opt, status;
+	bool out_tty;
+
+	memset(&o, 0, sizeof(o));
+	filter_init(&o.filter);
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "f:o:w:n:p:c:eh", longopts, NULL)) != -1) {
+		int rc = filter_option(&o.filter, opt, optarg);
+		if (rc < 0)
+			goto usage_error;
+		if (rc == 0)
+			continue;
+		switch (opt) {
+		case 'f':
+			format = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'w':
+			if (!parse_uint(optarg, MAX_WIDTH, &width) || width < MIN_WIDTH) {
+				fprintf(stderr, "socktrace view: --width takes a number of columns from %d to %d, not '%s'\n",
+					MIN_WIDTH, MAX_WIDTH, optarg);
+				goto usage_error;
+			}
+			break;
+		case 'C':
+			if (!color_when_valid(optarg)) {
+				fprintf(stderr, "socktrace view: --color takes auto, always or never, not '%s'\n",
+					optarg);
+				goto usage_error;
+			}
+			color = optarg;
+			break;
+		case 'A':
+			o.ascii = true;
+			break;
+		case OPT_STACKS:
+			o.stacks = true;
+			break;
+		case OPT_ADDR2LINE:
+			addr2line = optarg;
+			break;
+		case 'n':
+			if (!parse_uint(optarg, 100000000, &limit)) {
+				fprintf(stderr, "socktrace view: --limit takes a number of events, not '%s'\n",
+					optarg);
+				goto usage_error;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			filter_free(&o.filter);
+			return 0;
+		default:
+			goto usage_error;
+		}
+	}
+	if (output) {
+		o.out = fopen(output, "w");
+		if (!o.out) {
+			fprintf(stderr, "socktrace view: cannot write %s: %s\n", output, strerror(errno));
+			filter_free(&o.filter);
+			return 1;
+		}
+	} else {
+		o.out = stdout;
+	}
+	out_tty = isatty(fileno(o.out));
+	if (!format)
+		format = out_tty ? "text" : "jsonl";
+	for (size_t i = 0; i < NFORMATS; i++) {
+		if (strcmp(format, formats[i].name) == 0) {
+			o.format = formats[i].format;
+			r = formats[i].r;
+		}
+	}
+	if (!r) {
+		fprintf(stderr, "socktrace view: unknown format '%s' (text, html, mermaid, perfetto, jsonl)\n",
+			format);
+		goto usage_error;
+	}
+	o.width = width ? (int)width : terminal_width(fileno(o.out));
+	if (o.width < MIN_WIDTH)
+		o.width = MIN_WIDTH;
+	if (o.width > MAX_WIDTH)
+		o.width = MAX_WIDTH;
+	/* A terminal that cannot show box-drawing characters gets ASCII. */
+	if (out_tty && setlocale(LC_CTYPE, "") && strcmp(nl_langinfo(CODESET), "UTF-8") != 0)
+		o.ascii = true;
+	o.color = color_wanted(color, fileno(o.out));
+	o.addr2line = addr2line;
+	if (limit >= 0)
+		o.limit = (size_t)limit;
+	else
+		o.limit = o.format == FMT_MERMAID ? DEFAULT_LIMIT_MERMAID : DEFAULT_LIMIT_HTML;
+
+	dflt = tr_default_path();
+	const char *const *paths = optind < argc ? (const char *const *)argv + optind : &dflt;
+	size_t npaths = optind < argc ? (size_t)(argc - optind) : 1;
+	o.title = paths[0];
+	if (out_tty && o.out == stdout)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+	status = view_render(&o, r, paths, npaths);
+	if (fflush(o.out) != 0 && status == 0) {
+		fprintf(stderr, "socktrace view: cannot write the output: %s\n", strerror(errno));
+		status = 1;
+	}
+	if (output && fclose(o.out) != 0 && status == 0) {
+		fprintf(stderr, "socktrace view: cannot write %s: %s\n", output, strerror(errno));
+		status = 1;
+	}
+	filter_free(&o.filter);
+	return status;
+
+usage_error:
+	fputs("Try 'socktrace view --help'.\n", stderr);
+	filter_free(&o.filter);
+	return ST_EXIT_USAGE;
+}

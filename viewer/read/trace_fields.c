@@ -1,0 +1,143 @@
+/* The record schema of the fast path (see trace_fields.h): which keys of
+ * docs/trace-format.md the reader, vev_decode and the pairing model use. */
+#include "read/trace_fields.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct js_field fault_fields[] = {
+	{ "rule", TF_FAULT_RULE, NULL, 0 },
+	{ "action", TF_FAULT_ACTION, NULL, 0 },
+	{ "made", TF_FAULT_MADE, NULL, 0 },
+};
+
+static struct js_schema fault_schema = {
+	.fields = fault_fields,
+	.nfields = sizeof(fault_fields) / sizeof(fault_fields[0]),
+};
+
+static const struct js_field record_fields[] = {
+	{ "rec", TF_REC, NULL, 0 },
+	{ "ts", TF_TS, NULL, 0 },
+	{ "dur", TF_DUR, NULL, 0 },
+	{ "pid", TF_PID, NULL, 0 },
+	{ "tid", TF_TID, NULL, 0 },
+	{ "fn", TF_FN, NULL, 0 },
+	{ "fd", TF_FD, NULL, 0 },
+	{ "ret", TF_RET, NULL, 0 },
+	{ "errno", TF_ERRNO, NULL, 0 },
+	{ "local", TF_LOCAL, NULL, 0 },
+	{ "peer", TF_PEER, NULL, 0 },
+	{ "addr", TF_ADDR, NULL, 0 },
+	{ "bytes", TF_BYTES, NULL, 0 },
+	{ "data", TF_DATA, NULL, 0 },
+	{ "data_cut", TF_DATA_CUT, NULL, 0 },
+	{ "how", TF_HOW, NULL, 0 },
+	{ "kind", TF_KIND, NULL, 0 },
+	{ "message", TF_MESSAGE, NULL, 0 },
+	{ "op", TF_OP, NULL, 0 },
+	{ "type", TF_TYPE, NULL, 0 },
+	{ "opt", TF_OPT, NULL, 0 },
+	{ "value", TF_VALUE, NULL, 0 },
+	{ "dropped", TF_DROPPED, NULL, 0 },
+	{ "reason", TF_REASON, NULL, 0 },
+	{ "fds", TF_FDS, NULL, 2 },
+	{ "dir", TF_DIR, NULL, 0 },
+	{ "flags", TF_FLAGS, NULL, 0 },
+	{ "peer_pid", TF_PEER_PID, NULL, 0 },
+	{ "fault", TF_FAULT, &fault_schema, 0 },
+};
+
+static struct js_schema record_schema = {
+	.fields = record_fields,
+	.nfields = sizeof(record_fields) / sizeof(record_fields[0]),
+};
+
+struct tr_fields *tr_fields_parse(const char *line, size_t n, bool keep_line)
+{
+	struct tr_fields *f;
+
+	if (!record_schema.ready && js_schema_prepare(&record_schema) != 0)
+		return NULL;
+	/* Unescaped strings are never longer than the line they came from. */
+	f = malloc(sizeof(*f) + n + 1 + (keep_line ? n : 0));
+	if (!f)
+		return NULL;
+	if (js_scan(line, n, &record_schema, f->v, f->arena) != 0) {
+		free(f);
+		return NULL;
+	}
+	f->raw = NULL;
+	f->raw_len = 0;
+	if (keep_line) {
+		memcpy(f->arena + n + 1, line, n);
+		f->raw = f->arena + n + 1;
+		f->raw_len = n;
+	}
+	return f;
+}
+
+void tr_fields_free(struct tr_fields *f)
+{
+	free(f);
+}
+
+/* Where slot s is in the tree j under schema: a member, an element of an
+ * array member, or a member of an object member. */
+static json_t *json_at(json_t *j, const struct js_schema *schema, enum tf_slot s)
+{
+	for (unsigned i = 0; i < schema->nfields; i++) {
+		const struct js_field *f = &schema->fields[i];
+		if (f->slot == (unsigned)s)
+			return json_object_get(j, f->name);
+		if (f->elems && (unsigned)s > f->slot && (unsigned)s <= f->slot + f->elems)
+			return json_array_get(json_object_get(j, f->name), s - f->slot - 1);
+		if (f->sub) {
+			json_t *x = json_at(json_object_get(j, f->name), f->sub, s);
+			if (x)
+				return x;
+		}
+	}
+	return NULL;
+}
+
+struct js_val tf_json_val(json_t *j, enum tf_slot s)
+{
+	json_t *x = json_at(j, &record_schema, s);
+	struct js_val v;
+
+	memset(&v, 0, sizeof(v));
+	if (!x)
+		return v;
+	switch (json_typeof(x)) {
+	case JSON_OBJECT:
+		v.type = JS_OBJ;
+		break;
+	case JSON_ARRAY:
+		v.type = JS_ARR;
+		v.len = (uint32_t)json_array_size(x);
+		break;
+	case JSON_STRING:
+		v.type = JS_STR;
+		v.s = json_string_value(x);
+		v.len = (uint32_t)json_string_length(x);
+		break;
+	case JSON_INTEGER:
+		v.type = JS_INT;
+		v.i = (int64_t)json_integer_value(x);
+		break;
+	case JSON_REAL:
+		v.type = JS_REAL;
+		break;
+	case JSON_TRUE:
+		v.type = JS_TRUE;
+		break;
+	case JSON_FALSE:
+		v.type = JS_FALSE;
+		break;
+	case JSON_NULL:
+		v.type = JS_NULL;
+		break;
+	}
+	return v;
+}

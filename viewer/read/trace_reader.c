@@ -1,0 +1,928 @@
+/* The streaming trace reader: file list, headers, line reader, merge. */
+#include "read/trace_reader.h"
+
+#include "read/trace_fields.h"
+
+#include <socktrace/trace_format.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TR_BUF (16 * 1024)
+
+enum line_status {
+	LN_LINE,  /* a whole line, ended by '\n' */
+	LN_CUT,   /* bytes ended by NUL or by the end of the file */
+	LN_END,   /* nothing more */
+	LN_ERR,   /* read error or a line too long (printed) */
+};
+
+static void diag(const struct tr_reader *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void diag(const struct tr_reader *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!r->diag)
+		return;
+	va_start(ap, fmt);
+	vfprintf(r->diag, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- the file list ---- */
+
+static int add_path(char ***list, size_t *n, size_t *cap, const char *path)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		char **nl = realloc(*list, ncap * sizeof(*nl));
+		if (!nl)
+			return -1;
+		*list = nl;
+		*cap = ncap;
+	}
+	(*list)[*n] = strdup(path);
+	if (!(*list)[*n])
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_trace_name(const char *name)
+{
+	size_t len = strlen(name);
+	size_t sl = strlen(SOCKTRACE_FILE_SUFFIX);
+
+	return name[0] != '.' && len > sl && strcmp(name + len - sl, SOCKTRACE_FILE_SUFFIX) == 0;
+}
+
+/* Adds the trace files of dir, sorted by name; 0 when there are none. */
+static int list_dir(const struct tr_reader *r, const char *dir, char ***list, size_t *n,
+		    size_t *cap, size_t *found)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t first = *n;
+	char path[PATH_MAX];
+
+	*found = 0;
+	if (!d) {
+		diag(r, "socktrace: cannot read %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (!is_trace_name(de->d_name))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (add_path(list, n, cap, path) != 0) {
+			closedir(d);
+			return -1;
+		}
+		(*found)++;
+	}
+	closedir(d);
+	if (*n > first)
+		qsort(*list + first, *n - first, sizeof(char *), cmp_str);
+	return 0;
+}
+
+static int expand(const struct tr_reader *r, const char *path, char ***list, size_t *n,
+		  size_t *cap)
+{
+	struct stat st;
+	size_t found;
+	char latest[PATH_MAX];
+
+	if (stat(path, &st) != 0) {
+		diag(r, "socktrace: cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return add_path(list, n, cap, path);
+	if (list_dir(r, path, list, n, cap, &found) != 0)
+		return -1;
+	if (found)
+		return 0;
+	/* socktrace-out itself: the runs are below it, `latest` names the last. */
+	if ((size_t)snprintf(latest, sizeof(latest), "%s/latest", path) < sizeof(latest) &&
+	    stat(latest, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (list_dir(r, latest, list, n, cap, &found) != 0)
+			return -1;
+		if (found)
+			return 0;
+	}
+	diag(r, "socktrace: %s: no trace files (*%s) in this directory\n", path,
+	     SOCKTRACE_FILE_SUFFIX);
+	return -1;
+}
+
+const char *tr_default_path(void)
+{
+	const char *env = getenv("SOCKTRACE_OUT");
+	struct stat st;
+
+	/* Where the shim writes: SOCKTRACE_OUT, else ./socktrace-out (whose
+	 * `latest` is what `socktrace run` made last). */
+	if (env && *env && strcmp(env, "off") != 0)
+		return env;
+	if (stat("socktrace-out/latest", &st) == 0 && S_ISDIR(st.st_mode))
+		return "socktrace-out/latest";
+	return "socktrace-out";
+}
+
+/* ---- lines ---- */
+
+static int line_append(struct tr_reader *r, struct tr_file *f, size_t *n, const char *p,
+		       size_t k)
+{
+	if (*n + k + 1 > r->line_cap) {
+		size_t ncap = r->line_cap ? r->line_cap : 4096;
+		while (ncap < *n + k + 1)
+			ncap *= 2;
+		if (ncap > TR_LINE_MAX + 1) {
+			diag(r, "socktrace: %s:%ld: line longer than %d bytes: not a socktrace trace\n",
+			     f->path, f->line + 1, TR_LINE_MAX);
+			return -1;
+		}
+		char *nl = realloc(r->line, ncap);
+		if (!nl) {
+			diag(r, "socktrace: out of memory\n");
+			return -1;
+		}
+		r->line = nl;
+		r->line_cap = ncap;
+	}
+	memcpy(r->line + *n, p, k);
+	*n += k;
+	r->line[*n] = '\0';
+	return 0;
+}
+
+/* The next line of f into r->line. NUL bytes between lines (the padding
+ * of a killed writer) are skipped; NUL bytes right after some text end an
+ * incomplete record. Line numbers count '\n' only, as editors do. */
+static enum line_status next_line(struct tr_reader *r, struct tr_file *f, size_t *len)
+{
+	size_t n = 0;
+
+	if (r->line_cap)
+		r->line[0] = '\0';
+	for (;;) {
+		if (f->pos == f->len) {
+			ssize_t got;
+			if (f->eof)
+				goto at_end;
+			got = read(f->fd, f->buf, TR_BUF);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0) {
+				diag(r, "socktrace: cannot read %s: %s\n", f->path, strerror(errno));
+				return LN_ERR;
+			}
+			if (got == 0) {
+				f->eof = true;
+				goto at_end;
+			}
+			f->pos = 0;
+			f->len = (size_t)got;
+		}
+		char *p = f->buf + f->pos;
+		size_t avail = f->len - f->pos;
+		if (n == 0) {
+			size_t z = 0;
+			while (z < avail && p[z] == '\0')
+				z++;
+			f->pos += z;
+			f->consumed += (off_t)z;
+			if (z == avail)
+				continue;
+			p += z;
+			avail -= z;
+		}
+		char *nl = memchr(p, '\n', avail);
+		size_t k = nl ? (size_t)(nl - p) : avail;
+		char *nul = memchr(p, '\0', k);
+		if (nul)
+			k = (size_t)(nul - p);
+		if (line_append(r, f, &n, p, k) != 0)
+			return LN_ERR;
+		f->pos += k;
+		f->consumed += (off_t)k;
+		if (nul) {
+			*len = n;
+			return LN_CUT;
+		}
+		if (nl) {
+			f->pos++;
+			f->consumed++;
+			f->line++;
+			*len = n;
+			return LN_LINE;
+		}
+	}
+at_end:
+	if (n == 0)
+		return LN_END;
+	*len = n;
+	return LN_CUT;
+}
+
+/* ---- records ---- */
+
+static bool get_i64(json_t *o, const char *key, int64_t *v)
+{
+	json_t *x = json_object_get(o, key);
+
+	if (!json_is_integer(x))
+		return false;
+	*v = (int64_t)json_integer_value(x);
+	return true;
+}
+
+static void note_invalid(struct tr_reader *r, struct tr_file *f, long line, const char *why)
+{
+	r->skipped_invalid++;
+	if (!r->first_invalid[0])
+		snprintf(r->first_invalid, sizeof(r->first_invalid), "%s:%ld: %s", f->path, line,
+			 why);
+}
+
+static void note_cut(struct tr_reader *r, struct tr_file *f, long line)
+{
+	r->skipped_cut++;
+	if (!r->first_cut[0])
+		snprintf(r->first_cut, sizeof(r->first_cut), "%s:%ld", f->path, line);
+}
+
+/* What the reader checks of every record, from either decoder. */
+struct rec_head {
+	const char *rec;     /* NULL: no string "rec" */
+	bool has_ts, has_pid, has_dur, has_dropped, fn_is_str;
+	int64_t ts, pid, dur, dropped;
+};
+
+static void head_of_json(json_t *j, struct rec_head *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->rec = json_string_value(json_object_get(j, "rec"));
+	h->has_ts = get_i64(j, "ts", &h->ts);
+	h->has_pid = get_i64(j, "pid", &h->pid);
+	h->has_dur = get_i64(j, "dur", &h->dur);
+	h->has_dropped = get_i64(j, "dropped", &h->dropped);
+	h->fn_is_str = json_is_string(json_object_get(j, "fn"));
+}
+
+static void head_of_fields(const struct tr_fields *t, struct rec_head *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->rec = tf_str(t, TF_REC);
+	h->has_ts = tf_int(t, TF_TS, &h->ts);
+	h->has_pid = tf_int(t, TF_PID, &h->pid);
+	h->has_dur = tf_int(t, TF_DUR, &h->dur);
+	h->has_dropped = tf_int(t, TF_DROPPED, &h->dropped);
+	h->fn_is_str = tf_str(t, TF_FN) != NULL;
+}
+
+/* The line as a jansson tree: 1 and *out (an object), 0 when the line is
+ * skipped (accounted for when count), -1 when the file is corrupt
+ * (printed). */
+static int load_json(struct tr_reader *r, struct tr_file *f, enum line_status st, size_t n,
+		     long lineno, bool count, json_t **out)
+{
+	json_error_t err;
+	json_t *j = json_loadb(r->line, n, JSON_ALLOW_NUL, &err);
+
+	if (st == LN_CUT && !json_is_object(j)) {
+		/* A record whose writer was killed while copying it. */
+		json_decref(j);
+		if (count)
+			note_cut(r, f, lineno);
+		return 0;
+	}
+	if (!j) {
+		diag(r, "socktrace: %s:%ld: not valid JSON (%s, at column %d): the file is corrupt\n",
+		     f->path, lineno, err.text, err.column);
+		return -1;
+	}
+	if (!json_is_object(j)) {
+		if (count)
+			note_invalid(r, f, lineno, "not a JSON object");
+		json_decref(j);
+		return 0;
+	}
+	*out = j;
+	return 1;
+}
+
+static bool kind_of(const char *rec, enum tr_kind *kind)
+{
+	static const struct {
+		const char *name;
+		enum tr_kind kind;
+	} kinds[] = {
+		{ SOCKTRACE_REC_CALL, TR_CALL },   { SOCKTRACE_REC_EXEC, TR_EXEC },
+		{ SOCKTRACE_REC_END, TR_END },     { SOCKTRACE_REC_WARNING, TR_WARNING },
+		{ SOCKTRACE_REC_CTL, TR_CTL },
+	};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (strcmp(rec, kinds[i].name) == 0) {
+			*kind = kinds[i].kind;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Checks a record's head and fills out's kind and times: true when the
+ * record is used, false when it is skipped (accounted for when count). */
+static bool use_record(struct tr_reader *r, struct tr_file *f, long lineno, bool count,
+		       const struct rec_head *h, struct tr_record *out)
+{
+	const char *why = NULL;
+	int64_t dur = 0, key;
+
+	if (!h->rec) {
+		why = "no \"rec\" field";
+	} else if (!kind_of(h->rec, &out->kind)) {
+		/* A newer minor version may add kinds: ignore them. A second
+		 * header (files concatenated) is ignored the same way. */
+		if (count)
+			r->skipped_unknown++;
+		return false;
+	} else if (!h->has_ts || h->ts < 0) {
+		why = "no integer \"ts\"";
+	} else if (!h->has_pid) {
+		why = "no integer \"pid\"";
+	} else if (out->kind == TR_CALL && !h->fn_is_str) {
+		why = "no \"fn\"";
+	}
+	if (why) {
+		if (count)
+			note_invalid(r, f, lineno, why);
+		return false;
+	}
+	if (out->kind == TR_CALL && h->has_dur && h->dur >= 0)
+		dur = h->dur;
+	if (count && out->kind == TR_END && h->has_dropped && h->dropped > 0) {
+		/* A full disk, say: the trace misses records. */
+		if (!r->dropped)
+			snprintf(r->first_dropped, sizeof(r->first_dropped), "%s", f->path);
+		r->dropped = (uint64_t)h->dropped > ULONG_MAX - r->dropped ?
+				     ULONG_MAX : r->dropped + (unsigned long)h->dropped;
+	}
+	if (__builtin_add_overflow(h->ts, dur, &key) ||
+	    __builtin_add_overflow(key, f->offset, &key)) {
+		if (count)
+			note_invalid(r, f, lineno, "\"ts\" out of range");
+		return false;
+	}
+	out->file = f;
+	out->line = lineno;
+	out->ts = h->ts;
+	out->dur = dur;
+	out->key = key;
+	return true;
+}
+
+/* Reads the next usable record of f. count: account for what is skipped
+ * (off during the header scan, which reads the first records twice).
+ * Returns 1, 0 at the end of the file, -1 on a fatal error (printed). */
+static int read_record(struct tr_reader *r, struct tr_file *f, struct tr_record *out, bool count)
+{
+	for (;;) {
+		long lineno = f->line + 1;
+		size_t n = 0;
+		enum line_status st = next_line(r, f, &n);
+		struct tr_fields *t = NULL;
+		json_t *j = NULL;
+		struct rec_head h;
+
+		if (st == LN_END)
+			return 0;
+		if (st == LN_ERR)
+			return -1;
+		if (r->fast)
+			t = tr_fields_parse(r->line, n, r->keep_lines);
+		if (t) {
+			head_of_fields(t, &h);
+		} else {
+			int rc = load_json(r, f, st, n, lineno, count, &j);
+			if (rc <= 0) {
+				if (rc < 0)
+					return -1;
+				continue;
+			}
+			head_of_json(j, &h);
+		}
+		if (!use_record(r, f, lineno, count, &h, out)) {
+			json_decref(j);
+			tr_fields_free(t);
+			continue;
+		}
+		out->j = j;
+		out->fields = t;
+		return 1;
+	}
+}
+
+json_t *tr_record_json(struct tr_record *rec)
+{
+	if (!rec->j && rec->fields && rec->fields->raw) {
+		/* The scanner took the line, so jansson takes it too (both
+		 * accept the same lines); only memory can fail here. */
+		rec->j = json_loadb(rec->fields->raw, rec->fields->raw_len, JSON_ALLOW_NUL, NULL);
+		if (!rec->j)
+			rec->j = json_object();
+	}
+	return rec->j;
+}
+
+void tr_record_free(struct tr_record *rec)
+{
+	json_decref(rec->j);
+	rec->j = NULL;
+	tr_fields_free(rec->fields);
+	rec->fields = NULL;
+}
+
+/* ---- files ---- */
+
+static int file_open(struct tr_reader *r, struct tr_file *f)
+{
+	f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0) {
+		diag(r, "socktrace: cannot read %s: %s\n", f->path, strerror(errno));
+		return -1;
+	}
+	f->buf = malloc(TR_BUF);
+	if (!f->buf) {
+		diag(r, "socktrace: out of memory\n");
+		close(f->fd);
+		f->fd = -1;
+		return -1;
+	}
+	f->pos = f->len = 0;
+	f->eof = false;
+	f->consumed = 0;
+	f->line = 0;
+	return 0;
+}
+
+static void file_close(struct tr_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	free(f->buf);
+	f->buf = NULL;
+	for (size_t i = 0; i < f->nla; i++)
+		tr_record_free(&f->la[i]);
+	f->nla = 0;
+}
+
+static void file_free(struct tr_file *f)
+{
+	if (!f)
+		return;
+	file_close(f);
+	free(f->path);
+	free(f->prog);
+	free(f->host);
+	free(f->exe);
+	free(f);
+}
+
+/* Parses "MAJOR.MINOR"; false if it is not that. */
+static bool parse_version(const char *s, long *major, long *minor)
+{
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	*major = strtol(s, &end, 10);
+	if (*end != '.' || end[1] < '0' || end[1] > '9')
+		return false;
+	*minor = strtol(end + 1, &end, 10);
+	return *end == '\0';
+}
+
+static bool str_is(json_t *s, const char *want)
+{
+	const char *v = json_string_value(s);
+
+	return v && strcmp(v, want) == 0;
+}
+
+static char *dup_or(json_t *s, const char *dflt)
+{
+	const char *v = json_string_value(s);
+
+	return strdup(v ? v : dflt);
+}
+
+/* The start of a header as the shim writes it: a file cut inside its
+ * first line is a trace only if what is there says so. */
+static bool looks_like_header(const char *line, size_t n)
+{
+	static const char start[] = "{\"rec\":\"" SOCKTRACE_REC_HEADER "\",\"format\":\"" SOCKTRACE_FORMAT_NAME "\"";
+	size_t k = n < sizeof(start) - 1 ? n : sizeof(start) - 1;
+
+	return k > 0 && memcmp(line, start, k) == 0;
+}
+
+/* Reads and checks line 1. Returns 1 (a trace), 0 (a file to skip, said
+ * why), -1 (not a trace: printed). */
+static int read_header(struct tr_reader *r, struct tr_file *f)
+{
+	size_t n = 0;
+	enum line_status st = next_line(r, f, &n);
+	json_error_t err;
+	json_t *j, *clock;
+	long major, minor;
+	int64_t v;
+
+	if (st == LN_ERR)
+		return -1;
+	if (st == LN_END) {
+		if (!r->quiet)
+			diag(r, "socktrace: %s: empty file skipped (a process killed as it started?)\n",
+			     f->path);
+		r->skipped_files++;
+		return 0;
+	}
+	j = json_loadb(r->line, n, JSON_ALLOW_NUL, &err);
+	if (st == LN_CUT && !j && looks_like_header(r->line, n)) {
+		if (!r->quiet)
+			diag(r, "socktrace: %s:1: incomplete header: file skipped (a process killed as it started?)\n",
+			     f->path);
+		r->skipped_files++;
+		return 0;
+	}
+	if (!j) {
+		diag(r, "socktrace: %s:1: not a socktrace trace (not JSON: %s, at column %d)\n",
+		     f->path, err.text, err.column);
+		return -1;
+	}
+	if (!str_is(json_object_get(j, "rec"), SOCKTRACE_REC_HEADER) ||
+	    !str_is(json_object_get(j, "format"), SOCKTRACE_FORMAT_NAME)) {
+		diag(r, "socktrace: %s:1: not a socktrace trace (no \"header\" record of format \"%s\")\n",
+		     f->path, SOCKTRACE_FORMAT_NAME);
+		json_decref(j);
+		return -1;
+	}
+	if (!parse_version(json_string_value(json_object_get(j, "version")), &major, &minor)) {
+		diag(r, "socktrace: %s:1: not a socktrace trace (no \"version\" MAJOR.MINOR)\n",
+		     f->path);
+		json_decref(j);
+		return -1;
+	}
+	if (major != SOCKTRACE_FORMAT_MAJOR) {
+		diag(r, "socktrace: %s: trace format %ld.%ld: this socktrace reads version %d.x only\n",
+		     f->path, major, minor, SOCKTRACE_FORMAT_MAJOR);
+		json_decref(j);
+		return -1;
+	}
+	if (!get_i64(j, "pid", &v) || v < 0 || v > INT_MAX) {
+		diag(r, "socktrace: %s:1: not a socktrace trace (header without \"pid\")\n", f->path);
+		json_decref(j);
+		return -1;
+	}
+	f->pid = (int)v;
+	f->ppid = get_i64(j, "ppid", &v) && v >= 0 && v <= INT_MAX ? (int)v : 0;
+	f->payload = get_i64(j, "payload", &v) && v >= 0 && v <= INT_MAX ? (int)v : 0;
+	f->minor = minor > INT_MAX ? INT_MAX : (int)minor;
+	f->start = get_i64(j, "start", &v) && v >= 0 ? v : -1;
+	f->forked = get_i64(j, "forked", &v) && v >= 0 ? v : INT64_MIN;
+	f->prog = dup_or(json_object_get(j, "prog"), "?");
+	f->host = dup_or(json_object_get(j, "host"), "");
+	f->exe = dup_or(json_object_get(j, "exe"), "");
+	clock = json_object_get(j, "clock");
+	f->has_clock = get_i64(clock, "mono", &f->clock_mono) &&
+		       get_i64(clock, "real", &f->clock_real);
+	json_decref(j);
+	if (!f->prog || !f->host || !f->exe) {
+		diag(r, "socktrace: out of memory\n");
+		return -1;
+	}
+	if (f->minor > r->newest_minor) {
+		r->newest_minor = f->minor;
+		snprintf(r->newest_file, sizeof(r->newest_file), "%s", f->path);
+	}
+	return 1;
+}
+
+/* ---- the merge ---- */
+
+static bool heap_less(const struct tr_file *a, const struct tr_file *b)
+{
+	if (a->next_key != b->next_key)
+		return a->next_key < b->next_key;
+	return a->index < b->index;
+}
+
+static void heap_down(struct tr_reader *r, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < r->nheap && heap_less(r->heap[l], r->heap[m]))
+			m = l;
+		if (l + 1 < r->nheap && heap_less(r->heap[l + 1], r->heap[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		struct tr_file *t = r->heap[i];
+		r->heap[i] = r->heap[m];
+		r->heap[m] = t;
+		i = m;
+	}
+}
+
+static void heap_pop(struct tr_reader *r)
+{
+	r->heap[0] = r->heap[--r->nheap];
+	if (r->nheap)
+		heap_down(r, 0);
+}
+
+/* Inserts rec into f's look-ahead, after records with the same key. */
+static void la_insert(struct tr_file *f, const struct tr_record *rec)
+{
+	size_t i = f->nla;
+
+	while (i > 0 && f->la[i - 1].key > rec->key) {
+		f->la[i] = f->la[i - 1];
+		i--;
+	}
+	f->la[i] = *rec;
+	f->nla++;
+}
+
+static int la_fill(struct tr_reader *r, struct tr_file *f)
+{
+	while (f->nla < TR_LOOKAHEAD) {
+		struct tr_record rec;
+		int rc = read_record(r, f, &rec, true);
+		if (rc < 0)
+			return -1;
+		if (rc == 0)
+			break;
+		la_insert(f, &rec);
+	}
+	return 0;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Reads f's header and the key of its first record, then closes it until
+ * the merge gets there. Returns 1 (in the merge), 0 (skipped), -1. */
+static int scan_file(struct tr_reader *r, struct tr_file *f, int64_t *first)
+{
+	struct tr_record rec;
+	int rc;
+
+	f->first_ts = INT64_MAX;
+	if (file_open(r, f) != 0)
+		return -1;
+	rc = read_header(r, f);
+	if (rc <= 0) {
+		file_close(f);
+		return rc;
+	}
+	f->resume = f->consumed;
+	rc = read_record(r, f, &rec, false);
+	if (rc > 0) {
+		*first = rec.key; /* host offset not yet applied */
+		f->first_ts = rec.ts;
+		tr_record_free(&rec);
+	}
+	file_close(f);
+	return rc < 0 ? -1 : 1;
+}
+
+/* One offset per host, from its first file: events of one host keep their
+ * exact monotonic order, and hosts are aligned on wall-clock time. */
+static void align_hosts(struct tr_reader *r)
+{
+	for (size_t i = 1; i < r->nfiles; i++)
+		if (strcmp(r->files[i]->host, r->files[0]->host) != 0)
+			r->multihost = true;
+	if (!r->multihost)
+		return;
+	for (size_t i = 0; i < r->nfiles; i++) {
+		struct tr_file *f = r->files[i];
+		struct tr_file *ref = NULL;
+		for (size_t k = 0; k <= i && !ref; k++)
+			if (strcmp(r->files[k]->host, f->host) == 0 && r->files[k]->has_clock)
+				ref = r->files[k];
+		if (!ref) {
+			if (!r->quiet)
+				diag(r, "socktrace: %s: no clock pair in the header: its times cannot be aligned with other hosts'\n",
+				     f->path);
+			continue;
+		}
+		if (__builtin_sub_overflow(ref->clock_real, ref->clock_mono, &f->offset))
+			f->offset = 0; /* a clock pair no machine reads */
+	}
+}
+
+int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *diagf,
+	    unsigned flags)
+{
+	char **list = NULL;
+	size_t n = 0, cap = 0;
+	int64_t *first = NULL;
+	bool *in_merge = NULL;
+	int rc = -1;
+
+	memset(r, 0, sizeof(*r));
+	r->diag = diagf;
+	r->quiet = (flags & TR_QUIET) != 0;
+	r->fast = (flags & (TR_FAST | TR_LAZY)) != 0;
+	r->keep_lines = (flags & TR_LAZY) != 0;
+	raise_fd_limit();
+	for (size_t i = 0; i < npaths; i++)
+		if (expand(r, paths[i], &list, &n, &cap) != 0)
+			goto out;
+	r->files = calloc(n ? n : 1, sizeof(*r->files));
+	first = calloc(n ? n : 1, sizeof(*first));
+	r->heap = calloc(n ? n : 1, sizeof(*r->heap));
+	in_merge = calloc(n ? n : 1, sizeof(*in_merge));
+	if (!r->files || !first || !r->heap || !in_merge) {
+		diag(r, "socktrace: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tr_file *f = calloc(1, sizeof(*f));
+		int64_t key = INT64_MAX;
+		int got;
+		if (!f)
+			goto out;
+		f->fd = -1;
+		f->reader = r;
+		f->path = list[i];
+		list[i] = NULL;
+		got = scan_file(r, f, &key);
+		if (got < 0) {
+			file_free(f);
+			goto out;
+		}
+		if (got == 0) {
+			file_free(f);
+			continue;
+		}
+		f->index = r->nfiles;
+		first[r->nfiles] = key;
+		in_merge[r->nfiles] = key != INT64_MAX;
+		r->files[r->nfiles++] = f;
+	}
+	align_hosts(r);
+	r->base = INT64_MAX;
+	for (size_t i = 0; i < r->nfiles; i++) {
+		struct tr_file *f = r->files[i];
+		if (!in_merge[i])
+			continue; /* a header and nothing else */
+		int64_t start;
+		if (__builtin_add_overflow(first[i], f->offset, &f->next_key))
+			f->next_key = INT64_MAX;
+		if (__builtin_add_overflow(f->first_ts, f->offset, &f->first_ts))
+			f->first_ts = INT64_MAX;
+		if (f->next_key < r->base)
+			r->base = f->next_key;
+		if (f->start >= 0 && !__builtin_add_overflow(f->start, f->offset, &start) &&
+		    start < r->base)
+			r->base = start;
+		r->heap[r->nheap++] = f;
+	}
+	if (r->base == INT64_MAX)
+		r->base = 0;
+	for (size_t i = 0; i < r->nfiles; i++) {
+		struct tr_file *f = r->files[i];
+		int64_t t;
+		if (f->forked != INT64_MIN && !__builtin_add_overflow(f->forked, f->offset, &t) &&
+		    !__builtin_sub_overflow(t, r->base, &t))
+			f->forked = t;
+		else
+			f->forked = INT64_MIN;
+	}
+	for (size_t i = r->nheap; i-- > 0;)
+		heap_down(r, i);
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+	free(first);
+	free(in_merge);
+	if (rc != 0)
+		r->failed = true;
+	return rc;
+}
+
+int tr_next(struct tr_reader *r, struct tr_record *rec)
+{
+	while (r->nheap) {
+		struct tr_file *f = r->heap[0];
+		bool produced = false;
+		if (!f->started) {
+			f->started = true;
+			if (file_open(r, f) != 0)
+				goto fatal;
+			if (lseek(f->fd, f->resume, SEEK_SET) != f->resume) {
+				diag(r, "socktrace: cannot read %s: %s\n", f->path, strerror(errno));
+				goto fatal;
+			}
+			f->consumed = f->resume;
+			f->line = 1;
+			if (la_fill(r, f) != 0)
+				goto fatal;
+		} else {
+			*rec = f->la[0];
+			produced = true;
+			f->nla--;
+			memmove(&f->la[0], &f->la[1], f->nla * sizeof(f->la[0]));
+			if (la_fill(r, f) != 0) {
+				tr_record_free(rec);
+				goto fatal;
+			}
+		}
+		if (f->nla == 0) {
+			file_close(f);
+			heap_pop(r);
+		} else {
+			f->next_key = f->la[0].key;
+			heap_down(r, 0);
+		}
+		if (produced) {
+			r->records++;
+			return 1;
+		}
+	}
+	return 0;
+fatal:
+	r->failed = true;
+	return -1;
+}
+
+void tr_report(const struct tr_reader *r, const char *prog)
+{
+	if (!r->diag || r->quiet)
+		return;
+	if (r->skipped_cut)
+		diag(r, "%s: skipped %lu incomplete record%s, as a process killed while writing leaves (first at %s)\n",
+		     prog, r->skipped_cut, r->skipped_cut == 1 ? "" : "s", r->first_cut);
+	if (r->skipped_invalid)
+		diag(r, "%s: skipped %lu line%s that %s not socktrace records (first at %s)\n", prog,
+		     r->skipped_invalid, r->skipped_invalid == 1 ? "" : "s",
+		     r->skipped_invalid == 1 ? "is" : "are", r->first_invalid);
+	if (r->skipped_unknown)
+		diag(r, "%s: skipped %lu record%s of a kind this reader does not know\n", prog,
+		     r->skipped_unknown, r->skipped_unknown == 1 ? "" : "s");
+	if (r->dropped)
+		diag(r, "%s: the shim could not write %lu record%s (a full disk, a file size limit, or a seccomp sandbox: see its warnings): the trace is incomplete (first in %s)\n",
+		     prog, r->dropped, r->dropped == 1 ? "" : "s", r->first_dropped);
+	if (r->newest_minor > SOCKTRACE_FORMAT_MINOR)
+		diag(r, "%s: %s is trace format %d.%d, newer than this reader's %s: fields it does not know were ignored\n",
+		     prog, r->newest_file, SOCKTRACE_FORMAT_MAJOR, r->newest_minor,
+		     SOCKTRACE_FORMAT_VERSION);
+}
+
+void tr_close(struct tr_reader *r)
+{
+	for (size_t i = 0; i < r->nfiles; i++)
+		file_free(r->files[i]);
+	free(r->files);
+	free(r->heap);
+	free(r->line);
+	r->files = NULL;
+	r->heap = NULL;
+	r->line = NULL;
+	r->nfiles = r->nheap = 0;
+}

@@ -1,0 +1,408 @@
+#include "render/diagram.h"
+
+#include "util/textutil.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+struct sbuf {
+	char *p;
+	size_t cap, len;
+};
+
+static void sb_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_add(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->len + 1 >= b->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	b->len += (size_t)n;
+	if (b->len >= b->cap)
+		b->len = b->cap - 1;
+}
+
+static const char *jstr(const struct vev *ev, const char *key)
+{
+	return json_string_value(json_object_get(vev_json(ev), key));
+}
+
+/* "AF_INET" -> "inet", "SOCK_STREAM|SOCK_CLOEXEC" -> "stream|cloexec". */
+static void lower_names(struct sbuf *b, const char *s, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	if (!s) {
+		sb_add(b, "?");
+		return;
+	}
+	while (*s) {
+		if (strncmp(s, prefix, pl) == 0)
+			s += pl;
+		while (*s && *s != '|') {
+			sb_add(b, "%c", tolower((unsigned char)*s));
+			s++;
+		}
+		if (*s == '|') {
+			sb_add(b, "|");
+			s++;
+		}
+	}
+}
+
+static void json_scalar(struct sbuf *b, json_t *v)
+{
+	if (json_is_string(v))
+		sb_add(b, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		sb_add(b, "%lld", (long long)json_integer_value(v));
+	else if (json_is_true(v) || json_is_false(v))
+		sb_add(b, "%s", json_is_true(v) ? "true" : "false");
+	else if (json_is_object(v) || json_is_array(v))
+		sb_add(b, "{...}");
+	else
+		sb_add(b, "?");
+}
+
+static void preview(struct sbuf *b, const struct vev *ev, size_t max)
+{
+	unsigned char bytes[1100];
+	char out[512];
+	size_t n;
+
+	if (!ev->data || max == 0)
+		return;
+	n = vev_data_bytes(ev, bytes, sizeof(bytes));
+	if (max > sizeof(out) - 16)
+		max = sizeof(out) - 16;
+	fmt_preview(out, sizeof(out), bytes, n, max, ev->data_cut > 0);
+	sb_add(b, " %s", out);
+}
+
+static void ret_suffix(struct sbuf *b, const struct vev *ev, bool show_ok)
+{
+	if (ev->err)
+		sb_add(b, " = %lld %s", (long long)ev->ret, ev->err);
+	else if (show_ok)
+		sb_add(b, " = %lld", (long long)ev->ret);
+}
+
+size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
+{
+	struct sbuf b = { buf, cap, 0 };
+	const char *fn = ev->fn ? ev->fn : "?";
+
+	if (cap == 0)
+		return 0;
+	buf[0] = '\0';
+	if (ev->kind == TR_EXEC) {
+		const char *path = jstr(ev, "path");
+		sb_add(&b, "exec %s", path ? path : "(fd)");
+		if (ev->err)
+			sb_add(&b, " = -1 %s", ev->err);
+		return b.len;
+	}
+	if (ev->kind == TR_WARNING) {
+		sb_add(&b, "warning %s", ev->warning);
+		if (ev->message)
+			sb_add(&b, ": %s", ev->message);
+		sanitize_ascii(buf);
+		return b.len;
+	}
+	if (ev->kind == TR_CTL) {
+		/* A change of the rules by socktrace ctl: a note in the
+		 * process's column, like a warning. */
+		sb_add(&b, "ctl %s", ev->how ? ev->how : "?");
+		if (ev->message)
+			sb_add(&b, ": %s", ev->message);
+		sanitize_ascii(buf);
+		return b.len;
+	}
+	if (ev->kind == TR_END) {
+		const char *reason = jstr(ev, "reason");
+		sb_add(&b, "%s", reason && strcmp(reason, "exec") == 0 ? "end of image (exec)" :
+			reason ? reason : "end");
+		return b.len;
+	}
+	switch (ev->op) {
+	case OP_SOCKET:
+		sb_add(&b, "%s(", fn);
+		lower_names(&b, jstr(ev, "family"), "AF_");
+		sb_add(&b, ", ");
+		lower_names(&b, jstr(ev, "type"), "SOCK_");
+		sb_add(&b, ")");
+		ret_suffix(&b, ev, true);
+		break;
+	case OP_SOCKETPAIR: {
+		json_t *fds = json_object_get(vev_json(ev), "fds");
+		sb_add(&b, "%s(", fn);
+		lower_names(&b, jstr(ev, "family"), "AF_");
+		sb_add(&b, ", ");
+		lower_names(&b, jstr(ev, "type"), "SOCK_");
+		sb_add(&b, ")");
+		if (ev->err)
+			ret_suffix(&b, ev, false);
+		else if (json_array_size(fds) == 2)
+			sb_add(&b, " = [%lld, %lld]",
+			       (long long)json_integer_value(json_array_get(fds, 0)),
+			       (long long)json_integer_value(json_array_get(fds, 1)));
+		break;
+	}
+	case OP_BIND:
+		sb_add(&b, "%s(%d, %s)", fn, ev->fd, ev->addr ? ev->addr : "?");
+		ret_suffix(&b, ev, false);
+		if (!ev->err && ev->local && ev->addr && strcmp(ev->local, ev->addr) != 0)
+			sb_add(&b, " -> %s", ev->local);
+		break;
+	case OP_LISTEN: {
+		json_t *bl = json_object_get(vev_json(ev), "backlog");
+		sb_add(&b, "%s(%d", fn, ev->fd);
+		if (json_is_integer(bl))
+			sb_add(&b, ", %lld", (long long)json_integer_value(bl));
+		sb_add(&b, ")");
+		ret_suffix(&b, ev, false);
+		if (!ev->err && ev->local)
+			sb_add(&b, " %s", ev->local);
+		break;
+	}
+	case OP_ACCEPT:
+		sb_add(&b, "%s(%d)", fn, ev->fd);
+		ret_suffix(&b, ev, true);
+		if (!ev->err && ev->peer)
+			sb_add(&b, " %s", ev->peer);
+		break;
+	case OP_CONNECT:
+		sb_add(&b, "%s(%d, %s)", fn, ev->fd,
+		       ev->addr ? ev->addr : ev->peer ? ev->peer : "?");
+		ret_suffix(&b, ev, false);
+		/* A "not yet" and what became of it (the connect is held until
+		 * that is known, see causal.h). */
+		if (ev->pending && ev->conn && conn_outcome(ev->conn) != OUT_UNKNOWN)
+			sb_add(&b, " -> %s", conn_outcome_text(ev->conn));
+		break;
+	case OP_SEND:
+	case OP_RECV:
+		sb_add(&b, ev->peek ? "%s(%d, MSG_PEEK)" : "%s(%d)", fn, ev->fd);
+		if (ev->err) {
+			ret_suffix(&b, ev, false);
+		} else if (ev->op == OP_RECV && ev->ret == 0 && (ev->bytes <= 0)) {
+			sb_add(&b, " = 0 EOF");
+		} else {
+			json_t *vlen = json_object_get(vev_json(ev), "vlen");
+			if (json_is_integer(vlen))
+				sb_add(&b, " %lld msg%s", (long long)ev->ret, ev->ret == 1 ? "" : "s");
+			sb_add(&b, " %lld B", (long long)(ev->bytes >= 0 ? ev->bytes : ev->ret));
+			if (ev->addr && !ev->peer)
+				sb_add(&b, " %s %s", ev->op == OP_SEND ? "to" : "from", ev->addr);
+			preview(&b, ev, preview_max);
+		}
+		break;
+	case OP_SHUTDOWN:
+		sb_add(&b, "%s(%d, %s)", fn, ev->fd, ev->how ? ev->how : "?");
+		ret_suffix(&b, ev, false);
+		break;
+	case OP_CLOSE:
+		sb_add(&b, "%s(%d)", fn, ev->fd);
+		ret_suffix(&b, ev, false);
+		break;
+	case OP_DUP: {
+		json_t *nfd = json_object_get(vev_json(ev), "newfd");
+		const char *cmd = jstr(ev, "cmd");
+		sb_add(&b, "%s(%d", fn, ev->fd);
+		if (cmd)
+			sb_add(&b, ", %s", cmd);
+		if (json_is_integer(nfd))
+			sb_add(&b, ", %lld", (long long)json_integer_value(nfd));
+		sb_add(&b, ")");
+		ret_suffix(&b, ev, true);
+		break;
+	}
+	case OP_OPT: {
+		const char *opt = jstr(ev, "opt");
+		json_t *v = json_object_get(vev_json(ev), "value");
+		json_t *us = json_object_get(vev_json(ev), "value_us");
+		sb_add(&b, "%s(%d", fn, ev->fd);
+		if (opt || json_is_integer(json_object_get(vev_json(ev), "opt"))) {
+			sb_add(&b, ", ");
+			json_scalar(&b, json_object_get(vev_json(ev), "opt"));
+		}
+		bool set = ev->call == ST_FN_setsockopt;
+		if (set && v) {
+			sb_add(&b, ", ");
+			json_scalar(&b, v);
+		} else if (set && json_is_integer(us)) {
+			sb_add(&b, ", %lldus", (long long)json_integer_value(us));
+		}
+		sb_add(&b, ")");
+		ret_suffix(&b, ev, false);
+		if (!ev->err && !set && v) {
+			sb_add(&b, " -> ");
+			json_scalar(&b, v);
+		} else if (!ev->err && !set && json_is_integer(us)) {
+			sb_add(&b, " -> %lldus", (long long)json_integer_value(us));
+		} else if (!ev->err && ev->addr) {
+			sb_add(&b, " -> %s", ev->addr);
+		}
+		break;
+	}
+	case OP_DNS: {
+		const char *host = jstr(ev, "host"), *svc = jstr(ev, "service");
+		json_t *addrs = json_object_get(vev_json(ev), "addrs");
+		sb_add(&b, "%s(%s, %s)", fn, host ? host : "NULL", svc ? svc : "NULL");
+		if (ev->err) {
+			sb_add(&b, " = %s", ev->err);
+		} else if (json_array_size(addrs) == 1) {
+			sb_add(&b, " -> %s", json_string_value(json_array_get(addrs, 0)) ?
+				json_string_value(json_array_get(addrs, 0)) : "?");
+		} else {
+			sb_add(&b, " -> %zu addresses", json_array_size(addrs));
+		}
+		break;
+	}
+	default:
+		if (ev->fd >= 0)
+			sb_add(&b, "%s(%d)", fn, ev->fd);
+		else
+			sb_add(&b, "%s()", fn);
+		ret_suffix(&b, ev, true);
+		break;
+	}
+	if (ev->tid != ev->pid)
+		sb_add(&b, " [tid %d]", ev->tid);
+	sanitize_ascii(buf);
+	return b.len;
+}
+
+static bool is_fin(const struct vev *ev)
+{
+	if (ev->err || !ev->conn || ev->conn->kind != CONN_STREAM)
+		return false;
+	if (ev->op == OP_CLOSE)
+		return true;
+	return ev->op == OP_SHUTDOWN && !(ev->how && strcmp(ev->how, "SHUT_RD") == 0);
+}
+
+static void arrow_text(const struct vev *ev, struct arrow *a)
+{
+	switch (a->kind) {
+	case AR_CONNECT:
+		snprintf(a->text, sizeof(a->text), "c%u", ev->conn ? ev->conn->id : 0);
+		break;
+	case AR_DATA:
+		snprintf(a->text, sizeof(a->text), "%lld B",
+			 (long long)(ev->bytes >= 0 ? ev->bytes : ev->ret));
+		break;
+	case AR_CLOSE:
+		snprintf(a->text, sizeof(a->text), "%s", ev->err ? "RST" : "FIN");
+		break;
+	case AR_FAIL:
+		snprintf(a->text, sizeof(a->text), "%s",
+			 ev->err && !ev->pending ? ev->err : conn_fail(ev->conn));
+		break;
+	default:
+		a->text[0] = '\0';
+	}
+	sanitize_ascii(a->text);
+}
+
+void ev_arrow(const struct vev *ev, const struct model *m, struct arrow *a)
+{
+	const struct conn *c = ev->conn;
+	int other;
+
+	memset(a, 0, sizeof(*a));
+	if (!c || ev->side < 0)
+		return;
+	other = 1 - ev->side;
+	a->other = other;
+	a->is_connect = ev->op == OP_CONNECT;
+	a->is_fin = is_fin(ev) && ev->link != LINK_CLOSE;
+	if (ev->npartners > 0) {
+		a->pid = ev->partners[0].pid;
+		a->partner = ev->partners[0].seq;
+		a->out = ev->out;
+		a->kind = ev->link == LINK_CONNECT ? AR_CONNECT :
+			  ev->link == LINK_DATA ? AR_DATA : AR_CLOSE;
+		arrow_text(ev, a);
+		return;
+	}
+	a->unpaired = true;
+	if (ev->op == OP_CONNECT && ev->err && conn_outcome(c) == OUT_FAILED) {
+		a->kind = AR_FAIL;
+		a->out = true;
+	} else if (ev->link == LINK_CONNECT) {
+		a->kind = AR_CONNECT;
+		a->out = ev->out;
+	} else if (ev->link == LINK_DATA) {
+		a->kind = AR_DATA;
+		a->out = ev->out;
+	} else if (ev->link == LINK_CLOSE && !ev->out) {
+		a->kind = AR_CLOSE;
+	} else if (is_fin(ev)) {
+		a->kind = AR_CLOSE;
+		a->out = true;
+	} else {
+		return;
+	}
+	arrow_text(ev, a);
+	int listener = model_listener(m, c->side[other].addr);
+	if (listener && listener != ev->pid) {
+		a->pid = listener; /* traced, but never took this connection */
+		return;
+	}
+	if (other == 1)
+		snprintf(a->remote, sizeof(a->remote), "%s",
+			 *c->side[other].addr ? c->side[other].addr : "?");
+	else
+		addr_host(*c->side[other].addr ? c->side[other].addr : "?", a->remote,
+			  sizeof(a->remote));
+	if (strcmp(a->remote, "unix:") == 0)
+		snprintf(a->remote, sizeof(a->remote), "unix: (unnamed)");
+	sanitize_ascii(a->remote);
+}
+
+void arrow_final(struct arrow *a, unsigned final, const char *fail)
+{
+	if (a->kind == AR_NONE)
+		return;
+	if (a->unpaired && (final & (a->other == 0 ? CF_SEEN0 : CF_SEEN1))) {
+		a->kind = AR_NONE; /* the partner draws it, or there is none */
+		return;
+	}
+	if (!(final & CF_FAILED) || a->partner)
+		return;
+	if (a->is_fin) {
+		a->kind = AR_NONE; /* closing a connection that never was */
+	} else if (a->is_connect) {
+		a->kind = AR_FAIL;
+		a->out = true;
+		snprintf(a->text, sizeof(a->text), "%s", fail && *fail ? fail : "failed");
+		sanitize_ascii(a->text);
+	}
+}
+
+unsigned conn_final(const struct conn *c)
+{
+	return (c->side[0].seen ? CF_SEEN0 : 0) | (c->side[1].seen ? CF_SEEN1 : 0) |
+	       (c->fail[0] ? CF_FAILED : 0);
+}
+
+bool ev_drawn(const struct vev *ev)
+{
+	const char *reason;
+
+	if (ev->kind != TR_END)
+		return true;
+	reason = json_string_value(json_object_get(vev_json(ev), "reason"));
+	return !(reason && strcmp(reason, "exec") == 0);
+}
+
