@@ -1,4 +1,5 @@
 #include "model/filter.h"
+#include "util/oom.h"
 
 #include "util/addr.h"
 #include "model/pairing.h"
@@ -32,13 +33,7 @@ void filter_free(struct filter *f)
 
 static int grow(void **v, size_t n, size_t size)
 {
-	void *nv = realloc(*v, (n + 1) * size);
-
-	if (!nv) {
-		fputs("socktrace: out of memory\n", stderr);
-		return -1;
-	}
-	*v = nv;
+	*v = xrealloc(*v, (n + 1) * size);
 	return 0;
 }
 

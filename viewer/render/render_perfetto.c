@@ -12,6 +12,7 @@
  * or from it. Whether a peer was traced is known once the whole trace is
  * read: a first pass, of the pairing model alone, tells. */
 #include "render/render.h"
+#include "util/oom.h"
 
 #include "render/diagram.h"
 #include "util/hmap.h"
@@ -185,8 +186,7 @@ static void pf_rewind(void *p, struct view_ctx *ctx)
 	s->final = calloc(n, sizeof(*s->final));
 	s->fail = calloc(n, sizeof(*s->fail));
 	if (!s->final || !s->fail) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
+		oom_exit();
 	}
 	s->nfinal = n;
 	for (size_t i = 0; i + 1 < n; i++) {
@@ -212,8 +212,7 @@ static int remote_track(struct perfetto *s, const char *remote)
 		return (int)(intptr_t)known;
 	pid = REMOTE_PID_BASE + s->nremotes++;
 	if (hmap_put(&s->remotes, remote, strlen(remote), (void *)(intptr_t)pid) != 0) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
+		oom_exit();
 	}
 	snprintf(label, sizeof(label), "%s (not traced)", remote);
 	sep(s);
@@ -233,8 +232,7 @@ static struct rthread *remote_thread(struct perfetto *s, int pid, uint32_t id)
 		return t;
 	t = calloc(1, sizeof(*t));
 	if (!t || hmap_put(&s->rthreads, &key, sizeof(key), t) != 0) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
+		oom_exit();
 	}
 	t->end = INT64_MIN;
 	sep(s);

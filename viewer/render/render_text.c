@@ -25,6 +25,7 @@
  * file:line comes from addr2line, run once per module after the first
  * pass over every frame it saw; without it, module+offset. */
 #include "render/render.h"
+#include "util/oom.h"
 
 #include "render/diagram.h"
 #include "util/hmap.h"
@@ -145,8 +146,7 @@ static size_t col_get(struct text *s, bool remote, int pid, const char *key, uin
 		size_t ncap = s->capcols ? s->capcols * 2 : 16;
 		struct tcol *nv = realloc(s->cols, ncap * sizeof(*nv));
 		if (!nv) {
-			fputs("socktrace: out of memory\n", stderr);
-			exit(1);
+			oom_exit();
 		}
 		s->cols = nv;
 		s->capcols = ncap;
@@ -161,8 +161,7 @@ static size_t col_get(struct text *s, bool remote, int pid, const char *key, uin
 	c->lane = -1;
 	s->ncols++;
 	if (hmap_put(h, k, klen, (void *)(uintptr_t)s->ncols) != 0) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
+		oom_exit();
 	}
 	return s->ncols - 1;
 }
@@ -235,8 +234,7 @@ static void tx_scan(void *p, struct vev *ev)
 	if (!c) {
 		c = calloc(1, sizeof(*c));
 		if (!c || hmap_put(&s->cands, &id, sizeof(id), c) != 0) {
-			fputs("socktrace: out of memory\n", stderr);
-			exit(1);
+			oom_exit();
 		}
 		c->other = 1 - ev->side;
 		snprintf(c->key, sizeof(c->key), "%s", a.remote);
@@ -275,8 +273,7 @@ static void lay_out(struct text *s, size_t *order, size_t n)
 	uint64_t *lane_end = calloc(n ? n : 1, sizeof(*lane_end));
 
 	if (!lane_end) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
+		oom_exit();
 	}
 	char tbuf[32];
 	s->gutter = (int)strlen(fmt_secs(tbuf, sizeof(tbuf), s->max_t)) + 2;
@@ -330,8 +327,7 @@ static void tx_rewind(void *p, struct view_ctx *ctx)
 	s->seen = calloc(s->nseen, 1);
 	s->fail = calloc(s->nseen, sizeof(*s->fail));
 	if (!s->seen || !s->fail) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
+		oom_exit();
 	}
 	for (size_t i = 0; i < model_nconns(m); i++) {
 		const struct conn *c = model_conn(m, i);
@@ -353,8 +349,7 @@ static void tx_rewind(void *p, struct view_ctx *ctx)
 	}
 	order = calloc(s->ncols + 1, sizeof(*order));
 	if (!order) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
+		oom_exit();
 	}
 	for (size_t i = 0; i < s->ncols; i++) {
 		struct tcol *c = &s->cols[i];
@@ -376,8 +371,7 @@ static void tx_rewind(void *p, struct view_ctx *ctx)
 	s->lane_cur = malloc((size_t)s->nlanes * sizeof(*s->lane_cur));
 	s->row = calloc((size_t)s->tw, sizeof(*s->row));
 	if (!s->lane_cur || !s->row) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
+		oom_exit();
 	}
 	for (int l = 0; l < s->nlanes; l++)
 		s->lane_cur[l] = -1;
@@ -656,8 +650,7 @@ static void stack_rows(struct text *s, const struct vev *ev, int xm)
 				cap = cap ? cap * 2 : 16;
 				lines = realloc(lines, cap * sizeof(*lines));
 				if (!lines) {
-					fputs("socktrace: out of memory\n", stderr);
-					exit(1);
+					oom_exit();
 				}
 			}
 			l = &lines[nl++];
@@ -683,8 +676,7 @@ static void stack_rows(struct text *s, const struct vev *ev, int xm)
 			 (long long)cut, cut == 1 ? "" : "s");
 	}
 	if (!lines) {
-		fputs("socktrace: out of memory\n", stderr);
-		exit(1);
+		oom_exit();
 	}
 	for (size_t k = 0; k < nl; k++) {
 		int len = sline_fit(&lines[k], s->tw - x - numw - 1);

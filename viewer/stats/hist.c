@@ -1,4 +1,5 @@
 #include "stats/hist.h"
+#include "util/oom.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -38,8 +39,7 @@ void hist_add(struct hist *h, uint64_t v)
 	if (!h->b) {
 		h->b = calloc(HIST_BUCKETS, sizeof(*h->b));
 		if (!h->b) {
-			fputs("socktrace: out of memory\n", stderr);
-			exit(1);
+			oom_exit();
 		}
 	}
 	if (h->count == 0 || v < h->min)

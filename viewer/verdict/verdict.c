@@ -3,6 +3,7 @@
  * with the shim's own selection code (rulematch.c), so `port=5432` selects
  * in a check exactly what it selects in a rule. */
 #include "verdict/verdict.h"
+#include "util/oom.h"
 
 #include "util/addr.h"
 #include "util/hmap.h"
@@ -546,15 +547,9 @@ int verdict_eval(struct verdict *v, const struct st_scenario *sc, const char *co
 	memset(v, 0, sizeof(*v));
 	for (size_t i = 0; i < sc->expects.count; i++)
 		nresults += sc->expects.v[i].nchecks;
-	v->results = calloc(nresults ? nresults : 1, sizeof(*v->results));
-	e.sel = calloc(sc->expects.count + 1, sizeof(*e.sel));
-	e.rules = calloc(sc->rules.count + 1, sizeof(*e.rules));
-	if (!v->results || !e.sel || !e.rules) {
-		fprintf(stderr, "socktrace: out of memory\n");
-		free(e.sel);
-		free(e.rules);
-		return 1;
-	}
+	v->results = xcalloc(nresults ? nresults : 1, sizeof(*v->results));
+	e.sel = xcalloc(sc->expects.count + 1, sizeof(*e.sel));
+	e.rules = xcalloc(sc->rules.count + 1, sizeof(*e.rules));
 	/* No path: a run whose processes never touched a socket. */
 	status = npaths ? pass_open(&pass, paths, npaths, TR_LAZY) : 0;
 	if (status == 0 && npaths) {
