@@ -1456,6 +1456,23 @@ int model_listener(const struct model *m, const char *addr)
 	return (int)(intptr_t)v;
 }
 
+int model_parent(const struct model *m, int pid)
+{
+	const struct proc *p = proc_find(m, pid);
+
+	return p && p->ppid > 0 && p->ppid != pid && proc_find(m, p->ppid) ? p->ppid : 0;
+}
+
+void proc_caption(const struct model *m, int pid, char *buf, size_t cap)
+{
+	int parent = model_parent(m, pid);
+
+	if (parent)
+		snprintf(buf, cap, "pid %d ppid %d", pid, parent);
+	else
+		snprintf(buf, cap, "pid %d", pid);
+}
+
 const char *model_prog(const struct model *m, int pid)
 {
 	struct proc *p = proc_find(m, pid);

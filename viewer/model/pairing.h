@@ -164,6 +164,12 @@ size_t model_nconns(const struct model *m);
 const struct conn *model_conn(const struct model *m, size_t i);
 /* The pid listening on addr (or on its port at a wildcard), else 0. */
 int model_listener(const struct model *m, const char *addr);
+/* The parent of pid when it is a traced process too (a fork child of a
+ * server, a program a traced shell started), else 0. */
+int model_parent(const struct model *m, int pid);
+/* The column caption of a process: "pid 1234", or "pid 1234 ppid 1200"
+ * under a traced parent (a forked child is tied to its parent's column). */
+void proc_caption(const struct model *m, int pid, char *buf, size_t cap);
 /* The program name of pid: that of its latest image that made a call. */
 const char *model_prog(const struct model *m, int pid);
 

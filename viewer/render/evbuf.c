@@ -175,7 +175,7 @@ void evbuf_finish(struct evbuf *b, const struct model *m)
 			snprintf(c->sub, sizeof(c->sub), "not traced");
 		} else {
 			snprintf(c->name, sizeof(c->name), "%s", model_prog(m, c->pid));
-			snprintf(c->sub, sizeof(c->sub), "pid %d", c->pid);
+			proc_caption(m, c->pid, c->sub, sizeof(c->sub));
 		}
 		sanitize_ascii(c->name);
 	}

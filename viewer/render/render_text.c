@@ -359,7 +359,7 @@ static void tx_rewind(void *p, struct view_ctx *ctx)
 			/* The names the whole trace gives. */
 			snprintf(c->label, sizeof(c->label), "%s", model_prog(m, c->pid));
 			sanitize_ascii(c->label);
-			snprintf(c->sub, sizeof(c->sub), "pid %d", c->pid);
+			proc_caption(m, c->pid, c->sub, sizeof(c->sub));
 		}
 		order[n++] = i;
 	}
