@@ -45,6 +45,16 @@ static const struct js_field record_fields[] = {
 	{ "dir", TF_DIR, NULL, 0 },
 	{ "flags", TF_FLAGS, NULL, 0 },
 	{ "peer_pid", TF_PEER_PID, NULL, 0 },
+	{ "path", TF_PATH, NULL, 0 },
+	{ "family", TF_FAMILY, NULL, 0 },
+	{ "backlog", TF_BACKLOG, NULL, 0 },
+	{ "vlen", TF_VLEN, NULL, 0 },
+	{ "newfd", TF_NEWFD, NULL, 0 },
+	{ "cmd", TF_CMD, NULL, 0 },
+	{ "value_us", TF_VALUE_US, NULL, 0 },
+	{ "host", TF_HOST, NULL, 0 },
+	{ "service", TF_SERVICE, NULL, 0 },
+	{ "addrs", TF_ADDRS, NULL, 1 },
 	{ "fault", TF_FAULT, &fault_schema, 0 },
 };
 

@@ -43,6 +43,18 @@ enum tf_slot {
 	TF_DIR,      /* a two-way call's direction: "out" or "in" */
 	TF_FLAGS,    /* send, recv: "MSG_PEEK|MSG_DONTWAIT", ... */
 	TF_PEER_PID, /* accept on a unix socket: the client's pid */
+	/* What the labels of the diagrams show (render/diagram.c). */
+	TF_PATH,     /* exec */
+	TF_FAMILY,
+	TF_BACKLOG,
+	TF_VLEN,
+	TF_NEWFD,
+	TF_CMD,
+	TF_VALUE_US,
+	TF_HOST,
+	TF_SERVICE,
+	TF_ADDRS,    /* getaddrinfo: [addr, ...] */
+	TF_ADDRS0,
 	TF_FAULT,
 	TF_FAULT_RULE,
 	TF_FAULT_ACTION,

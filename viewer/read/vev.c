@@ -167,6 +167,22 @@ static void decode_call(struct vev *ev, const struct tr_record *rec)
 	}
 	ev->data_cut = get_i64(rec, TF_DATA_CUT, 0);
 	ev->peek = ev->op == OP_RECV && has_flag(get_str(rec, TF_FLAGS), "MSG_PEEK");
+	ev->family = get_str(rec, TF_FAMILY);
+	ev->opt_num = get_i64(rec, TF_OPT, -1);
+	x = field(rec, TF_VALUE);
+	ev->has_value_num = x.type == JS_INT;
+	ev->value_num = x.type == JS_INT ? x.i : 0;
+	ev->value_other = x.type != JS_ABSENT && x.type != JS_INT && x.type != JS_STR;
+	ev->value_us = get_i64(rec, TF_VALUE_US, -1);
+	ev->backlog = get_i64(rec, TF_BACKLOG, -1);
+	ev->vlen = get_i64(rec, TF_VLEN, -1);
+	ev->newfd = get_i64(rec, TF_NEWFD, -1);
+	ev->cmd = get_str(rec, TF_CMD);
+	ev->host = get_str(rec, TF_HOST);
+	ev->service = get_str(rec, TF_SERVICE);
+	x = field(rec, TF_ADDRS);
+	ev->naddrs = x.type == JS_ARR ? x.len : 0;
+	ev->addr0 = get_str(rec, TF_ADDRS0);
 	x = field(rec, TF_PEER_PID);
 	if (x.type == JS_INT && x.i > 0 && x.i < INT32_MAX)
 		ev->peer_pid = (int)x.i;
@@ -209,6 +225,7 @@ void vev_decode(struct vev *ev, struct tr_record *rec, uint64_t in, int64_t base
 	switch (rec->kind) {
 	case TR_EXEC:
 		ev->fn = "exec";
+		ev->path = get_str(rec, TF_PATH);
 		ev->err = get_str(rec, TF_ERRNO);
 		break;
 	case TR_END:
@@ -275,10 +292,13 @@ bool vev_same_fields(const struct vev *a, const struct vev *b, char *why, size_t
 	SAME_NUM(pid); SAME_NUM(tid); SAME_NUM(call); SAME_NUM(op); SAME_NUM(fd);
 	SAME_NUM(ret); SAME_NUM(fault); SAME_NUM(fault_made); SAME_NUM(bytes);
 	SAME_NUM(data_len); SAME_NUM(data_cut); SAME_NUM(has_fds); SAME_NUM(pending);
-	SAME_NUM(peek); SAME_NUM(peer_pid);
+	SAME_NUM(peek); SAME_NUM(peer_pid); SAME_NUM(opt_num);
+	SAME_NUM(has_value_num); SAME_NUM(value_num); SAME_NUM(value_other); SAME_NUM(value_us);
+	SAME_NUM(backlog); SAME_NUM(vlen); SAME_NUM(newfd); SAME_NUM(naddrs);
 	SAME_STR(fn); SAME_STR(err); SAME_STR(fault_rule); SAME_STR(fault_action);
 	SAME_STR(local); SAME_STR(peer); SAME_STR(addr); SAME_STR(how); SAME_STR(warning);
-	SAME_STR(message); SAME_STR(type); SAME_STR(opt); SAME_STR(value); SAME_STR(reason);
+	SAME_STR(message); SAME_STR(type); SAME_STR(family); SAME_STR(path); SAME_STR(cmd);
+	SAME_STR(host); SAME_STR(service); SAME_STR(addr0); SAME_STR(opt); SAME_STR(value); SAME_STR(reason);
 	else if ((a->data == NULL) != (b->data == NULL) ||
 		 (a->data && memcmp(a->data, b->data, a->data_len) != 0))
 		bad = "data";

@@ -118,8 +118,22 @@ struct vev {
 	const char *message;       /* a warning's or ctl record's message */
 	const char *reason;        /* an end record's: "exit", "_exit", "exec" */
 	const char *type;          /* socket, socketpair: "SOCK_STREAM|..." */
+	const char *family;        /* socket, socketpair: "AF_INET", ... */
 	const char *opt;           /* getsockopt, setsockopt: "SO_ERROR", ... */
+	int64_t opt_num;           /* ... or its number (opt NULL); -1 */
 	const char *value;         /* ... and the value when it is a string */
+	int64_t value_num;         /* ... or a number (has_value_num) */
+	bool has_value_num;
+	bool value_other;          /* ... or something else ({"onoff", ...}) */
+	int64_t value_us;          /* SO_RCVTIMEO, SO_SNDTIMEO; -1 */
+	const char *path;          /* exec */
+	int64_t backlog;           /* listen; -1 */
+	int64_t vlen;              /* sendmmsg, recvmmsg; -1 */
+	int64_t newfd;             /* dup2, dup3, fcntl; -1 */
+	const char *cmd;           /* fcntl: "F_DUPFD", ... */
+	const char *host, *service; /* getaddrinfo */
+	const char *addr0;         /* ... its first address, of naddrs */
+	size_t naddrs;
 	bool has_fds;              /* socketpair: fds is [fd0, fd1], each in 0..2^30 */
 	int fds[2];
 

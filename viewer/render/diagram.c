@@ -31,11 +31,6 @@ static void sb_add(struct sbuf *b, const char *fmt, ...)
 		b->len = b->cap - 1;
 }
 
-static const char *jstr(const struct vev *ev, const char *key)
-{
-	return json_string_value(json_object_get(vev_json(ev), key));
-}
-
 /* "AF_INET" -> "inet", "SOCK_STREAM|SOCK_CLOEXEC" -> "stream|cloexec". */
 static void lower_names(struct sbuf *b, const char *s, const char *prefix)
 {
@@ -59,18 +54,21 @@ static void lower_names(struct sbuf *b, const char *s, const char *prefix)
 	}
 }
 
-static void json_scalar(struct sbuf *b, json_t *v)
+/* A socket option's value: a name, a number, or (SO_LINGER's object)
+ * something the label does not spell out. */
+static void opt_value(struct sbuf *b, const struct vev *ev)
 {
-	if (json_is_string(v))
-		sb_add(b, "%s", json_string_value(v));
-	else if (json_is_integer(v))
-		sb_add(b, "%lld", (long long)json_integer_value(v));
-	else if (json_is_true(v) || json_is_false(v))
-		sb_add(b, "%s", json_is_true(v) ? "true" : "false");
-	else if (json_is_object(v) || json_is_array(v))
-		sb_add(b, "{...}");
+	if (ev->value)
+		sb_add(b, "%s", ev->value);
+	else if (ev->has_value_num)
+		sb_add(b, "%lld", (long long)ev->value_num);
 	else
-		sb_add(b, "?");
+		sb_add(b, "{...}");
+}
+
+static bool has_value(const struct vev *ev)
+{
+	return ev->value || ev->has_value_num || ev->value_other;
 }
 
 static void preview(struct sbuf *b, const struct vev *ev, size_t max)
@@ -105,8 +103,7 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		return 0;
 	buf[0] = '\0';
 	if (ev->kind == TR_EXEC) {
-		const char *path = jstr(ev, "path");
-		sb_add(&b, "exec %s", path ? path : "(fd)");
+		sb_add(&b, "exec %s", ev->path ? ev->path : "(fd)");
 		if (ev->err)
 			sb_add(&b, " = -1 %s", ev->err);
 		return b.len;
@@ -128,7 +125,7 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		return b.len;
 	}
 	if (ev->kind == TR_END) {
-		const char *reason = jstr(ev, "reason");
+		const char *reason = ev->reason;
 		sb_add(&b, "%s", reason && strcmp(reason, "exec") == 0 ? "end of image (exec)" :
 			reason ? reason : "end");
 		return b.len;
@@ -136,27 +133,23 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 	switch (ev->op) {
 	case OP_SOCKET:
 		sb_add(&b, "%s(", fn);
-		lower_names(&b, jstr(ev, "family"), "AF_");
+		lower_names(&b, ev->family, "AF_");
 		sb_add(&b, ", ");
-		lower_names(&b, jstr(ev, "type"), "SOCK_");
+		lower_names(&b, ev->type, "SOCK_");
 		sb_add(&b, ")");
 		ret_suffix(&b, ev, true);
 		break;
-	case OP_SOCKETPAIR: {
-		json_t *fds = json_object_get(vev_json(ev), "fds");
+	case OP_SOCKETPAIR:
 		sb_add(&b, "%s(", fn);
-		lower_names(&b, jstr(ev, "family"), "AF_");
+		lower_names(&b, ev->family, "AF_");
 		sb_add(&b, ", ");
-		lower_names(&b, jstr(ev, "type"), "SOCK_");
+		lower_names(&b, ev->type, "SOCK_");
 		sb_add(&b, ")");
 		if (ev->err)
 			ret_suffix(&b, ev, false);
-		else if (json_array_size(fds) == 2)
-			sb_add(&b, " = [%lld, %lld]",
-			       (long long)json_integer_value(json_array_get(fds, 0)),
-			       (long long)json_integer_value(json_array_get(fds, 1)));
+		else if (ev->has_fds)
+			sb_add(&b, " = [%d, %d]", ev->fds[0], ev->fds[1]);
 		break;
-	}
 	case OP_BIND:
 		sb_add(&b, "%s(%d, %s)", fn, ev->fd, ev->addr ? ev->addr : "?");
 		ret_suffix(&b, ev, false);
@@ -164,10 +157,9 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 			sb_add(&b, " -> %s", ev->local);
 		break;
 	case OP_LISTEN: {
-		json_t *bl = json_object_get(vev_json(ev), "backlog");
 		sb_add(&b, "%s(%d", fn, ev->fd);
-		if (json_is_integer(bl))
-			sb_add(&b, ", %lld", (long long)json_integer_value(bl));
+		if (ev->backlog >= 0)
+			sb_add(&b, ", %lld", (long long)ev->backlog);
 		sb_add(&b, ")");
 		ret_suffix(&b, ev, false);
 		if (!ev->err && ev->local)
@@ -197,8 +189,7 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		} else if (ev->op == OP_RECV && ev->ret == 0 && (ev->bytes <= 0)) {
 			sb_add(&b, " = 0 EOF");
 		} else {
-			json_t *vlen = json_object_get(vev_json(ev), "vlen");
-			if (json_is_integer(vlen))
+			if (ev->vlen >= 0)
 				sb_add(&b, " %lld msg%s", (long long)ev->ret, ev->ret == 1 ? "" : "s");
 			sb_add(&b, " %lld B", (long long)(ev->bytes >= 0 ? ev->bytes : ev->ret));
 			if (ev->addr && !ev->peer)
@@ -215,57 +206,49 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		ret_suffix(&b, ev, false);
 		break;
 	case OP_DUP: {
-		json_t *nfd = json_object_get(vev_json(ev), "newfd");
-		const char *cmd = jstr(ev, "cmd");
 		sb_add(&b, "%s(%d", fn, ev->fd);
-		if (cmd)
-			sb_add(&b, ", %s", cmd);
-		if (json_is_integer(nfd))
-			sb_add(&b, ", %lld", (long long)json_integer_value(nfd));
+		if (ev->cmd)
+			sb_add(&b, ", %s", ev->cmd);
+		if (ev->newfd >= 0)
+			sb_add(&b, ", %lld", (long long)ev->newfd);
 		sb_add(&b, ")");
 		ret_suffix(&b, ev, true);
 		break;
 	}
 	case OP_OPT: {
-		const char *opt = jstr(ev, "opt");
-		json_t *v = json_object_get(vev_json(ev), "value");
-		json_t *us = json_object_get(vev_json(ev), "value_us");
 		sb_add(&b, "%s(%d", fn, ev->fd);
-		if (opt || json_is_integer(json_object_get(vev_json(ev), "opt"))) {
-			sb_add(&b, ", ");
-			json_scalar(&b, json_object_get(vev_json(ev), "opt"));
-		}
+		if (ev->opt)
+			sb_add(&b, ", %s", ev->opt);
+		else if (ev->opt_num >= 0)
+			sb_add(&b, ", %lld", (long long)ev->opt_num);
 		bool set = ev->call == ST_FN_setsockopt;
-		if (set && v) {
+		if (set && has_value(ev)) {
 			sb_add(&b, ", ");
-			json_scalar(&b, v);
-		} else if (set && json_is_integer(us)) {
-			sb_add(&b, ", %lldus", (long long)json_integer_value(us));
+			opt_value(&b, ev);
+		} else if (set && ev->value_us >= 0) {
+			sb_add(&b, ", %lldus", (long long)ev->value_us);
 		}
 		sb_add(&b, ")");
 		ret_suffix(&b, ev, false);
-		if (!ev->err && !set && v) {
+		if (!ev->err && !set && has_value(ev)) {
 			sb_add(&b, " -> ");
-			json_scalar(&b, v);
-		} else if (!ev->err && !set && json_is_integer(us)) {
-			sb_add(&b, " -> %lldus", (long long)json_integer_value(us));
+			opt_value(&b, ev);
+		} else if (!ev->err && !set && ev->value_us >= 0) {
+			sb_add(&b, " -> %lldus", (long long)ev->value_us);
 		} else if (!ev->err && ev->addr) {
 			sb_add(&b, " -> %s", ev->addr);
 		}
 		break;
 	}
 	case OP_DNS: {
-		const char *host = jstr(ev, "host"), *svc = jstr(ev, "service");
-		json_t *addrs = json_object_get(vev_json(ev), "addrs");
-		sb_add(&b, "%s(%s, %s)", fn, host ? host : "NULL", svc ? svc : "NULL");
-		if (ev->err) {
+		sb_add(&b, "%s(%s, %s)", fn, ev->host ? ev->host : "NULL",
+		       ev->service ? ev->service : "NULL");
+		if (ev->err)
 			sb_add(&b, " = %s", ev->err);
-		} else if (json_array_size(addrs) == 1) {
-			sb_add(&b, " -> %s", json_string_value(json_array_get(addrs, 0)) ?
-				json_string_value(json_array_get(addrs, 0)) : "?");
-		} else {
-			sb_add(&b, " -> %zu addresses", json_array_size(addrs));
-		}
+		else if (ev->naddrs == 1)
+			sb_add(&b, " -> %s", ev->addr0 ? ev->addr0 : "?");
+		else
+			sb_add(&b, " -> %zu addresses", ev->naddrs);
 		break;
 	}
 	default:
@@ -402,7 +385,7 @@ bool ev_drawn(const struct vev *ev)
 
 	if (ev->kind != TR_END)
 		return true;
-	reason = json_string_value(json_object_get(vev_json(ev), "reason"));
+	reason = ev->reason;
 	return !(reason && strcmp(reason, "exec") == 0);
 }
 

@@ -1,5 +1,6 @@
 #include "render/evbuf.h"
 
+#include "read/trace_fields.h"
 #include "util/oom.h"
 #include "util/hmap.h"
 #include "util/textutil.h"
@@ -16,26 +17,64 @@ void evbuf_init(struct evbuf *b, size_t limit, size_t preview, bool with_json)
 	b->with_json = with_json;
 }
 
+/* The pairing fields a record gets in the page: ,"seq":N,... */
+static void pairing_fields(FILE *out, const struct vev *ev)
+{
+	char *prog = json_dumps(json_string(ev->file->prog), JSON_ENCODE_ANY | JSON_ENSURE_ASCII |
+						     JSON_ESCAPE_SLASH);
+
+	fprintf(out, ",\"seq\":%llu,\"prog\":%s", (unsigned long long)ev->seq, prog ? prog : "\"?\"");
+	free(prog);
+	if (ev->conn)
+		fprintf(out, ",\"conn\":%u,\"side\":\"%s\"", ev->conn->id,
+			conn_side_name(ev->conn, ev->side));
+	if (ev->npartners) {
+		size_t n = ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP;
+		fputs(",\"pair\":[", out);
+		for (size_t i = 0; i < n; i++)
+			fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)ev->partners[i].seq);
+		fputc(']', out);
+	}
+	fputc('}', out);
+}
+
+/* The record as the page's details panel shows it, with its pairing
+ * fields. The line as the shim wrote it when the reader kept it (no tree
+ * is built for it), "</" written "<\/" so that no "</script>" ends the
+ * page's data early; else the tree's text. */
 static char *record_json(struct vev *ev)
 {
-	json_t *j = vev_json(ev);
+	const struct tr_fields *f = ev->rec ? ev->rec->fields : NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
 
-	json_object_set_new(j, "seq", json_integer((json_int_t)ev->seq));
-	json_object_set_new(j, "prog", json_string(ev->file->prog));
-	if (ev->conn) {
-		json_object_set_new(j, "conn", json_integer(ev->conn->id));
-		json_object_set_new(j, "side", json_string(conn_side_name(ev->conn, ev->side)));
+	if (!out)
+		oom_exit();
+	if (f && f->raw && f->raw_len > 1) {
+		size_t n = f->raw_len;
+		while (n > 0 && f->raw[n - 1] != '}')
+			n--;
+		for (size_t i = 0; i + 1 < n; i++) {
+			if (f->raw[i] == '<' && f->raw[i + 1] == '/')
+				fputs("<\\", out);
+			else
+				fputc(f->raw[i], out);
+		}
+	} else {
+		char *t = json_dumps(vev_json(ev), JSON_COMPACT | JSON_ENSURE_ASCII |
+							   JSON_ESCAPE_SLASH | JSON_PRESERVE_ORDER);
+		size_t n = t ? strlen(t) : 0;
+		if (n > 1)
+			fwrite(t, 1, n - 1, out); /* without its closing brace */
+		else
+			fputs("{\"rec\":\"?\"", out);
+		free(t);
 	}
-	if (ev->npartners) {
-		json_t *a = json_array();
-		size_t n = ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP;
-		for (size_t i = 0; i < n; i++)
-			json_array_append_new(a, json_integer((json_int_t)ev->partners[i].seq));
-		json_object_set_new(j, "pair", a);
-	}
-	/* ESCAPE_SLASH: no "</script>" can end the page's data early. */
-	return json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH |
-				     JSON_PRESERVE_ORDER);
+	pairing_fields(out, ev);
+	if (fclose(out) != 0 || !text)
+		oom_exit();
+	return text;
 }
 
 void evbuf_add(struct evbuf *b, struct vev *ev, const struct model *m)
