@@ -560,7 +560,7 @@ def main():
 
     build = os.path.abspath(args.build)
     missing = [p for p in [os.path.join(build, 'preload', 'libsocktrace.so')]
-               + [os.path.join(build, 'bench', w.name) for w in selected]
+               + [os.path.join(build, 'bench', w.exe) for w in selected]
                if not os.path.exists(p)]
     if missing:
         print('run.py: not built: %s\n(run bench/run, or meson compile -C %s)'
