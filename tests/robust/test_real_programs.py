@@ -636,7 +636,8 @@ def test_postgresql(sb):
             return min(t + [exits[p] for p in pids if p in exits] or [float("inf")])
         want = "client" if fin("client") < fin("server") else "server"
         line = ends.get("c%s" % c.id, "")
-        check(line.endswith("%s closed first" % want), "c%s ended: %s closed first, by the "
+        check(re.search(r"  %s (closed|shut down|exited) first( \(\w+ read EOF\))?$" % want, line),
+              "c%s ended: %s closed first, by the "
               "trace's times; stats says %r" % (c.id, want, line))
 
 

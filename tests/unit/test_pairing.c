@@ -186,7 +186,7 @@ static void tcp_two_processes(void **state)
 	assert_true(paired(eof, find(r, 10, "close", 0)));
 	const struct conn *c = conn_of(r, acc);
 	char end[64];
-	assert_string_equal(conn_end_text(c, end, sizeof(end)), "server closed first");
+	assert_string_equal(conn_end_text(c, end, sizeof(end)), "server closed first (client read EOF)");
 	assert_int_equal(conn_bytes(c, 0, NULL), 5);
 	assert_int_equal(conn_bytes(c, 1, NULL), 9);
 	assert_int_equal(model_nconns(r->pass.model), 1);
@@ -863,7 +863,8 @@ static void exit_is_the_fin(void **state)
 	(void)state;
 	assert_int_equal(eof->link, LINK_CLOSE);
 	assert_true(paired(eof, end));
-	assert_string_equal(conn_end_text(conn_of(r, eof), text, sizeof(text)), "server closed first");
+	assert_string_equal(conn_end_text(conn_of(r, eof), text, sizeof(text)),
+			    "server exited first (client read EOF)");
 	done(r);
 }
 

@@ -1019,6 +1019,7 @@ static void fin_by(struct model *m, struct conn *c, int s, struct vev *ev, bool 
 	if (me->fin && !me->fin_tentative)
 		return;
 	evnode_set(&me->fin, ev->node);
+	me->fin_kind = ev->kind == TR_END ? FIN_EXIT : ev->op == OP_SHUTDOWN ? FIN_SHUTDOWN : FIN_CLOSE;
 	me->fin_tentative = tentative;
 	if (!tentative && peer->eof && !peer->eof_paired) {
 		if (ev->conn == c) {
@@ -1561,10 +1562,15 @@ const char *conn_end_text(const struct conn *c, char *buf, size_t cap)
 		snprintf(buf, cap, "datagrams");
 	} else if (!f0 && !f1) {
 		snprintf(buf, cap, "open at end of trace");
-	} else if (f0 && fin_before(f0, f1)) {
-		snprintf(buf, cap, "%s closed first", conn_side_name(c, 0));
 	} else {
-		snprintf(buf, cap, "%s closed first", conn_side_name(c, 1));
+		/* Who sent the first FIN, how, and whether the other end read
+		 * the end of the stream. */
+		static const char *const how[] = { "closed", "shut down", "exited" };
+		int s = f0 && fin_before(f0, f1) ? 0 : 1;
+		const struct cside *peer = &c->side[1 - s];
+		bool eof = peer->eof || peer->eof_paired;
+		snprintf(buf, cap, "%s %s first%s%s%s", conn_side_name(c, s), how[c->side[s].fin_kind],
+			 eof ? " (" : "", eof ? conn_side_name(c, 1 - s) : "", eof ? " read EOF)" : "");
 	}
 	return buf;
 }

@@ -89,6 +89,7 @@ struct cside {
 	bool accepted;       /* came out of accept */
 	struct evnode *fin;  /* its FIN: its first shutdown(SHUT_WR), or the close
 			      * by its last holder, or the end of that holder */
+	enum { FIN_CLOSE, FIN_SHUTDOWN, FIN_EXIT } fin_kind; /* what fin was */
 	bool fin_tentative;  /* that close may have left the socket to a forked
 			      * child that has not used it yet */
 	int holders;         /* descriptors known open on it, in any process */
@@ -181,7 +182,10 @@ enum conn_outcome conn_outcome(const struct conn *c);
 const char *conn_fail(const struct conn *c);
 /* "established", "refused", "timed out", ... of a connection's set-up. */
 const char *conn_outcome_text(const struct conn *c);
-/* "client closed first", "refused (ECONNREFUSED)", "open at end", ... */
+/* How it ended: who sent the first FIN and how ("client closed first",
+ * "server shut down first", "server exited first": the kernel closed it),
+ * with "(client read EOF)" when the other end read it; "reset by server",
+ * "refused (ECONNREFUSED)", "open at end of trace", ... */
 const char *conn_end_text(const struct conn *c, char *buf, size_t cap);
 /* Bytes (or, with msgs, datagrams) that went from side d to the other:
  * what either end saw, when only one was traced. */
