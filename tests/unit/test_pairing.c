@@ -998,6 +998,27 @@ static void unix_accept_before_connect_began(void **state)
 	done(r);
 }
 
+/* A fault rule's close makes a recv return 0 though the peer sent no FIN:
+ * that EOF pairs with nothing, and the connection says it was injected. */
+static void injected_eof_pairs_with_nothing(void **state)
+{
+	static const char srv[] = HDR(10, 1, "srv")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(150, 10, "close", 4, 0, LP(SRV, CLI));
+	static const char cli[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(120, 20, "recv", 3, 0, ",\"fault\":{\"rule\":\"SOCKTRACE_FAULTS:1\",\"action\":\"close\",\"made\":false}" LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+	struct got *eof = find(r, 20, "recv", 0);
+	char text[64];
+
+	(void)state;
+	assert_int_equal(eof->np, 0);
+	assert_false(paired(eof, find(r, 10, "close", 0)));
+	assert_string_equal(conn_end_text(conn_of(r, eof), text, sizeof(text)), "EOF injected at client");
+	done(r);
+}
+
 /* A cause read after its effect went out (a send that returned more than
  * the window after the recv it fed) is not linked, and counted. */
 static void late_cause_is_counted(void **state)
@@ -1050,6 +1071,7 @@ int main(void)
 		cmocka_unit_test(child_dups_an_inherited_socket),
 		cmocka_unit_test(unix_threads_connect_at_once),
 		cmocka_unit_test(unix_accept_before_connect_began),
+		cmocka_unit_test(injected_eof_pairs_with_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1226,7 +1226,10 @@ static void on_data(struct model *m, struct proc *pr, struct vev *ev)
 		c->side[s].last_send = ev->in;
 		data_stream(m, c, s, ev, n);
 	} else if (n == 0) {
-		if (!ev->peek)
+		/* A made-up end of stream says nothing of the peer either. */
+		if (vev_is_fake(ev))
+			c->side[s].eof_injected = true;
+		else if (!ev->peek)
 			on_eof(m, c, s, ev);
 	} else {
 		if (!ev->peek) {
@@ -1558,6 +1561,10 @@ const char *conn_end_text(const struct conn *c, char *buf, size_t cap)
 	} else if (c->side[0].reset_injected || c->side[1].reset_injected) {
 		snprintf(buf, cap, "reset injected at %s",
 			 conn_side_name(c, c->side[0].reset_injected ? 0 : 1));
+	} else if ((c->side[0].eof_injected || c->side[1].eof_injected) &&
+		   !(c->side[0].fin && c->side[1].fin)) {
+		snprintf(buf, cap, "EOF injected at %s",
+			 conn_side_name(c, c->side[0].eof_injected ? 0 : 1));
 	} else if (c->kind == CONN_DGRAM) {
 		snprintf(buf, cap, "datagrams");
 	} else if (!f0 && !f1) {

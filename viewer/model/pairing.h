@@ -101,6 +101,7 @@ struct cside {
 	bool eof_paired;
 	bool reset;          /* a recv here failed with ECONNRESET */
 	bool reset_injected; /* ... because socktrace injected it */
+	bool eof_injected;   /* a recv here returned 0 by a fault rule (close) */
 	int64_t bytes;       /* sent by this side */
 	int64_t msgs;        /* data calls (datagrams) that sent something */
 	int64_t bytes_in;    /* received by this side */
