@@ -450,6 +450,9 @@ class Sandbox:
         self.dir = tempfile.mkdtemp(prefix="socktrace-%s." % name)
         self.out = os.path.join(self.dir, "trace")
         self.procs = []
+        # Why the picture of this test's traces is not checked (a known
+        # limit of pairing the test shows on purpose), or None.
+        self.picture_limit = None
 
     def env(self, traced=True, out=None, extra=None):
         """The environment of a program: ours without any socktrace
@@ -625,6 +628,33 @@ def _on_term(signum, frame):
     raise SystemExit("terminated by signal %d" % signum)
 
 
+def check_pictures(sb):
+    """What must hold of the picture of any trace (tests/view/properties.py:
+    links back in time, Perfetto flows outside their slices, bytes that do
+    not balance, payloads that differ), on every trace the test left that
+    the tool reads cleanly (a test may damage one on purpose)."""
+    tool = os.environ.get("SOCKTRACE_TOOL")
+    if not tool or sb.picture_limit:
+        return
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "view"))
+    import properties
+    for root, _, files in os.walk(sb.dir):
+        traces = [f for f in files if f.endswith(".jsonl")]
+        # Big traces (the long-running tests') take Python longer to check
+        # than the test to run: the view suite checks the model on those.
+        if not traces or sum(os.path.getsize(os.path.join(root, f)) for f in traces) > (2 << 20):
+            continue
+        try:
+            with open(os.path.join(root, traces[0]), "rb") as f:
+                if b'"format":"socktrace"' not in f.readline():
+                    continue
+            bad = properties.check(tool, root)
+        except (RuntimeError, OSError, ValueError):
+            continue  # not read cleanly: the test's own business
+        if bad:
+            raise Fail("the picture of %s: %s" % (root, "; ".join(bad[:5])))
+
+
 def main(tests=None):
     """Runs every test_* function of the calling script, each with a fresh
     Sandbox. Exit status: 0 all passed (some may have skipped), 1 a test
@@ -650,6 +680,7 @@ def main(tests=None):
         started = time.monotonic()
         try:
             test(sb)
+            check_pictures(sb)
             ok = True
             passed.append(name)
             print("ok    %s (%.1f s)" % (name, time.monotonic() - started))

@@ -148,6 +148,10 @@ def test_vfork_and_posix_spawn(sb):
     (posix_spawn, vfork + dup2 + execv) leave the parent's trace alone:
     no exec or end record of theirs in it, no record of their dup2, and
     the parent's fd 1 is not taken for the socket the child put there."""
+    # posix_spawn's file actions dup2 the socketpair onto the child's
+    # standard output inside libc, unseen: the viewer cannot tie the
+    # child's fd 1 to the parent's socketpair (README, Known limits).
+    sb.picture_limit = "a descriptor moved by posix_spawn's file actions"
     res = sb.run([prog("spawn"), prog("sockuser")])
     check_eq(re.findall(r"^got (.*)$", res.out, re.M), ["sockuser", "sockuser"],
              "what the parent received from its two children")

@@ -133,10 +133,17 @@ int cmd_stats(int argc, char **argv)
 			fprintf(stderr, "socktrace stats: cannot write %s: %s\n", output, strerror(errno));
 			status = 1;
 		} else {
-			if (json)
-				status = stats_print_json(st, pass.model, out);
-			else
+			char note[512];
+			pass_ordering_note(&pass, note, sizeof(note));
+			if (json) {
+				status = stats_print_json(st, pass.model, note, out);
+			} else {
 				stats_print(st, pass.model, max_conns, out);
+				if (note[0])
+					fprintf(out, "\nnote: %s\n", note);
+			}
+			if (note[0])
+				fprintf(stderr, "socktrace stats: %s\n", note);
 			if ((fflush(out) != 0 || ferror(out)) && status == 0) {
 				fprintf(stderr, "socktrace stats: cannot write the output: %s\n",
 					strerror(errno));

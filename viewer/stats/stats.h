@@ -48,8 +48,9 @@ size_t stats_nprocs(const struct stats *st);
  * roll-up per server address and per program; socketpairs within a
  * process apart. */
 void stats_print_conns(const struct stats *st, const struct model *m, size_t max, FILE *out);
-/* All of it as one JSON document (stats_json.c), for scripts. */
-int stats_print_json(const struct stats *st, const struct model *m, FILE *out);
+/* All of it as one JSON document (stats_json.c), for scripts; note: what
+ * the causal order could not link (pass_ordering_note), "" when nothing. */
+int stats_print_json(const struct stats *st, const struct model *m, const char *note, FILE *out);
 /* For the tests: the figures of one call name, NULL if it never came. */
 const struct callstat *stats_call(const struct stats *st, const char *name);
 

@@ -1,6 +1,7 @@
 /* socktrace stats --json: the tables as one JSON document, for scripts:
  *
  *   {"calls": N, "processes": N,
+ *    "note": "..." (only when links were left out: pass_ordering_note),
  *    "by_call": [{"call", "count", "errors", "pending", "faults", "total_ns",
  *                 "p50_ns", "p99_ns", "max_ns", "errno": {NAME: N}}],
  *    "connections": [{"id", "proto", "socketpair", "client": END, "server": END,
@@ -98,11 +99,13 @@ static json_t *conns_json(const struct stats *st, const struct model *m)
 	return a;
 }
 
-int stats_print_json(const struct stats *st, const struct model *m, FILE *out)
+int stats_print_json(const struct stats *st, const struct model *m, const char *note, FILE *out)
 {
 	json_t *doc = json_object();
 	int rc;
 
+	if (note && *note)
+		json_object_set_new(doc, "note", json_string(note));
 	json_object_set_new(doc, "calls", json_integer((json_int_t)stats_ncalls(st)));
 	json_object_set_new(doc, "processes", json_integer((json_int_t)stats_nprocs(st)));
 	json_object_set_new(doc, "by_call", calls_json(st));

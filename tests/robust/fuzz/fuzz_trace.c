@@ -229,6 +229,7 @@ static void read_directly(void)
 			causal_flush(c.order);
 		causal_free(c.order);
 		stats_print(c.st, c.m, 50, devnull);
+		stats_print_json(c.st, c.m, "", devnull);
 		stats_free(c.st);
 		model_free(c.m);
 #endif
