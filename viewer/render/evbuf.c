@@ -20,11 +20,12 @@ void evbuf_init(struct evbuf *b, size_t limit, size_t preview, bool with_json)
 /* The pairing fields a record gets in the page: ,"seq":N,... */
 static void pairing_fields(FILE *out, const struct vev *ev)
 {
-	char *prog = json_dumps(json_string(ev->file->prog), JSON_ENCODE_ANY | JSON_ENSURE_ASCII |
-						     JSON_ESCAPE_SLASH);
+	json_t *name = json_string(ev->file->prog);
+	char *prog = json_dumps(name, JSON_ENCODE_ANY | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH);
 
 	fprintf(out, ",\"seq\":%llu,\"prog\":%s", (unsigned long long)ev->seq, prog ? prog : "\"?\"");
 	free(prog);
+	json_decref(name);
 	if (ev->conn)
 		fprintf(out, ",\"conn\":%u,\"side\":\"%s\"", ev->conn->id,
 			conn_side_name(ev->conn, ev->side));
