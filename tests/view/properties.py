@@ -23,6 +23,7 @@ prints what does not hold and exits 1; used by test_golden.py on every
 fixture and by the tests that record real programs.
 """
 
+import decimal
 import json
 import os
 import subprocess
@@ -114,7 +115,9 @@ def check_bytes(events):
 
 def check_perfetto(tool, trace):
     bad = []
-    doc = json.loads(run(tool, ["view", "-f", "perfetto", trace]))
+    # Exact decimals, as Perfetto's importer turns them into nanoseconds:
+    # floats would put a flow on its slice's very edge outside it.
+    doc = json.loads(run(tool, ["view", "-f", "perfetto", trace]), parse_float=decimal.Decimal)
     slices = {}
     flows = {}
     for e in doc["traceEvents"]:
