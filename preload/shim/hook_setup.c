@@ -5,6 +5,7 @@
 #include "names.h"
 #include "real.h"
 #include "sandbox.h"
+#include "unix_peer.h"
 
 static void rec_socket_args(struct st_rec *r, int domain, int type, int protocol)
 {
@@ -198,6 +199,12 @@ static void rec_peer_pid(struct st_rec *r, int fd)
 	if (real_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0)
 		jw_kv_i64(&r->w, "peer_pid", cred.pid);
 	errno = saved;
+	/* Exactly which client's socket: two threads of one client may
+	 * connect at once. */
+	uint64_t peer = snap.socktype == SOCK_STREAM || snap.socktype == SOCK_SEQPACKET ?
+				st_unix_peer_ino(fd) : 0;
+	if (peer)
+		jw_kv_u64(&r->w, "peer_ino", peer);
 }
 
 int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *lenp,
@@ -274,6 +281,12 @@ int st_connect(int fd, const struct sockaddr *addr, socklen_t len, enum st_via v
 	if (st_tracing_on()) {
 		st_rec_begin(&r, ST_FN_connect, fd, t0, t1, ret, err, via);
 		st_ev_sockaddr(&r.w, "addr", addr, len);
+		/* A unix client's socket, which the server's accept names. */
+		if (ret == 0 && addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNIX) {
+			uint64_t ino = st_sock_ino(fd);
+			if (ino)
+				jw_kv_u64(&r.w, "ino", ino);
+		}
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, fd);
 	}

@@ -1019,6 +1019,33 @@ static void injected_eof_pairs_with_nothing(void **state)
 	done(r);
 }
 
+/* Two threads connect to a unix socket at the same instant: the inodes
+ * the shim records (the connect's own, the accept's peer) pair them. */
+static void unix_inodes_pair_exactly(void **state)
+{
+	static const char srv[] = HDR(10, 1, "usrv")
+		C(50, 10, "listen", 3, 0, ",\"local\":\"unix:/run/s.sock\"")
+		C(200, 10, "accept", 3, 4, ",\"peer_pid\":20,\"peer_ino\":902" LP("unix:/run/s.sock", "unix:"))
+		C(210, 10, "accept", 3, 5, ",\"peer_pid\":20,\"peer_ino\":901" LP("unix:/run/s.sock", "unix:"))
+		C(300, 10, "recv", 4, 2, B(2) LP("unix:/run/s.sock", "unix:"))
+		C(310, 10, "recv", 5, 1, B(1) LP("unix:/run/s.sock", "unix:"));
+	static const char cli[] = HDR(20, 1, "cli")
+		"{\"rec\":\"call\",\"ts\":100,\"dur\":10,\"pid\":20,\"tid\":21,\"fn\":\"connect\",\"fd\":3,\"ret\":0,"
+		"\"addr\":\"unix:/run/s.sock\",\"ino\":901" LP("unix:", "unix:/run/s.sock") "}\n"
+		"{\"rec\":\"call\",\"ts\":100,\"dur\":10,\"pid\":20,\"tid\":22,\"fn\":\"connect\",\"fd\":4,\"ret\":0,"
+		"\"addr\":\"unix:/run/s.sock\",\"ino\":902" LP("unix:", "unix:/run/s.sock") "}\n"
+		"{\"rec\":\"call\",\"ts\":250,\"dur\":0,\"pid\":20,\"tid\":21,\"fn\":\"send\",\"fd\":3,\"ret\":1,"
+		"\"bytes\":1" LP("unix:", "unix:/run/s.sock") "}\n"
+		"{\"rec\":\"call\",\"ts\":260,\"dur\":0,\"pid\":20,\"tid\":22,\"fn\":\"send\",\"fd\":4,\"ret\":2,"
+		"\"bytes\":2" LP("unix:", "unix:/run/s.sock") "}\n";
+	struct run *r = run("usrv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+
+	(void)state;
+	assert_true(paired(find(r, 20, "send", 0), find(r, 10, "recv", 1)));
+	assert_true(paired(find(r, 20, "send", 1), find(r, 10, "recv", 0)));
+	done(r);
+}
+
 /* A cause read after its effect went out (a send that returned more than
  * the window after the recv it fed) is not linked, and counted. */
 static void late_cause_is_counted(void **state)
@@ -1072,6 +1099,7 @@ int main(void)
 		cmocka_unit_test(unix_threads_connect_at_once),
 		cmocka_unit_test(unix_accept_before_connect_began),
 		cmocka_unit_test(injected_eof_pairs_with_nothing),
+		cmocka_unit_test(unix_inodes_pair_exactly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -107,8 +107,16 @@ static struct conn *cq_pop(struct cqueue *q, int me, int pid, const struct vev *
 {
 	size_t any = SIZE_MAX, best = SIZE_MAX;
 
+	/* The kernel's own word: the client socket's inode, from both ends. */
+	int64_t ino = me == 0 ? ev->ino : ev->peer_ino;
+	for (size_t i = 0; ino && q && i < q->len; i++)
+		if (q->v[i]->client_ino == ino)
+			return cq_take(q, i);
 	for (size_t i = 0; q && i < q->len; i++) {
 		const struct conn *c = q->v[i];
+		/* Both know the inode, and it differs: another connection. */
+		if (ino && c->client_ino && c->client_ino != ino)
+			continue;
 		/* An accept returns after the connect it answered began. */
 		if (me == 0 ? c->accepted_at < ev->t : c->connect_t > ev->tend)
 			continue;
@@ -667,6 +675,8 @@ static void on_setup(struct model *m, struct proc *pr, struct vev *ev, int me, i
 	conn_set_addr(c, 1 - me, a.p);
 	if (me == 1 && ev->peer_pid)
 		c->client_pid = ev->peer_pid;
+	if (!c->client_ino)
+		c->client_ino = me == 0 ? ev->ino : ev->peer_ino;
 	if (me == 1 && c->accepted_at == INT64_MAX)
 		c->accepted_at = ev->tend;
 joined:
@@ -1536,14 +1546,19 @@ const char *conn_outcome_text(const struct conn *c)
 	}
 }
 
-/* Which of two FINs came first: in the output (causal) order once both
- * are out, else in the reader's. */
+/* Which of two FINs came first: the call that began first sent it (the
+ * output order puts a thread held for a cause after others, so it does
+ * not tell), the output order breaking ties; before they are out, the
+ * reader's order. */
 static bool fin_before(const struct evnode *a, const struct evnode *b)
 {
 	if (!b)
 		return true;
-	if (a->ref.seq && b->ref.seq)
+	if (a->ref.seq && b->ref.seq) {
+		if (a->ref.t != b->ref.t)
+			return a->ref.t < b->ref.t;
 		return a->ref.seq < b->ref.seq;
+	}
 	return a->in < b->in;
 }
 

@@ -136,6 +136,8 @@ struct conn {
 	bool socketpair;     /* made by socketpair(): both ends in one process
 			      * (and its children) */
 	int64_t accepted_at; /* when its accept returned; INT64_MAX: none yet */
+	int64_t client_ino;  /* a unix client's socket: from its connect, or
+			      * from the accept (peer_ino); 0: not known */
 	int client_pid;      /* who connected, as the accept of a unix socket
 			      * says (SO_PEERCRED); 0: not known */
 	int64_t first_t, last_t;

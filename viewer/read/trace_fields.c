@@ -45,6 +45,8 @@ static const struct js_field record_fields[] = {
 	{ "dir", TF_DIR, NULL, 0 },
 	{ "flags", TF_FLAGS, NULL, 0 },
 	{ "peer_pid", TF_PEER_PID, NULL, 0 },
+	{ "ino", TF_INO, NULL, 0 },
+	{ "peer_ino", TF_PEER_INO, NULL, 0 },
 	{ "path", TF_PATH, NULL, 0 },
 	{ "family", TF_FAMILY, NULL, 0 },
 	{ "backlog", TF_BACKLOG, NULL, 0 },

@@ -43,6 +43,8 @@ enum tf_slot {
 	TF_DIR,      /* a two-way call's direction: "out" or "in" */
 	TF_FLAGS,    /* send, recv: "MSG_PEEK|MSG_DONTWAIT", ... */
 	TF_PEER_PID, /* accept on a unix socket: the client's pid */
+	TF_INO,      /* connect of a unix socket: its inode */
+	TF_PEER_INO, /* accept of a unix socket: the client socket's inode */
 	/* What the labels of the diagrams show (render/diagram.c). */
 	TF_PATH,     /* exec */
 	TF_FAMILY,

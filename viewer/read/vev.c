@@ -183,6 +183,8 @@ static void decode_call(struct vev *ev, const struct tr_record *rec)
 	x = field(rec, TF_ADDRS);
 	ev->naddrs = x.type == JS_ARR ? x.len : 0;
 	ev->addr0 = get_str(rec, TF_ADDRS0);
+	ev->ino = get_i64(rec, TF_INO, 0);
+	ev->peer_ino = get_i64(rec, TF_PEER_INO, 0);
 	x = field(rec, TF_PEER_PID);
 	if (x.type == JS_INT && x.i > 0 && x.i < INT32_MAX)
 		ev->peer_pid = (int)x.i;
@@ -292,7 +294,7 @@ bool vev_same_fields(const struct vev *a, const struct vev *b, char *why, size_t
 	SAME_NUM(pid); SAME_NUM(tid); SAME_NUM(call); SAME_NUM(op); SAME_NUM(fd);
 	SAME_NUM(ret); SAME_NUM(fault); SAME_NUM(fault_made); SAME_NUM(bytes);
 	SAME_NUM(data_len); SAME_NUM(data_cut); SAME_NUM(has_fds); SAME_NUM(pending);
-	SAME_NUM(peek); SAME_NUM(peer_pid); SAME_NUM(opt_num);
+	SAME_NUM(peek); SAME_NUM(peer_pid); SAME_NUM(ino); SAME_NUM(peer_ino); SAME_NUM(opt_num);
 	SAME_NUM(has_value_num); SAME_NUM(value_num); SAME_NUM(value_other); SAME_NUM(value_us);
 	SAME_NUM(backlog); SAME_NUM(vlen); SAME_NUM(newfd); SAME_NUM(naddrs);
 	SAME_STR(fn); SAME_STR(err); SAME_STR(fault_rule); SAME_STR(fault_action);

@@ -105,6 +105,8 @@ struct vev {
 	bool pending;              /* err is a "not yet" (EINPROGRESS, EAGAIN, ...) */
 	bool peek;                 /* a recv with MSG_PEEK: reads, consumes nothing */
 	int peer_pid;              /* accept of a unix socket: who connected; 0 */
+	int64_t ino;               /* connect of a unix socket: its inode; 0 */
+	int64_t peer_ino;          /* accept of one: the client socket's; 0 */
 	bool fault;                /* a fault rule acted on the call */
 	bool fault_made;           /* ... and the real call ran: its result is real */
 	const char *fault_rule, *fault_action;
