@@ -636,7 +636,9 @@ def check_pictures(sb):
     tool = os.environ.get("SOCKTRACE_TOOL")
     if not tool or sb.picture_limit:
         return
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "view"))
+    view = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "view")
+    if view not in sys.path:
+        sys.path.insert(0, view)
     import properties
     for root, _, files in os.walk(sb.dir):
         traces = [f for f in files if f.endswith(".jsonl")]

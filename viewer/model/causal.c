@@ -47,7 +47,7 @@ struct causal *causal_new(struct model *m, causal_emit_fn emit, void *st)
 /* Whether every cause linked to ev so far is out. */
 static bool causes_out(const struct vev *ev)
 {
-	size_t n = ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP;
+	size_t n = vev_nlinks(ev);
 
 	for (size_t i = 0; i < n; i++)
 		if (ev->causes[i] && ev->causes[i]->ev)
@@ -55,32 +55,37 @@ static bool causes_out(const struct vev *ev)
 	return true;
 }
 
-/* The end of a process (or its exec) comes after all its threads' calls. */
-static bool others_of_pid_held(const struct causal *c, const struct thq *self)
+/* Whether a thread of pid other than self's queue (NULL: any) holds
+ * events. */
+static bool others_of_pid_held(const struct causal *c, int pid, const struct thq *self)
 {
 	for (size_t i = 0; i < c->nq; i++)
-		if (&c->q[i] != self && c->q[i].pid == self->pid)
+		if (&c->q[i] != self && c->q[i].pid == pid)
 			return true;
 	return false;
 }
 
-static bool ready(const struct causal *c, const struct thq *q, bool final)
+/* Whether ev, first of its thread (self: its queue, NULL when it has
+ * none), may go out: its causes are out, it waits for none the reader may
+ * still give (final: the input has ended), and, the end of a process or
+ * its exec, all its threads' calls are out. */
+static bool ready(const struct causal *c, const struct vev *ev, const struct thq *self,
+		  bool final)
 {
-	const struct vev *ev = &q->head->ev;
-
 	if (ev->awaiting && !final && c->frontier <= ev->hold_until)
 		return false;
 	if (!causes_out(ev))
 		return false;
-	if ((ev->kind == TR_END || ev->kind == TR_EXEC) && others_of_pid_held(c, q))
+	if ((ev->kind == TR_END || ev->kind == TR_EXEC) && others_of_pid_held(c, ev->pid, self))
 		return false;
 	return true;
 }
 
-/* Let out before its causes: the links to those not out are dropped. */
-static void drop_held_causes(struct vev *ev)
+/* Let out before its causes: the links to those not out are dropped;
+ * returns how many. */
+static size_t drop_held_causes(struct vev *ev)
 {
-	size_t n = ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP, k = 0;
+	size_t n = vev_nlinks(ev), k = 0;
 	size_t extra = ev->npartners - n;
 
 	for (size_t i = 0; i < n; i++) {
@@ -92,6 +97,7 @@ static void drop_held_causes(struct vev *ev)
 	for (size_t i = k; i < n; i++)
 		ev->causes[i] = NULL;
 	ev->npartners = k + extra;
+	return n - k;
 }
 
 /* Writes ev out: its number, its links as they are now, then the
@@ -104,7 +110,7 @@ static void write_out(struct causal *c, struct held *h)
 
 	if (ev->awaiting)
 		model_settle(c->m, ev); /* may link one more cause */
-	n = ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP;
+	n = vev_nlinks(ev);
 	ev->awaiting = false;
 	ev->seq = ++c->out;
 	node->ref = vev_ref(ev);
@@ -145,15 +151,15 @@ static void drain(struct causal *c, bool final)
 			uint64_t in = c->q[i].head->ev.in;
 			if (oldest == c->nq || in < c->q[oldest].head->ev.in)
 				oldest = i;
-			if ((best == c->nq || in < c->q[best].head->ev.in) && ready(c, &c->q[i], final))
+			if ((best == c->nq || in < c->q[best].head->ev.in) &&
+			    ready(c, &c->q[i].head->ev, &c->q[i], final))
 				best = i;
 		}
 		if (best == c->nq) {
 			if (oldest == c->nq || (!final && c->held <= CAUSAL_HELD_MAX))
 				return;
 			best = oldest;
-			c->forced++;
-			drop_held_causes(&c->q[best].head->ev);
+			c->forced += drop_held_causes(&c->q[best].head->ev);
 		}
 		pop(c, best);
 	}
@@ -194,9 +200,7 @@ void causal_feed(struct causal *c, struct tr_record *rec, uint64_t in, int64_t b
 	/* What was waiting for this event, or for the reader to get here. */
 	drain(c, false);
 	q = queue_of(c, ev->pid, ev->tid);
-	if (!q && !ev->awaiting && causes_out(ev) &&
-	    !((ev->kind == TR_END || ev->kind == TR_EXEC) &&
-	      others_of_pid_held(c, &(struct thq){ .pid = ev->pid, .tid = ev->tid }))) {
+	if (!q && ready(c, ev, NULL, false)) {
 		/* The usual case: nothing to wait for. */
 		write_out(c, h);
 		if (c->nq)
@@ -239,7 +243,7 @@ void causal_free(struct causal *c)
 		struct held *h = c->q[i].head;
 		while (h) {
 			struct held *next = h->next;
-			size_t n = h->ev.npartners < VEV_MAXP ? h->ev.npartners : VEV_MAXP;
+			size_t n = vev_nlinks(&h->ev);
 			for (size_t k = 0; k < n; k++)
 				evnode_unref(h->ev.causes[k]);
 			h->ev.node->ev = NULL;

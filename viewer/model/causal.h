@@ -41,8 +41,8 @@ struct causal *causal_new(struct model *m, causal_emit_fn emit, void *st);
 void causal_feed(struct causal *c, struct tr_record *rec, uint64_t in, int64_t base);
 /* The end of the input: writes out everything held. */
 void causal_flush(struct causal *c);
-/* Events let out before a cause the model had linked was (a cycle of
- * links, or the held limit). */
+/* Links dropped because their effect was let out before the cause was
+ * (a cycle of links, or the held limit). */
 unsigned long causal_forced(const struct causal *c);
 void causal_free(struct causal *c);
 

@@ -1007,7 +1007,7 @@ static bool let_go(struct model *m, int pid, int fd, struct fdent *e)
 	return true;
 }
 
-/* Whether side s's FIN is the end of it: its latest shutdown(SHUT_WR),
+/* Whether side s's FIN is the end of it: its first shutdown(SHUT_WR),
  * or a close after which no forked child may hold the socket. */
 static bool fin_final(struct model *m, struct conn *c, int s)
 {
@@ -1177,6 +1177,18 @@ static void data_concludes(struct conn *c, int s, const struct vev *ev)
 		connect_failed(c, ev->err, vev_is_fake(ev), ev->tend);
 }
 
+/* Counts n bytes of one data call on side sd (a peek moved none). */
+static void count_data(struct cside *sd, const struct vev *ev, int64_t n)
+{
+	if (ev->op == OP_SEND) {
+		sd->bytes = sat_add64(sd->bytes, n);
+		sd->msgs++;
+	} else if (!ev->peek) {
+		sd->bytes_in = sat_add64(sd->bytes_in, n);
+		sd->msgs_in++;
+	}
+}
+
 /* Bytes one call can move (a count above it is damage, not data). */
 #define MAX_CALL_BYTES ((int64_t)1 << 48)
 
@@ -1198,13 +1210,7 @@ static void on_data(struct model *m, struct proc *pr, struct vev *ev)
 		if (!c)
 			return;
 		touch(c, s, ev);
-		if (sending) {
-			c->side[s].bytes = sat_add64(c->side[s].bytes, n);
-			c->side[s].msgs++;
-		} else if (!ev->peek) {
-			c->side[s].bytes_in = sat_add64(c->side[s].bytes_in, n);
-			c->side[s].msgs_in++;
-		}
+		count_data(&c->side[s], ev, n);
 		if (!ev->peek)
 			data_dgram(m, c, s, ev, n);
 		return;
@@ -1231,8 +1237,7 @@ static void on_data(struct model *m, struct proc *pr, struct vev *ev)
 	if (sending) {
 		if (n == 0)
 			return;
-		c->side[s].bytes = sat_add64(c->side[s].bytes, n);
-		c->side[s].msgs++;
+		count_data(&c->side[s], ev, n);
 		c->side[s].last_send = ev->in;
 		data_stream(m, c, s, ev, n);
 	} else if (n == 0) {
@@ -1242,10 +1247,7 @@ static void on_data(struct model *m, struct proc *pr, struct vev *ev)
 		else if (!ev->peek)
 			on_eof(m, c, s, ev);
 	} else {
-		if (!ev->peek) {
-			c->side[s].bytes_in = sat_add64(c->side[s].bytes_in, n);
-			c->side[s].msgs_in++;
-		}
+		count_data(&c->side[s], ev, n);
 		data_stream(m, c, s, ev, n);
 	}
 }

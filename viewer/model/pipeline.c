@@ -38,6 +38,7 @@ int pass_run(struct pass *p, const struct filter *f, void (*fn)(void *st, struct
 		causal_feed(p->order, &rec, ++p->events, p->reader.base);
 	if (rc >= 0)
 		causal_flush(p->order);
+	p->forced = causal_forced(p->order);
 	causal_free(p->order);
 	p->order = NULL;
 	return rc < 0 ? 1 : 0;
@@ -45,14 +46,14 @@ int pass_run(struct pass *p, const struct filter *f, void (*fn)(void *st, struct
 
 void pass_ordering_note(const struct pass *p, char *buf, size_t cap)
 {
-	unsigned long late = model_late_links(p->model);
+	unsigned long late = model_late_links(p->model) + p->forced;
 	unsigned long drops = model_bound_drops(p->model);
 	size_t n = 0;
 
 	buf[0] = '\0';
 	if (late)
 		n += (size_t)snprintf(buf + n, cap - n,
-				      "%lu link%s not drawn: the cause was read after its effect had gone out (a call longer than the reordering window)",
+				      "%lu link%s not drawn: the cause was read after its effect had gone out (a call longer than the reordering window, or more events held than the causal order keeps)",
 				      late, late == 1 ? "" : "s");
 	if (drops && n < cap)
 		snprintf(buf + n, cap - n, "%s%lu send%s left unpaired: more than 1 GiB ahead of the reader",

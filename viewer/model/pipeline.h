@@ -16,6 +16,7 @@ struct pass {
 	struct causal *order;
 	unsigned long events;  /* records read */
 	unsigned long shown;   /* passed the filter */
+	unsigned long forced;  /* links dropped by the causal order (causal_forced) */
 	const struct filter *f;
 	void (*fn)(void *st, struct vev *ev);
 	void *st;

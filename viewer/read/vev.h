@@ -156,6 +156,13 @@ struct vev {
 	int64_t hold_until;
 };
 
+/* How many of ev's links are kept (partners, causes): npartners counts
+ * them all, VEV_MAXP are kept. */
+static inline size_t vev_nlinks(const struct vev *ev)
+{
+	return ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP;
+}
+
 /* Saturating arithmetic on times and byte counts from the trace: any
  * number may arrive in a damaged or hostile file. */
 static inline int64_t sat_add64(int64_t a, int64_t b)

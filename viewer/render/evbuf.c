@@ -30,7 +30,7 @@ static void pairing_fields(FILE *out, const struct vev *ev)
 		fprintf(out, ",\"conn\":%u,\"side\":\"%s\"", ev->conn->id,
 			conn_side_name(ev->conn, ev->side));
 	if (ev->npartners) {
-		size_t n = ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP;
+		size_t n = vev_nlinks(ev);
 		fputs(",\"pair\":[", out);
 		for (size_t i = 0; i < n; i++)
 			fprintf(out, "%s%llu", i ? "," : "", (unsigned long long)ev->partners[i].seq);

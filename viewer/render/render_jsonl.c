@@ -69,7 +69,7 @@ static void jl_event(void *p, struct vev *ev)
 		json_object_set_new(j, "off", json_integer(ev->off));
 	if (ev->npartners) {
 		json_t *a = json_array();
-		size_t n = ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP;
+		size_t n = vev_nlinks(ev);
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(a, json_integer((json_int_t)ev->partners[i].seq));
 		json_object_set_new(j, "pair", a);

@@ -354,7 +354,7 @@ static void pf_event(void *p, struct vev *ev)
 		put_jstr(s->out, ev->fault_action);
 		fputs("}}", s->out);
 	}
-	size_t n = ev->npartners < VEV_MAXP ? ev->npartners : VEV_MAXP;
+	size_t n = vev_nlinks(ev);
 	if (n == 0)
 		unpaired(s, ev);
 	for (size_t i = 0; i < n; i++) {

@@ -87,16 +87,8 @@ static void print_counts(FILE *out, struct hmap *counts)
 	qsort(names, k, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < k; i++)
 		fprintf(out, "%s %lu %s", i ? "," : "",
-			(unsigned long)(uintptr_t)hmap_gets(counts, names[i]), names[i]);
+			(unsigned long)hmap_counted(counts, names[i]), names[i]);
 	free(names);
-}
-
-static void count(struct hmap *h, const char *key)
-{
-	uintptr_t k = (uintptr_t)hmap_gets(h, key);
-
-	if (hmap_put(h, key, strlen(key), (void *)(k + 1)) != 0)
-		oom_exit();
 }
 
 /* A line of a roll-up: connections and bytes of one server address or
@@ -246,7 +238,7 @@ void stats_print_conns(const struct stats *st, const struct model *m, size_t max
 			continue;
 		counted++;
 		conn_figures(m, c, &f);
-		count(&endings, f.ended);
+		hmap_count(&endings, f.ended);
 		roll_up(&by_addr, &by_prog, &f);
 		if (listed >= max)
 			continue;

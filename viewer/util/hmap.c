@@ -2,6 +2,8 @@
  * tombstones, so lookups stay short however many keys come and go. */
 #include "util/hmap.h"
 
+#include "util/oom.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,4 +146,12 @@ void hmap_free(struct hmap *m, void (*free_val)(void *))
 	free(m->tab);
 	m->tab = NULL;
 	m->cap = m->len = 0;
+}
+
+void hmap_count(struct hmap *m, const char *key)
+{
+	uintptr_t n = hmap_counted(m, key);
+
+	if (hmap_put(m, key, strlen(key), (void *)(n + 1)) != 0)
+		oom_exit();
 }

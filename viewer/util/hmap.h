@@ -39,4 +39,13 @@ static inline void *hmap_gets(const struct hmap *m, const char *key)
 	return hmap_get(m, key, strlen(key));
 }
 
+/* A map of counts (the value is the count itself): adds one to the count
+ * of the string key. Exits when memory runs out (util/oom.h). */
+void hmap_count(struct hmap *m, const char *key);
+/* The count of key (0: never counted). */
+static inline uintptr_t hmap_counted(const struct hmap *m, const char *key)
+{
+	return (uintptr_t)hmap_gets(m, key);
+}
+
 #endif

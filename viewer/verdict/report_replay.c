@@ -20,13 +20,8 @@ struct replay *replay_new(void)
 
 void replay_count(struct replay *rp, const struct vev *ev)
 {
-	uintptr_t n;
-
-	if (!ev->fault || !ev->fault_rule)
-		return;
-	n = (uintptr_t)hmap_gets(&rp->acted, ev->fault_rule);
-	if (hmap_put(&rp->acted, ev->fault_rule, strlen(ev->fault_rule), (void *)(n + 1)) != 0)
-		oom_exit();
+	if (ev->fault && ev->fault_rule)
+		hmap_count(&rp->acted, ev->fault_rule);
 }
 
 /* A header as the shim wrote it: the first line of the file. */
@@ -180,7 +175,7 @@ void replay_print(struct replay *rp, const struct tr_reader *r, FILE *out)
 		json_array_foreach(rules, i, x) {
 			const char *origin = json_string_value(json_object_get(x, "rule"));
 			const char *text = json_string_value(json_object_get(x, "text"));
-			uintptr_t n = (uintptr_t)hmap_gets(&rp->acted, origin);
+			uintptr_t n = hmap_counted(&rp->acted, origin);
 			fputs("| ", out);
 			md_code(out, text ? text : "?");
 			fputs(" | ", out);
