@@ -34,6 +34,8 @@ static const struct command commands[] = {
 	  "check a scenario's expect lines (and that its rules acted) over a recorded trace" },
 	{ "report", cmd_report, "report [--scenario FILE] --format=markdown|junit [TRACE...]",
 	  "the verdict, stats and a diagram of what failed, for a CI job summary or test list" },
+	{ "cat", cmd_cat, "cat [--split OUTDIR] [TRACE...]",
+	  "print the records as JSON Lines (what SOCKTRACE_FORMAT=jsonl writes), for jq" },
 	{ "ctl", cmd_ctl, "ctl PID|--all|--prog GLOB [--add|--replace] RULE... | --disable N | --clear",
 	  "change the fault rules of programs already running under the shim; ctl --list\n"
 	  "        shows them" },

@@ -7,8 +7,8 @@
 /* MAJOR.MINOR: a reader accepts any minor of the major it knows (new
  * fields and record kinds may appear) and refuses another major. */
 #define SOCKTRACE_FORMAT_MAJOR 1
-#define SOCKTRACE_FORMAT_MINOR 4
-#define SOCKTRACE_FORMAT_VERSION "1.3"
+#define SOCKTRACE_FORMAT_MINOR 5
+#define SOCKTRACE_FORMAT_VERSION "1.5"
 
 /* Values of the "rec" field. */
 #define SOCKTRACE_REC_HEADER "header"
@@ -19,7 +19,9 @@
 /* A change of the fault rules by `socktrace ctl` (format 1.1). */
 #define SOCKTRACE_REC_CTL "ctl"
 
-/* Trace files are named PROG.PID.jsonl (PROG.PID-N.jsonl when taken). */
-#define SOCKTRACE_FILE_SUFFIX ".jsonl"
+/* Trace files are named PROG.PID.trace in the binary format (the
+ * default), PROG.PID.jsonl in JSON Lines (PROG.PID-N.* when taken). */
+#define SOCKTRACE_FILE_SUFFIX_BINARY ".trace"
+#define SOCKTRACE_FILE_SUFFIX_JSONL ".jsonl"
 
 #endif

@@ -15,6 +15,7 @@ const char *const st_config_vars[] = {
 	"SOCKTRACE_OUT",
 	"SOCKTRACE_LOG",
 	"SOCKTRACE_PAYLOAD",
+	"SOCKTRACE_FORMAT",
 	"SOCKTRACE_FAULTS",
 	"SOCKTRACE_SCENARIO",
 	"SOCKTRACE_SEED",
@@ -118,6 +119,19 @@ static void load_payload(struct st_config *cfg, const char *v,
 		n = ST_PAYLOAD_MAX;
 	}
 	cfg->payload = (unsigned)n;
+}
+
+static void load_format(struct st_config *cfg, const char *v, st_config_report report, void *ctx)
+{
+	cfg->format = ST_FORMAT_BINARY;
+	if (!v || !*v || strcmp(v, "binary") == 0)
+		return;
+	if (strcmp(v, "jsonl") == 0) {
+		cfg->format = ST_FORMAT_JSONL;
+		return;
+	}
+	reportf(report, ctx, "SOCKTRACE_FORMAT='%.40s' is not a format; writing binary (use binary or jsonl)",
+		v);
 }
 
 /* Copies a value whole or not at all: a cut rule list would silently
@@ -250,6 +264,7 @@ void st_config_load(struct st_config *cfg, const char *(*get)(const char *name),
 	load_log(cfg, get("SOCKTRACE_LOG"), cwd, report, ctx);
 	load_out(cfg, get("SOCKTRACE_OUT"), cwd, report, ctx);
 	load_payload(cfg, get("SOCKTRACE_PAYLOAD"), report, ctx);
+	load_format(cfg, get("SOCKTRACE_FORMAT"), report, ctx);
 	load_faults(cfg, get("SOCKTRACE_FAULTS"), get("SOCKTRACE_SCENARIO"), get("SOCKTRACE_SEED"),
 		    report, ctx);
 	load_backtrace(cfg, get("SOCKTRACE_BACKTRACE"), report, ctx);

@@ -22,12 +22,18 @@ enum st_log_target {
 	ST_LOG_OFF,
 };
 
+enum st_format {
+	ST_FORMAT_BINARY, /* default: compact records, `socktrace cat` prints them */
+	ST_FORMAT_JSONL,  /* JSON Lines as they happen, for tail -f | jq */
+};
+
 struct st_config {
 	bool trace;               /* false with SOCKTRACE_OUT=off */
 	char out_dir[PATH_MAX];   /* absolute */
 	enum st_log_target log;
 	char log_path[PATH_MAX];
 	unsigned payload;         /* bytes of data recorded per call */
+	enum st_format format;    /* SOCKTRACE_FORMAT */
 	char faults[16384];       /* SOCKTRACE_FAULTS, inline rules */
 	char scenario[4096];      /* SOCKTRACE_SCENARIO, ':'-separated files */
 	bool seed_set;

@@ -1,18 +1,20 @@
-/* Formatting of one trace event (a JSON object on one line).
+/* Encoding of one call record (fields.def, recbuf.h).
  *
- * The shim calls these after the real call returned; the order of fields
- * is fixed (see docs/trace-format.md) so that traces diff well. */
+ * The shim calls these after the real call returned. Fields go in the
+ * order their JSON form lists them (docs/trace-format.md), so the JSON
+ * printed from a record reads as it always has. */
 #ifndef SOCKTRACE_EVENT_H
 #define SOCKTRACE_EVENT_H
 
 #include "fdtable.h"
-#include "jsonw.h"
+#include "recbuf.h"
 
 #include <stdint.h>
 
-/* Big enough for any event with the longest addresses and a stack of a
- * few dozen frames; payload previews and stacks are cut to fit. */
-#define ST_EV_MAX 8192
+/* A record's body is at most this long: the longest addresses, a
+ * payload preview of ST_PAYLOAD_MAX and a stack of a few dozen frames
+ * fit; previews and stacks are cut to fit. */
+#define ST_EV_MAX 6144
 
 /* How the program reached the call, when not through its libc function:
  * "via" in the record. */
@@ -28,30 +30,29 @@ const char *st_via_name(enum st_via via);
 struct st_ev_head {
 	uint64_t ts;      /* CLOCK_MONOTONIC ns at entry */
 	uint64_t dur;     /* ns */
+	int64_t base;     /* the file's time base: ts is written relative to it */
 	int pid;
 	int tid;
-	const char *fn;
+	uint16_t fn;      /* enum st_fn */
 	int fd;           /* -1: the call has no fd (omitted) */
 	int64_t ret;
 	int err;          /* errno when the call failed, else 0 */
-	const char *err_name; /* overrides the errno name (EAI_* codes) */
-	uint8_t fn_len;   /* strlen(fn) when the caller knows it, else 0 */
+	const char *err_name; /* overrides the errno (EAI_* codes) */
 	uint8_t via;      /* enum st_via */
 };
 
-/* Opens the object and writes the common fields. */
-void st_ev_begin(struct jw *w, char *buf, size_t cap, const struct st_ev_head *h);
+/* Starts the body at buf (cap bytes): its kind and the common fields. */
+void st_ev_begin(struct rb *b, uint8_t *buf, size_t cap, const struct st_ev_head *h);
 /* "local"/"peer" from the fd table snapshot, when known. */
-void st_ev_addrs(struct jw *w, const struct st_fdsnap *snap);
-/* A socket address argument (connect, bind, sendto, ...), as "addr". */
-void st_ev_sockaddr(struct jw *w, const char *key, const void *sa, unsigned len);
-/* Up to max of the n bytes at data, escaped, as "data"; "data_cut" counts
- * the bytes of the total transferred that the preview does not show. */
-void st_ev_payload(struct jw *w, const void *data, size_t n, size_t total,
-		   size_t max);
-/* Closes the record and returns its length including the newline. A record
- * that did not fit is rewritten as its head alone with "cut":true, so the
- * trace keeps a valid line for every call. */
-size_t st_ev_end(struct jw *w, char *buf, size_t cap, const struct st_ev_head *h);
+void st_ev_addrs(struct rb *b, const struct st_fdsnap *snap);
+/* A socket address argument (connect, bind, sendto, ...). */
+void st_ev_sockaddr(struct rb *b, enum st_field f, const void *sa, unsigned len);
+/* Up to max of the n bytes at data as "data"; "data_cut" counts the bytes
+ * of the total transferred that the preview does not show. */
+void st_ev_payload(struct rb *b, const void *data, size_t n, size_t total, size_t max);
+/* Ends the body and returns its length. A record that did not fit is
+ * rewritten as its head alone with "cut":true, so the trace keeps a
+ * record of every call. */
+size_t st_ev_end(struct rb *b, uint8_t *buf, size_t cap, const struct st_ev_head *h);
 
 #endif

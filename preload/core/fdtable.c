@@ -1,5 +1,7 @@
 #include "fdtable.h"
 
+#include "recbuf.h"
+
 #include <sched.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -305,39 +307,58 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap)
 }
 
 /* Copies a string literal; the compiler turns it into a few moves. */
-#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
 
-static size_t addrs_json(const struct st_fdent *e, char *dst, size_t room, bool *pending)
+/* The endpoints as record fields: a reference to those this file has
+ * already (ids), or their definition, or, without ids, the addresses
+ * alone. */
+static size_t addrs_rec(const struct st_fdent *e, uint32_t seq, uint8_t *dst, size_t room,
+			bool *pending, struct st_ep_ids *ids, uint64_t *tag_out)
 {
 	size_t local_len = e->local_len < ST_ADDR_MAX ? e->local_len : 0;
 	size_t peer_len = e->peer_len < ST_ADDR_MAX ? e->peer_len : 0;
-	size_t need = (local_len ? local_len + sizeof(",\"local\":\"\"") - 1 : 0) +
-		      (peer_len ? peer_len + sizeof(",\"peer\":\"\"") - 1 : 0);
-	char *p = dst;
+	uint8_t tmp[3 * RB_SCALAR_MAX + 2 * ST_ADDR_MAX];
+	struct rb b;
+	size_t n;
 
 	*pending = e->local_pending || e->peer_pending;
-	if (need > room)
+	*tag_out = 0;
+	if (!local_len && !peer_len)
+		return 0;
+	/* Built aside, so that a record without the room for it is left as
+	 * it was. */
+	rb_init(&b, tmp, sizeof(tmp));
+	if (ids) {
+		uint64_t tag = atomic_load_explicit(&e->ep_tag, memory_order_relaxed);
+		uint32_t id = (uint32_t)tag;
+		if (tag && (uint32_t)(tag >> 32) == seq && id >= ids->first) {
+			rb_u64(&b, ST_F_ep, (uint64_t)id << 1);
+			goto done;
+		}
+		id = (uint32_t)atomic_fetch_add_explicit(ids->next, 1, memory_order_relaxed);
+		rb_u64(&b, ST_F_ep, (uint64_t)id << 1 | 1);
+		*tag_out = (uint64_t)seq << 32 | id;
+	}
+	if (local_len)
+		rb_name(&b, ST_F_local, e->local, local_len);
+	if (peer_len)
+		rb_name(&b, ST_F_peer, e->peer, peer_len);
+done:
+	n = (size_t)(b.p - tmp);
+	if (n > room) {
+		*tag_out = 0;
 		return SIZE_MAX;
-	if (local_len) {
-		p = PUT_LIT(p, ",\"local\":\"");
-		memcpy(p, e->local, local_len);
-		p += local_len;
-		*p++ = '"';
 	}
-	if (peer_len) {
-		p = PUT_LIT(p, ",\"peer\":\"");
-		memcpy(p, e->peer, peer_len);
-		p += peer_len;
-		*p++ = '"';
-	}
-	return (size_t)(p - dst);
+	memcpy(dst, tmp, n);
+	return n;
 }
 
-size_t st_fd_addrs_json(int fd, char *dst, size_t room, bool *pending)
+size_t st_fd_addrs_rec(int fd, uint8_t *dst, size_t room, bool *pending, struct st_ep_ids *ids,
+		       uint64_t *tag)
 {
 	struct st_fdent *e = lookup(fd);
 
 	*pending = false;
+	*tag = 0;
 	if (!e || atomic_load_explicit(&e->kind, memory_order_relaxed) != ST_FD_SOCKET)
 		return 0;
 	/* Bounded retries, as in st_fd_snapshot: what a torn read wrote
@@ -348,13 +369,22 @@ size_t st_fd_addrs_json(int fd, char *dst, size_t room, bool *pending)
 
 		if (s1 & 1)
 			continue;
-		n = addrs_json(e, dst, room, pending);
+		n = addrs_rec(e, s1, dst, room, pending, ids, tag);
 		atomic_thread_fence(memory_order_acquire);
 		if (atomic_load_explicit(&e->seq, memory_order_relaxed) == s1)
 			return atomic_load_explicit(&e->kind, memory_order_relaxed) == ST_FD_SOCKET ? n : 0;
 	}
 	*pending = false;
+	*tag = 0;
 	return 0;
+}
+
+void st_fd_set_ep_tag(int fd, uint64_t tag)
+{
+	struct st_fdent *e = lookup(fd);
+
+	if (e)
+		atomic_store_explicit(&e->ep_tag, tag, memory_order_relaxed);
 }
 
 bool st_fd_has_local(int fd)

@@ -2,6 +2,7 @@
 
 #include "fdtable.h"
 #include "names.h"
+#include "recjson.h"
 #include "real.h"
 #include "sandbox.h"
 #include "stack.h"
@@ -177,19 +178,6 @@ __attribute__((constructor)) static void clock_init(void)
 	pthread_atfork(NULL, NULL, clock_after_fork);
 }
 
-/* Call names' lengths, measured once each (a race measures twice, alike). */
-static uint8_t fn_name_len(enum st_fn fn, const char *name)
-{
-	static _Atomic uint8_t lens[ST_FN_COUNT];
-	uint8_t n = atomic_load_explicit(&lens[fn], memory_order_relaxed);
-
-	if (st_unlikely(!n)) {
-		n = (uint8_t)strnlen(name, 255);
-		atomic_store_explicit(&lens[fn], n, memory_order_relaxed);
-	}
-	return n;
-}
-
 static void fill_head(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 		      uint64_t t1, int64_t ret, enum st_via via)
 {
@@ -197,10 +185,10 @@ static void fill_head(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 	/* Two readings of the TSC clock on either side of an anchor change
 	 * may be a few ns out of order. */
 	r->h.dur = t1 > t0 ? t1 - t0 : 0;
+	r->h.base = (int64_t)st_shim.start_mono;
 	r->h.pid = st_shim.pid;
 	r->h.tid = st_tid();
-	r->h.fn = st_call_info(fn)->name;
-	r->h.fn_len = fn_name_len(fn, r->h.fn);
+	r->h.fn = (uint16_t)fn;
 	r->h.fd = fd;
 	r->h.ret = ret;
 	r->h.err = 0;
@@ -208,6 +196,7 @@ static void fill_head(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 	r->h.via = (uint8_t)via;
 	r->faulted = false;
 	r->replaced = false;
+	r->ep_fd = -1;
 }
 
 void st_rec_begin(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
@@ -215,7 +204,7 @@ void st_rec_begin(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 {
 	fill_head(r, fn, fd, t0, t1, ret, via);
 	r->h.err = ret < 0 ? err : 0;
-	st_ev_begin(&r->w, r->buf, sizeof(r->buf), &r->h);
+	st_ev_begin(&r->b, r->buf + ST_FRAME_HEAD_MAX, ST_EV_MAX, &r->h);
 }
 
 void st_rec_begin_named(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
@@ -223,15 +212,41 @@ void st_rec_begin_named(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 {
 	fill_head(r, fn, fd, t0, t1, ret, ST_VIA_NONE);
 	r->h.err_name = err_name;
-	st_ev_begin(&r->w, r->buf, sizeof(r->buf), &r->h);
+	st_ev_begin(&r->b, r->buf + ST_FRAME_HEAD_MAX, ST_EV_MAX, &r->h);
+}
+
+/* SOCKTRACE_FORMAT=jsonl: the line `socktrace cat` would print for the
+ * record, by the same code. Its own frame: binary tracing does not pay
+ * for the line's stack. */
+static __attribute__((noinline)) void write_json(const uint8_t *body, size_t len,
+						 int64_t base)
+{
+	char line[ST_JSON_LINE_MAX];
+	struct st_conv cv = { .base = base };
+	size_t n = st_call_json(line, sizeof(line), body + 1, len - 1, &cv, NULL);
+
+	if (n)
+		st_writer_write(line, n);
 }
 
 static void finish(struct st_rec *r)
 {
-	size_t len = st_ev_end(&r->w, r->buf, sizeof(r->buf), &r->h);
+	uint8_t *body = r->buf + ST_FRAME_HEAD_MAX;
+	size_t len = st_ev_end(&r->b, body, ST_EV_MAX, &r->h);
+	size_t frame_len;
+	uint8_t *frame;
 
-	if (len)
-		st_writer_write(r->buf, len);
+	if (!len)
+		return;
+	if (st_unlikely(st_shim.cfg.format == ST_FORMAT_JSONL)) {
+		write_json(body, len, r->h.base);
+		return;
+	}
+	frame = st_frame_close(r->buf, len, &frame_len);
+	st_writer_write((const char *)frame, frame_len);
+	/* Defined in the file now: later records refer to it. */
+	if (r->ep_fd >= 0)
+		st_fd_set_ep_tag(r->ep_fd, r->ep_tag);
 }
 
 /* The program's stack, when asked for: for every event, or only for
@@ -248,7 +263,7 @@ static void add_stack(struct st_rec *r)
 		return;
 	st_stack_capture(&stack, st_shim.cfg.backtrace);
 	/* Leave room for the endpoints and the end of the record. */
-	st_stack_json(&r->w, &stack, 2 * ST_ADDR_MAX + 64);
+	st_stack_rec(&r->b, &stack, 2 * ST_ADDR_MAX + 64);
 }
 
 /* Asks the kernel for the addresses the table marks as pending. */
@@ -272,24 +287,32 @@ bool st_fd_snapshot_full(int fd, struct st_fdsnap *snap)
 }
 
 /* The socket's endpoints, copied from the fd table straight into the
- * record; the addresses asked for first if the kernel has some we have
- * not seen. */
+ * record (in a binary trace, once per socket and state: later records
+ * refer to them); the addresses asked for first if the kernel has some
+ * we have not seen. */
 static void rec_addrs(struct st_rec *r, int fd)
 {
-	size_t room = (size_t)(r->w.end - r->w.p);
+	size_t room = (size_t)(r->b.end - r->b.p);
+	struct st_ep_ids *ids = st_writer_ep_ids();
 	bool pending;
-	size_t n = st_fd_addrs_json(fd, r->w.p, room, &pending);
+	uint64_t tag;
+	size_t n = st_fd_addrs_rec(fd, r->b.p, room, &pending, ids, &tag);
 
 	if (st_unlikely(pending)) {
 		struct st_fdsnap snap;
 		st_fd_snapshot(fd, &snap);
 		learn_pending(fd, &snap);
-		n = st_fd_addrs_json(fd, r->w.p, room, &pending);
+		n = st_fd_addrs_rec(fd, r->b.p, room, &pending, ids, &tag);
 	}
-	if (n == SIZE_MAX)
-		r->w.overflow = true;
-	else
-		r->w.p += n;
+	if (n == SIZE_MAX) {
+		r->b.overflow = true;
+		return;
+	}
+	r->b.p += n;
+	if (tag) {
+		r->ep_fd = fd;
+		r->ep_tag = tag;
+	}
 }
 
 void st_rec_emit(struct st_rec *r, int addr_fd)
@@ -303,7 +326,7 @@ void st_rec_emit(struct st_rec *r, int addr_fd)
 		st_fd_forget(addr_fd);
 		addr_fd = -1;
 	}
-	if (addr_fd >= 0 && !r->w.overflow)
+	if (addr_fd >= 0 && !r->b.overflow)
 		rec_addrs(r, addr_fd);
 	finish(r);
 }
@@ -311,64 +334,21 @@ void st_rec_emit(struct st_rec *r, int addr_fd)
 void st_rec_emit_snap(struct st_rec *r, const struct st_fdsnap *snap)
 {
 	add_stack(r);
-	st_ev_addrs(&r->w, snap);
+	st_ev_addrs(&r->b, snap);
 	finish(r);
 }
 
-/* Names of message flags, cached: a program passes the same few sets on
- * every call, and naming them walks a table. A slot is filled once and
- * never changes after, so readers (signal handlers too) take no lock. */
-#define FLAGS_SLOTS 8
-#define FLAGS_TEXT_MAX 160
-
-enum { SLOT_FREE, SLOT_FILLING, SLOT_READY };
-
-static struct {
-	_Atomic int state;
-	int flags;
-	size_t len;
-	char text[FLAGS_TEXT_MAX];
-} flags_names[FLAGS_SLOTS];
-
-static const char *msgflags_name(int flags, size_t *len, char *scratch)
+void st_rec_msgflags(struct st_rec *r, enum st_field f, int flags)
 {
-	for (unsigned i = 0; i < FLAGS_SLOTS; i++) {
-		int state = atomic_load_explicit(&flags_names[i].state, memory_order_acquire);
-
-		if (state == SLOT_READY && flags_names[i].flags == flags) {
-			*len = flags_names[i].len;
-			return flags_names[i].text;
-		}
-		if (state == SLOT_FREE &&
-		    atomic_compare_exchange_strong(&flags_names[i].state, &state, SLOT_FILLING)) {
-			flags_names[i].flags = flags;
-			flags_names[i].len = st_msgflags_str(flags_names[i].text, FLAGS_TEXT_MAX, flags);
-			atomic_store_explicit(&flags_names[i].state, SLOT_READY, memory_order_release);
-			*len = flags_names[i].len;
-			return flags_names[i].text;
-		}
-	}
-	*len = st_msgflags_str(scratch, FLAGS_TEXT_MAX, flags);
-	return scratch;
-}
-
-void st_rec_msgflags(struct st_rec *r, const char *key, int flags)
-{
-	char scratch[FLAGS_TEXT_MAX];
-	const char *text;
-	size_t len;
-
-	if (flags == 0)
-		return;
-	text = msgflags_name(flags, &len, scratch);
-	jw_key(&r->w, key);
-	jw_str_trusted(&r->w, text, len);
+	/* As a number: named when printed. */
+	if (flags != 0)
+		rb_u64(&r->b, f, (unsigned)flags);
 }
 
 void st_rec_payload(struct st_rec *r, const void *buf, ssize_t n)
 {
 	if (st_shim.cfg.payload && n > 0)
-		st_ev_payload(&r->w, buf, (size_t)n, (size_t)n, st_shim.cfg.payload);
+		st_ev_payload(&r->b, buf, (size_t)n, (size_t)n, st_shim.cfg.payload);
 }
 
 void st_rec_payload_iov(struct st_rec *r, const struct iovec *iov, size_t iovcnt,
@@ -387,10 +367,10 @@ void st_rec_payload_iov(struct st_rec *r, const struct iovec *iov, size_t iovcnt
 	}
 	/* None of the bytes at hand (stdio's formatted text): say so. */
 	if (got == 0) {
-		jw_kv_i64(&r->w, "data_cut", n);
+		rb_i64(&r->b, ST_F_data_cut, n);
 		return;
 	}
-	st_ev_payload(&r->w, flat, got, (size_t)n, got);
+	st_ev_payload(&r->b, flat, got, (size_t)n, got);
 }
 
 size_t st_iov_total(const struct iovec *iov, size_t n)

@@ -6,6 +6,7 @@
 #include "calls.h"
 #include "event.h"
 #include "fault.h"
+#include "recframe.h"
 #include "shim.h"
 
 #include <errno.h>
@@ -13,10 +14,14 @@
 
 struct st_rec {
 	struct st_ev_head h;
-	struct jw w;
+	struct rb b;
 	bool faulted;
 	bool replaced;  /* a fault made the result: the real call was not made */
-	char buf[ST_EV_MAX];
+	/* Endpoints this record defines: remembered once it is written. */
+	int ep_fd;
+	uint64_t ep_tag;
+	/* The frame: the body at ST_FRAME_HEAD_MAX, room for the check. */
+	uint8_t buf[ST_FRAME_HEAD_MAX + ST_EV_MAX + ST_FRAME_TAIL];
 };
 
 /* Starts the record of a call that ran from t0 to t1 and returned ret,
@@ -37,14 +42,14 @@ void st_rec_emit_snap(struct st_rec *r, const struct st_fdsnap *snap);
 static inline void st_rec_fault(struct st_rec *r, const struct st_fault *f)
 {
 	if (f->rule) {
-		st_fault_json(&r->w, f);
+		st_fault_rec(&r->b, f);
 		r->faulted = true;
 		r->replaced = f->replaced;
 	}
 }
 
 /* Common argument fields. */
-void st_rec_msgflags(struct st_rec *r, const char *key, int flags);
+void st_rec_msgflags(struct st_rec *r, enum st_field f, int flags);
 void st_rec_payload(struct st_rec *r, const void *buf, ssize_t n);
 void st_rec_payload_iov(struct st_rec *r, const struct iovec *iov, size_t iovcnt,
 			ssize_t n);

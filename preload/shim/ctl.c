@@ -446,7 +446,7 @@ static void json_rule(struct jw *w, const struct st_rule *r, enum change c)
 }
 
 /* Changed rules, while they fit; the rest are counted in rules_cut. */
-static void json_changes(struct jw *w, const char *buf, size_t cap, unsigned old, unsigned set)
+static void json_changes(struct jw *w, unsigned old, unsigned set)
 {
 	size_t cut = 0;
 
@@ -456,7 +456,7 @@ static void json_changes(struct jw *w, const char *buf, size_t cap, unsigned old
 		enum change c = change_of(old, set, i);
 		if (c == CH_SAME)
 			continue;
-		if (cap - jw_len(w, buf) < 4 * ST_RULE_TEXT_MAX)
+		if ((size_t)(w->end - w->p) < 4 * ST_RULE_TEXT_MAX)
 			cut++;
 		else
 			json_rule(w, st_faults_set_rule(set, i), c);
@@ -464,7 +464,7 @@ static void json_changes(struct jw *w, const char *buf, size_t cap, unsigned old
 	for (size_t i = 0; i < st_faults_set_count(old); i++) {
 		if (find_rule(set, st_faults_set_rule(old, i)) >= 0)
 			continue;
-		if (cap - jw_len(w, buf) < 4 * ST_RULE_TEXT_MAX)
+		if ((size_t)(w->end - w->p) < 4 * ST_RULE_TEXT_MAX)
 			cut++;
 		else
 			json_rule(w, st_faults_set_rule(old, i), CH_REMOVED);
@@ -493,7 +493,7 @@ static void record(const struct request *q, unsigned old, unsigned set, size_t i
 
 	if (!st_tracing_on())
 		return;
-	jw_init(&w, buf, sizeof(buf) - 1);
+	jw_init(&w, buf + ST_JSON_PRE, sizeof(buf) - ST_JSON_PRE - ST_JSON_POST);
 	jw_obj_begin(&w);
 	jw_kv_name(&w, "rec", "ctl");
 	jw_kv_u64(&w, "ts", now);
@@ -504,14 +504,14 @@ static void record(const struct request *q, unsigned old, unsigned set, size_t i
 	jw_kv_i64(&w, "by", q->by);
 	if (q->posted_ns && q->posted_ns <= now)
 		jw_kv_u64(&w, "wait_ns", now - q->posted_ns);
-	json_changes(&w, buf, sizeof(buf) - 1, old, set);
+	json_changes(&w, old, set);
 	jw_kv_u64(&w, "in_force", in_force);
 	jw_kv_u64(&w, "seed", st_faults_seed());
 	jw_kv_str(&w, "message", message);
 	jw_obj_end(&w);
 	jw_char(&w, '\n');
 	if (!w.overflow)
-		st_writer_write(buf, jw_len(&w, buf));
+		st_writer_write_json(buf, jw_len(&w, buf + ST_JSON_PRE));
 }
 
 /* Hangs under a rule that is gone end now (fault.c, hang_until). */

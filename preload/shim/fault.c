@@ -1071,30 +1071,28 @@ void st_fault_end(struct st_fault *f, int fd, ssize_t bytes)
 	atomic_store(&e->paced_until, until);
 }
 
-void st_fault_json(struct jw *w, const struct st_fault *f)
+void st_fault_rec(struct rb *b, const struct st_fault *f)
 {
 	const struct st_rule *r = f->rule;
 
 	if (!r)
 		return;
-	jw_key(w, "fault");
-	jw_obj_begin(w);
-	jw_kv_str(w, "rule", r->origin);
-	jw_kv_str(w, "text", r->text);
-	jw_kv_name(w, "action", f->action);
-	jw_kv_u64(w, "nth", f->nth);
+	rb_obj(b, ST_F_fault);
+	rb_ctext(b, ST_F_rule, r->origin);
+	rb_ctext(b, ST_F_text, r->text);
+	rb_cname(b, ST_F_action, f->action);
+	rb_u64(b, ST_F_nth, f->nth);
 	/* made: the real call ran, and ret/errno are what it returned. */
-	jw_key(w, "made");
-	jw_bool(w, !f->replaced);
+	rb_bool(b, ST_F_made, !f->replaced);
 	if (f->delayed_ns)
-		jw_kv_u64(w, "delay_ns", f->delayed_ns);
+		rb_u64(b, ST_F_delay_ns, f->delayed_ns);
 	if (f->waited_ns)
-		jw_kv_u64(w, "waited_ns", f->waited_ns);
+		rb_u64(b, ST_F_waited_ns, f->waited_ns);
 	if (f->allowed) {
-		jw_kv_u64(w, "asked", f->asked);
-		jw_kv_u64(w, "allowed", f->allowed);
+		rb_u64(b, ST_F_asked, f->asked);
+		rb_u64(b, ST_F_allowed, f->allowed);
 	}
 	if (f->flipped)
-		jw_kv_u64(w, "flipped", f->flipped);
-	jw_obj_end(w);
+		rb_u64(b, ST_F_flipped, f->flipped);
+	rb_end(b);
 }

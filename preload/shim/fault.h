@@ -5,7 +5,7 @@
 
 #include "calls.h"
 #include "ctlfile.h"
-#include "jsonw.h"
+#include "recbuf.h"
 #include "rules.h"
 #include "shim.h"
 
@@ -129,7 +129,7 @@ void st_fault_end(struct st_fault *f, int fd, ssize_t bytes);
 /* getaddrinfo results, remembered so host= can select later connects. */
 void st_fault_note_resolved(const char *host, const struct addrinfo *res);
 /* The "fault" object of the call's event. */
-void st_fault_json(struct jw *w, const struct st_fault *f);
+void st_fault_rec(struct rb *b, const struct st_fault *f);
 
 /* Runs `call` unless a fault replaces it; either way ret and err hold the
  * result and its errno. Hooks use it around their real call. */

@@ -2,6 +2,7 @@
 
 #include "fault.h"
 #include "jsonw.h"
+#include "recframe.h"
 #include "shim.h"
 
 #include <socktrace/trace_format.h>
@@ -10,7 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static char header_buf[ST_ARGV_MAX * 2 + 4096 + ST_RULES_MAX * (ST_RULE_TEXT_MAX * 2 + ST_RULE_ORIGIN_MAX)];
+/* Room for the binary prologue and the frame around the line. */
+#define HEADER_PRE (ST_PROLOGUE_LEN + ST_JSON_PRE)
+static char header_buf[HEADER_PRE + ST_ARGV_MAX * 2 + 4096 +
+		       ST_RULES_MAX * (ST_RULE_TEXT_MAX * 2 + ST_RULE_ORIGIN_MAX) + ST_JSON_POST];
 
 static uint64_t clock_ns(clockid_t id)
 {
@@ -27,7 +31,7 @@ char *st_header_build(size_t *len)
 	uint64_t mono, real;
 	size_t o = 0;
 
-	jw_init(&w, header_buf, sizeof(header_buf));
+	jw_init(&w, header_buf + HEADER_PRE, sizeof(header_buf) - HEADER_PRE - ST_JSON_POST);
 	jw_obj_begin(&w);
 	jw_kv_name(&w, "rec", "header");
 	jw_kv_name(&w, "format", SOCKTRACE_FORMAT_NAME);
@@ -85,6 +89,13 @@ char *st_header_build(size_t *len)
 	}
 	jw_obj_end(&w);
 	jw_char(&w, '\n');
-	*len = w.overflow ? 0 : jw_len(&w, header_buf);
-	return header_buf;
+	*len = w.overflow ? 0 : jw_len(&w, header_buf + HEADER_PRE);
+	if (!*len || st_shim.cfg.format == ST_FORMAT_JSONL)
+		return header_buf + HEADER_PRE;
+	/* The prologue, then the line as the first frame. */
+	uint8_t *frame = st_frame_json((uint8_t *)header_buf + ST_PROLOGUE_LEN, *len, len);
+	frame -= ST_PROLOGUE_LEN;
+	st_prologue_write(frame, (int64_t)st_shim.start_mono);
+	*len += ST_PROLOGUE_LEN;
+	return (char *)frame;
 }

@@ -99,11 +99,7 @@ int st_shutdown(int fd, int how, enum st_via via)
 		goto out;
 	st_rec_begin(&r, ST_FN_shutdown, fd, t0, t1, ret, err, via);
 	name = st_shutdown_name(how);
-	jw_key(&r.w, "how");
-	if (name)
-		jw_str_trusted(&r.w, name, strlen(name));
-	else
-		jw_i64(&r.w, how);
+	rb_name_or_i64(&r.b, ST_F_how, name, how);
 	st_rec_fault(&r, &f);
 	st_rec_emit(&r, fd);
 out:

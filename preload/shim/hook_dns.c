@@ -13,8 +13,7 @@ static void rec_results(struct st_rec *r, const struct addrinfo *res)
 	char seen[ADDRS_MAX][ST_ADDR_MAX];
 	size_t nseen = 0;
 
-	jw_key(&r->w, "addrs");
-	jw_arr_begin(&r->w);
+	rb_arr(&r->b, ST_F_addrs);
 	/* One entry per address: getaddrinfo repeats each one for every
 	 * socket type asked for. */
 	for (; res && nseen < ADDRS_MAX; res = res->ai_next) {
@@ -27,10 +26,9 @@ static void rec_results(struct st_rec *r, const struct addrinfo *res)
 		if (dup || n == 0)
 			continue;
 		memcpy(seen[nseen++], text, n + 1);
-		jw_elem(&r->w);
-		jw_str_trusted(&r->w, text, n);
+		rb_name(&r->b, ST_F_NONE, text, n);
 	}
-	jw_arr_end(&r->w);
+	rb_end(&r->b);
 }
 
 static void rec_hints(struct st_rec *r, const struct addrinfo *hints)
@@ -42,14 +40,14 @@ static void rec_hints(struct st_rec *r, const struct addrinfo *hints)
 		return;
 	family = st_family_name(hints->ai_family);
 	if (hints->ai_family != AF_UNSPEC && family)
-		jw_kv_name(&r->w, "family", family);
+		rb_cname(&r->b, ST_F_family, family);
 	if (hints->ai_socktype) {
 		st_socktype_str(text, sizeof(text), hints->ai_socktype);
-		jw_kv_name(&r->w, "type", text);
+		rb_cname(&r->b, ST_F_type, text);
 	}
 	if (hints->ai_flags) {
 		st_aiflags_str(text, sizeof(text), hints->ai_flags);
-		jw_kv_name(&r->w, "flags", text);
+		rb_cname(&r->b, ST_F_flags, text);
 	}
 }
 
@@ -81,11 +79,11 @@ static int st_getaddrinfo(const char *node, const char *service,
 	st_rec_begin_named(&r, ST_FN_getaddrinfo, -1, t0, t1, ret,
 			   ret != 0 ? st_eai_name(ret) : NULL);
 	if (ret == EAI_SYSTEM && st_errno_name(err))
-		jw_kv_name(&r.w, "sys_errno", st_errno_name(err));
+		rb_cname(&r.b, ST_F_sys_errno, st_errno_name(err));
 	if (node)
-		jw_kv_str(&r.w, "host", node);
+		rb_ctext(&r.b, ST_F_host, node);
 	if (service)
-		jw_kv_str(&r.w, "service", service);
+		rb_ctext(&r.b, ST_F_service, service);
 	rec_hints(&r, hints);
 	if (ret == 0 && res)
 		rec_results(&r, *res);

@@ -26,9 +26,9 @@ static void after_dup(enum st_fn fn, int src, int dst_arg, int ret, int err,
 		return;
 	st_rec_begin(&r, fn, src, t0, t1, ret, err, via);
 	if (fn == ST_FN_fcntl)
-		jw_kv_name(&r.w, "cmd", st_fcntl_name(cmd));
+		rb_cname(&r.b, ST_F_cmd, st_fcntl_name(cmd));
 	else if (fn != ST_FN_dup)
-		jw_kv_i64(&r.w, "newfd", dst_arg);
+		rb_i64(&r.b, ST_F_newfd, dst_arg);
 	st_rec_fault(&r, f);
 	st_rec_emit(&r, src);
 }

@@ -13,16 +13,8 @@ static void rec_level_name(struct st_rec *r, int level, int name)
 	const char *lv = st_sol_name(level);
 	const char *opt = st_sockopt_name(level, name);
 
-	jw_key(&r->w, "level");
-	if (lv)
-		jw_str_trusted(&r->w, lv, strlen(lv));
-	else
-		jw_i64(&r->w, level);
-	jw_key(&r->w, "opt");
-	if (opt)
-		jw_str_trusted(&r->w, opt, strlen(opt));
-	else
-		jw_i64(&r->w, name);
+	rb_name_or_i64(&r->b, ST_F_level, lv, level);
+	rb_name_or_i64(&r->b, ST_F_opt, opt, name);
 }
 
 /* The option's value, for the shapes that have an obvious reading. */
@@ -34,27 +26,22 @@ static void rec_value(struct st_rec *r, int level, int name, const void *val,
 	if (level == SOL_SOCKET && name == SO_ERROR && len >= (socklen_t)sizeof(int)) {
 		int e = *(const int *)val;
 		const char *en = st_errno_name(e);
-		jw_key(&r->w, "value");
-		if (e == 0 || !en)
-			jw_i64(&r->w, e);
-		else
-			jw_str_trusted(&r->w, en, strlen(en));
+		rb_name_or_i64(&r->b, ST_F_value, e == 0 ? NULL : en, e);
 	} else if (level == SOL_SOCKET && name == SO_LINGER &&
 		   len >= (socklen_t)sizeof(struct linger)) {
 		const struct linger *l = val;
-		jw_key(&r->w, "value");
-		jw_obj_begin(&r->w);
-		jw_kv_i64(&r->w, "onoff", l->l_onoff);
-		jw_kv_i64(&r->w, "linger", l->l_linger);
-		jw_obj_end(&r->w);
+		rb_obj(&r->b, ST_F_value);
+		rb_i64(&r->b, ST_F_onoff, l->l_onoff);
+		rb_i64(&r->b, ST_F_linger, l->l_linger);
+		rb_end(&r->b);
 	} else if (level == SOL_SOCKET && (name == SO_RCVTIMEO || name == SO_SNDTIMEO) &&
 		   len >= (socklen_t)sizeof(struct timeval)) {
 		const struct timeval *tv = val;
-		jw_kv_i64(&r->w, "value_us", (int64_t)tv->tv_sec * 1000000 + tv->tv_usec);
+		rb_i64(&r->b, ST_F_value_us, (int64_t)tv->tv_sec * 1000000 + tv->tv_usec);
 	} else if (len == (socklen_t)sizeof(int)) {
-		jw_kv_i64(&r->w, "value", *(const int *)val);
+		rb_i64(&r->b, ST_F_value, *(const int *)val);
 	} else {
-		jw_kv_u64(&r->w, "optlen", len);
+		rb_u64(&r->b, ST_F_optlen, len);
 	}
 }
 
@@ -142,7 +129,7 @@ int st_getname(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *len, enu
 		goto out;
 	st_rec_begin(&r, fn, fd, t0, t1, ret, err, via);
 	if (ret == 0 && len && addr)
-		st_ev_sockaddr(&r.w, "addr", addr, *len < given ? *len : given);
+		st_ev_sockaddr(&r.b, ST_F_addr, addr, *len < given ? *len : given);
 	st_rec_fault(&r, &f);
 	st_rec_emit(&r, fd);
 out:

@@ -2,6 +2,7 @@
  * the trace file first (end record, trimmed), so it is complete and plain
  * JSON Lines. If exec fails, the program goes on and so does the trace, by
  * appending. */
+#include "jsonw.h"
 #include "call.h"
 #include "ctl.h"
 #include "names.h"
@@ -17,7 +18,7 @@ static void rec_exec(const char *path, int fd, int ret, int err)
 	char buf[1024];
 	struct jw w;
 
-	jw_init(&w, buf, sizeof(buf) - 1);
+	jw_init(&w, buf + ST_JSON_PRE, sizeof(buf) - ST_JSON_PRE - ST_JSON_POST);
 	jw_obj_begin(&w);
 	jw_kv_name(&w, "rec", "exec");
 	jw_kv_u64(&w, "ts", st_now());
@@ -35,7 +36,7 @@ static void rec_exec(const char *path, int fd, int ret, int err)
 	jw_obj_end(&w);
 	jw_char(&w, '\n');
 	if (!w.overflow)
-		st_writer_write(buf, jw_len(&w, buf));
+		st_writer_write_json(buf, jw_len(&w, buf + ST_JSON_PRE));
 }
 
 static void before_exec(const char *path, int fd)

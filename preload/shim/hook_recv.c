@@ -10,10 +10,10 @@
 static void rec_recv(struct st_rec *r, size_t len, int flags, ssize_t ret,
 		     const void *buf)
 {
-	jw_kv_i64(&r->w, "len", (int64_t)len);
-	st_rec_msgflags(r, "flags", flags);
+	rb_i64(&r->b, ST_F_len, (int64_t)len);
+	st_rec_msgflags(r, ST_F_msgflags, flags);
 	if (ret >= 0)
-		jw_kv_i64(&r->w, "bytes", ret);
+		rb_i64(&r->b, ST_F_bytes, ret);
 	st_rec_payload(r, buf, ret);
 }
 
@@ -22,7 +22,7 @@ static void rec_from(struct st_rec *r, ssize_t ret, const struct sockaddr *from,
 		     const socklen_t *fromlen)
 {
 	if (ret >= 0 && from && fromlen && *fromlen > 0)
-		st_ev_sockaddr(&r->w, "addr", from, *fromlen);
+		st_ev_sockaddr(&r->b, ST_F_addr, from, *fromlen);
 }
 
 /* The four contiguous-buffer receives differ only in the real call. */
@@ -172,14 +172,14 @@ ssize_t st_recvmsg(int fd, struct msghdr *msg, int flags, enum st_via via)
 		goto out;
 	st_rec_begin(&r, ST_FN_recvmsg, fd, t0, t1, ret, err, via);
 	if (msg) {
-		jw_kv_i64(&r.w, "len", (int64_t)st_iov_total(msg->msg_iov, msg->msg_iovlen));
-		st_rec_msgflags(&r, "flags", flags);
+		rb_i64(&r.b, ST_F_len, (int64_t)st_iov_total(msg->msg_iov, msg->msg_iovlen));
+		st_rec_msgflags(&r, ST_F_msgflags, flags);
 		if (ret >= 0 && !(f.rule && f.replaced)) {
-			jw_kv_i64(&r.w, "bytes", ret);
+			rb_i64(&r.b, ST_F_bytes, ret);
 			rec_from(&r, ret, msg->msg_name, &msg->msg_namelen);
-			st_rec_msgflags(&r, "msg_flags", msg->msg_flags);
+			st_rec_msgflags(&r, ST_F_msg_flags, msg->msg_flags);
 		} else if (ret >= 0) {
-			jw_kv_i64(&r.w, "bytes", ret);
+			rb_i64(&r.b, ST_F_bytes, ret);
 		}
 		st_rec_payload_iov(&r, msg->msg_iov, msg->msg_iovlen, ret);
 	}
@@ -234,13 +234,13 @@ int st_recvmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags,
 	if (!st_tracing_on())
 		goto out;
 	st_rec_begin(&r, ST_FN_recvmmsg, fd, t0, t1, ret, err, via);
-	jw_kv_u64(&r.w, "vlen", vlen);
-	st_rec_msgflags(&r, "flags", flags);
+	rb_u64(&r.b, ST_F_vlen, vlen);
+	st_rec_msgflags(&r, ST_F_msgflags, flags);
 	if (ret > 0) {
 		uint64_t bytes = 0;
 		for (int i = 0; i < ret; i++)
 			bytes += vec[i].msg_len;
-		jw_kv_u64(&r.w, "bytes", bytes);
+		rb_u64(&r.b, ST_F_bytes, bytes);
 		rec_from(&r, 0, vec[0].msg_hdr.msg_name, &vec[0].msg_hdr.msg_namelen);
 		st_rec_payload_iov(&r, vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen,
 				   vec[0].msg_len);

@@ -106,9 +106,9 @@ ssize_t st_read(enum st_fn fn, int fd, void *buf, size_t len, size_t buflen, enu
 	t1 = st_time_end();
 	if (st_tracing_on()) {
 		st_rec_begin(&r, fn, fd, t0, t1, ret, err, via);
-		jw_kv_i64(&r.w, "len", (int64_t)len);
+		rb_i64(&r.b, ST_F_len, (int64_t)len);
 		if (ret >= 0)
-			jw_kv_i64(&r.w, "bytes", ret);
+			rb_i64(&r.b, ST_F_bytes, ret);
 		st_rec_payload(&r, buf, ret);
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, fd);
@@ -158,9 +158,9 @@ ssize_t st_write(int fd, const void *buf, size_t len, enum st_via via)
 	t1 = st_time_end();
 	if (st_tracing_on()) {
 		st_rec_begin(&r, ST_FN_write, fd, t0, t1, ret, err, via);
-		jw_kv_i64(&r.w, "len", (int64_t)len);
+		rb_i64(&r.b, ST_F_len, (int64_t)len);
 		if (ret >= 0)
-			jw_kv_i64(&r.w, "bytes", ret);
+			rb_i64(&r.b, ST_F_bytes, ret);
 		st_rec_payload(&r, buf, ret);
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, fd);
@@ -234,10 +234,10 @@ ssize_t st_rwv(enum st_fn fn, int fd, const struct iovec *iov, int n, enum st_vi
 	t1 = st_time_end();
 	if (st_tracing_on()) {
 		st_rec_begin(&r, fn, fd, t0, t1, ret, err, via);
-		jw_kv_i64(&r.w, "len", (int64_t)(n > 0 ? st_iov_total(iov, (size_t)n) : 0));
-		jw_kv_i64(&r.w, "iovcnt", n);
+		rb_i64(&r.b, ST_F_len, (int64_t)(n > 0 ? st_iov_total(iov, (size_t)n) : 0));
+		rb_i64(&r.b, ST_F_iovcnt, n);
 		if (ret >= 0)
-			jw_kv_i64(&r.w, "bytes", ret);
+			rb_i64(&r.b, ST_F_bytes, ret);
 		if (n > 0)
 			st_rec_payload_iov(&r, iov, (size_t)n, ret);
 		st_rec_fault(&r, &f);

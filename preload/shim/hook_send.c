@@ -47,12 +47,12 @@ static ssize_t send_contiguous(enum st_fn fn, int fd, const void *buf, size_t le
 		learn_after_send(fd, ret, err, flags, to, tolen);
 	if (st_tracing_on()) {
 		st_rec_begin(&r, fn, fd, t0, t1, ret, err, via);
-		jw_kv_i64(&r.w, "len", (int64_t)len);
-		st_rec_msgflags(&r, "flags", flags);
+		rb_i64(&r.b, ST_F_len, (int64_t)len);
+		st_rec_msgflags(&r, ST_F_msgflags, flags);
 		if (to)
-			st_ev_sockaddr(&r.w, "addr", to, tolen);
+			st_ev_sockaddr(&r.b, ST_F_addr, to, tolen);
 		if (ret >= 0)
-			jw_kv_i64(&r.w, "bytes", ret);
+			rb_i64(&r.b, ST_F_bytes, ret);
 		st_rec_payload(&r, buf, ret);
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, fd);
@@ -156,14 +156,14 @@ ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags, enum st_via via)
 		goto out;
 	st_rec_begin(&r, ST_FN_sendmsg, fd, t0, t1, ret, err, via);
 	if (msg) {
-		jw_kv_i64(&r.w, "len", (int64_t)st_iov_total(msg->msg_iov, msg->msg_iovlen));
-		st_rec_msgflags(&r, "flags", flags);
+		rb_i64(&r.b, ST_F_len, (int64_t)st_iov_total(msg->msg_iov, msg->msg_iovlen));
+		st_rec_msgflags(&r, ST_F_msgflags, flags);
 		if (msg->msg_name)
-			st_ev_sockaddr(&r.w, "addr", msg->msg_name, msg->msg_namelen);
+			st_ev_sockaddr(&r.b, ST_F_addr, msg->msg_name, msg->msg_namelen);
 		if (msg->msg_controllen)
-			jw_kv_u64(&r.w, "control", msg->msg_controllen);
+			rb_u64(&r.b, ST_F_control, msg->msg_controllen);
 		if (ret >= 0)
-			jw_kv_i64(&r.w, "bytes", ret);
+			rb_i64(&r.b, ST_F_bytes, ret);
 		st_rec_payload_iov(&r, msg->msg_iov, msg->msg_iovlen, ret);
 	}
 	st_rec_fault(&r, &f);
@@ -216,15 +216,15 @@ int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned vlen, int flags, enum st_v
 	if (!st_tracing_on())
 		goto out;
 	st_rec_begin(&r, ST_FN_sendmmsg, fd, t0, t1, ret, err, via);
-	jw_kv_u64(&r.w, "vlen", vlen);
-	st_rec_msgflags(&r, "flags", flags);
+	rb_u64(&r.b, ST_F_vlen, vlen);
+	st_rec_msgflags(&r, ST_F_msgflags, flags);
 	if (have && vec[0].msg_hdr.msg_name)
-		st_ev_sockaddr(&r.w, "addr", vec[0].msg_hdr.msg_name, vec[0].msg_hdr.msg_namelen);
+		st_ev_sockaddr(&r.b, ST_F_addr, vec[0].msg_hdr.msg_name, vec[0].msg_hdr.msg_namelen);
 	if (ret > 0) {
 		uint64_t bytes = 0;
 		for (int i = 0; i < ret; i++)
 			bytes += vec[i].msg_len;
-		jw_kv_u64(&r.w, "bytes", bytes);
+		rb_u64(&r.b, ST_F_bytes, bytes);
 		st_rec_payload_iov(&r, vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen,
 				   vec[0].msg_len);
 	}

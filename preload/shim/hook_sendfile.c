@@ -30,7 +30,7 @@
 static void rec_unseen_payload(struct st_rec *r, ssize_t bytes)
 {
 	if (st_shim.cfg.payload && bytes > 0)
-		jw_kv_i64(&r->w, "data_cut", bytes);
+		rb_i64(&r->b, ST_F_data_cut, bytes);
 }
 
 /* sendfile's in_fd is never a socket (the kernel reads only from files
@@ -65,18 +65,18 @@ ssize_t st_sendfile(enum st_fn fn, int out_fd, int in_fd, off_t *off, off64_t *o
 	t1 = st_time_end();
 	if (st_tracing_on()) {
 		st_rec_begin(&r, fn, out_fd, t0, t1, ret, err, via);
-		jw_kv_i64(&r.w, "in_fd", in_fd);
+		rb_i64(&r.b, ST_F_in_fd, in_fd);
 		/* The offset the copy started from. Read after the call, where
 		 * the kernel has left it advanced by the bytes moved: the
 		 * pointer is then known to be good, unless the call made here
 		 * failed with EFAULT (or did not run). */
 		if (has_off && !(f.rule && f.replaced) && (ret >= 0 || err != EFAULT)) {
 			int64_t after = fn == ST_FN_sendfile ? (int64_t)*off : (int64_t)*off64;
-			jw_kv_i64(&r.w, "offset", after - (ret > 0 ? ret : 0));
+			rb_i64(&r.b, ST_F_offset, after - (ret > 0 ? ret : 0));
 		}
-		jw_kv_i64(&r.w, "len", (int64_t)count);
+		rb_i64(&r.b, ST_F_len, (int64_t)count);
 		if (ret >= 0)
-			jw_kv_i64(&r.w, "bytes", ret);
+			rb_i64(&r.b, ST_F_bytes, ret);
 		rec_unseen_payload(&r, ret);
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, out_fd);
@@ -137,17 +137,16 @@ ssize_t st_splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t
 	t1 = st_time_end();
 	if (st_tracing_on()) {
 		st_rec_begin(&r, ST_FN_splice, sock, t0, t1, ret, err, via);
-		jw_kv_name(&r.w, "dir", dir == ST_DATA_OUT ? "out" : "in");
-		jw_kv_i64(&r.w, dir == ST_DATA_OUT ? "fd_in" : "fd_out", other);
-		jw_kv_i64(&r.w, "len", (int64_t)len);
+		rb_cname(&r.b, ST_F_dir, dir == ST_DATA_OUT ? "out" : "in");
+		rb_i64(&r.b, dir == ST_DATA_OUT ? ST_F_fd_in : ST_F_fd_out, other);
+		rb_i64(&r.b, ST_F_len, (int64_t)len);
 		if (flags) {
 			char names[96];
 			size_t n = st_spliceflags_str(names, sizeof(names), flags);
-			jw_key(&r.w, "flags");
-			jw_str_trusted(&r.w, names, n);
+			rb_name(&r.b, ST_F_flags, names, n);
 		}
 		if (ret >= 0)
-			jw_kv_i64(&r.w, "bytes", ret);
+			rb_i64(&r.b, ST_F_bytes, ret);
 		rec_unseen_payload(&r, ret);
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, sock);

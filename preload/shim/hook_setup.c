@@ -13,18 +13,10 @@ static void rec_socket_args(struct st_rec *r, int domain, int type, int protocol
 	const char *name = st_family_name(domain);
 	const char *proto = st_proto_name(domain, protocol);
 
-	jw_key(&r->w, "family");
-	if (name)
-		jw_str_trusted(&r->w, name, strlen(name));
-	else
-		jw_i64(&r->w, domain);
+	rb_name_or_i64(&r->b, ST_F_family, name, domain);
 	st_socktype_str(text, sizeof(text), type);
-	jw_kv_name(&r->w, "type", text);
-	jw_key(&r->w, "protocol");
-	if (proto && protocol)
-		jw_str_trusted(&r->w, proto, strlen(proto));
-	else
-		jw_i64(&r->w, protocol);
+	rb_cname(&r->b, ST_F_type, text);
+	rb_name_or_i64(&r->b, ST_F_protocol, protocol ? proto : NULL, protocol);
 }
 
 int st_socket(int domain, int type, int protocol, enum st_via via)
@@ -82,13 +74,10 @@ int st_socketpair(int domain, int type, int protocol, int sv[2], enum st_via via
 	st_rec_begin(&r, ST_FN_socketpair, -1, t0, t1, ret, err, via);
 	rec_socket_args(&r, domain, type, protocol);
 	if (ret == 0) {
-		jw_key(&r.w, "fds");
-		jw_arr_begin(&r.w);
-		jw_elem(&r.w);
-		jw_i64(&r.w, sv[0]);
-		jw_elem(&r.w);
-		jw_i64(&r.w, sv[1]);
-		jw_arr_end(&r.w);
+		rb_arr(&r.b, ST_F_fds);
+		rb_i64(&r.b, ST_F_NONE, sv[0]);
+		rb_i64(&r.b, ST_F_NONE, sv[1]);
+		rb_end(&r.b);
 	}
 	st_rec_fault(&r, &f);
 	st_rec_emit(&r, -1);
@@ -121,7 +110,7 @@ int st_bind(int fd, const struct sockaddr *addr, socklen_t len, enum st_via via)
 		st_learn_local(fd);
 	if (st_tracing_on()) {
 		st_rec_begin(&r, ST_FN_bind, fd, t0, t1, ret, err, via);
-		st_ev_sockaddr(&r.w, "addr", addr, len);
+		st_ev_sockaddr(&r.b, ST_F_addr, addr, len);
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, fd);
 	}
@@ -153,7 +142,7 @@ int st_listen(int fd, int backlog, enum st_via via)
 		st_learn_local(fd);
 	if (st_tracing_on()) {
 		st_rec_begin(&r, ST_FN_listen, fd, t0, t1, ret, err, via);
-		jw_kv_i64(&r.w, "backlog", backlog);
+		rb_i64(&r.b, ST_F_backlog, backlog);
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, fd);
 	}
@@ -197,14 +186,14 @@ static void rec_peer_pid(struct st_rec *r, int fd)
 	if (st_sealed() || !st_fd_snapshot(fd, &snap) || snap.family != AF_UNIX)
 		return;
 	if (real_getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid > 0)
-		jw_kv_i64(&r->w, "peer_pid", cred.pid);
+		rb_i64(&r->b, ST_F_peer_pid, cred.pid);
 	errno = saved;
 	/* Exactly which client's socket: two threads of one client may
 	 * connect at once. */
 	uint64_t peer = snap.socktype == SOCK_STREAM || snap.socktype == SOCK_SEQPACKET ?
 				st_unix_peer_ino(fd) : 0;
 	if (peer)
-		jw_kv_u64(&r->w, "peer_ino", peer);
+		rb_u64(&r->b, ST_F_peer_ino, peer);
 }
 
 int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *lenp,
@@ -233,7 +222,7 @@ int st_accept(enum st_fn fn, int fd, struct sockaddr *addr, socklen_t *lenp,
 	if (fn == ST_FN_accept4 && flags) {
 		char text[64];
 		st_sockflags_str(text, sizeof(text), flags);
-		jw_kv_name(&r.w, "flags", text);
+		rb_cname(&r.b, ST_F_flags, text);
 	}
 	if (ret >= 0)
 		rec_peer_pid(&r, ret);
@@ -280,12 +269,12 @@ int st_connect(int fd, const struct sockaddr *addr, socklen_t len, enum st_via v
 	}
 	if (st_tracing_on()) {
 		st_rec_begin(&r, ST_FN_connect, fd, t0, t1, ret, err, via);
-		st_ev_sockaddr(&r.w, "addr", addr, len);
+		st_ev_sockaddr(&r.b, ST_F_addr, addr, len);
 		/* A unix client's socket, which the server's accept names. */
 		if (ret == 0 && addr && len >= sizeof(sa_family_t) && addr->sa_family == AF_UNIX) {
 			uint64_t ino = st_sock_ino(fd);
 			if (ino)
-				jw_kv_u64(&r.w, "ino", ino);
+				rb_u64(&r.b, ST_F_ino, ino);
 		}
 		st_rec_fault(&r, &f);
 		st_rec_emit(&r, fd);

@@ -292,10 +292,10 @@ static int dprint(int fd, int flag, const char *fmt, va_list ap)
 	t1 = st_time_end();
 	if (st_tracing_on() && st_fd_still_socket(fd)) {
 		st_rec_begin(&r, ST_FN_write, fd, t0, t1, ret, err, ST_VIA_STDIO);
-		jw_kv_name(&r.w, "stdio", "dprintf");
+		rb_cname(&r.b, ST_F_stdio, "dprintf");
 		if (ret >= 0) {
-			jw_kv_i64(&r.w, "len", ret);
-			jw_kv_i64(&r.w, "bytes", ret);
+			rb_i64(&r.b, ST_F_len, ret);
+			rb_i64(&r.b, ST_F_bytes, ret);
 			st_rec_payload_iov(&r, NULL, 0, ret);
 		}
 		st_rec_emit(&r, fd);
@@ -431,7 +431,7 @@ ST_EXPORT int fclose(FILE *fp)
 	st_fd_forget_if_unchanged(fd, version);
 	if (traced) {
 		st_rec_begin(&r, ST_FN_close, fd, t0, t1, ret, err, ST_VIA_STDIO);
-		jw_kv_name(&r.w, "stdio", "fclose");
+		rb_cname(&r.b, ST_F_stdio, "fclose");
 		st_rec_emit_snap(&r, &snap);
 	}
 	errno = err;

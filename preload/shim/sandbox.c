@@ -35,7 +35,7 @@ static void warn_sealed(const char *how)
 	char buf[768];
 	struct jw w;
 
-	jw_init(&w, buf, sizeof(buf));
+	jw_init(&w, buf + ST_JSON_PRE, sizeof(buf) - ST_JSON_PRE - ST_JSON_POST);
 	jw_obj_begin(&w);
 	jw_kv_name(&w, "rec", "warning");
 	jw_kv_u64(&w, "ts", st_now());
@@ -51,7 +51,7 @@ static void warn_sealed(const char *how)
 	jw_obj_end(&w);
 	jw_char(&w, '\n');
 	if (!w.overflow)
-		st_writer_write(buf, jw_len(&w, buf));
+		st_writer_write_json(buf, jw_len(&w, buf + ST_JSON_PRE));
 }
 
 enum { INHERITED_UNKNOWN, INHERITED_NO, INHERITED_YES };

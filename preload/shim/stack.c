@@ -283,55 +283,41 @@ static bool lookup(uintptr_t ip, struct frame_info *fi)
 	       atomic_load_explicit(&names[i].ip, memory_order_relaxed) == ip;
 }
 
-static void put_hex(struct jw *w, const char *key, uintptr_t v)
-{
-	char buf[2 + 16];
-	size_t n = 0;
-	char digits[16];
-
-	do {
-		digits[n++] = "0123456789abcdef"[v & 15];
-		v >>= 4;
-	} while (v);
-	buf[0] = '0';
-	buf[1] = 'x';
-	for (size_t i = 0; i < n; i++)
-		buf[2 + i] = digits[n - 1 - i];
-	jw_key(w, key);
-	jw_str_trusted(w, buf, n + 2);
-}
-
-void st_stack_json(struct jw *w, const struct st_stack *s, size_t reserve)
+void st_stack_rec(struct rb *b, const struct st_stack *s, size_t reserve)
 {
 	unsigned shown = 0;
 
-	jw_key(w, "stack");
-	jw_arr_begin(w);
+	rb_arr(b, ST_F_stack);
 	for (unsigned k = 0; k < s->n; k++) {
 		struct frame_info fi;
 		bool known = lookup(s->ip[k], &fi);
-		if ((size_t)(w->end - w->p) < reserve + 400)
+		bool in_module = known && fi.module < MODULES_MAX;
+		const char *module = in_module ? modules[fi.module].path : "";
+		char func[sizeof(fi.func) + 24];
+		size_t func_len = 0;
+
+		if (known && fi.func[0])
+			func_len = (size_t)snprintf(func, sizeof(func), "%s+0x%x", fi.func, fi.off);
+		if (func_len >= sizeof(func))
+			func_len = sizeof(func) - 1;
+		if ((size_t)(b->end - b->p) < reserve + 5 * RB_SCALAR_MAX + strlen(module) + func_len)
 			break;
-		jw_elem(w);
-		jw_obj_begin(w);
-		put_hex(w, "ip", s->ip[k]);
-		if (known && fi.module < MODULES_MAX) {
-			jw_kv_str(w, "module", modules[fi.module].path);
+		rb_obj(b, ST_F_NONE);
+		rb_u64(b, ST_F_ip, s->ip[k]);
+		if (in_module) {
+			rb_ctext(b, ST_F_module, module);
 			/* The call instruction, not the return address: what
 			 * addr2line needs to name the calling line. */
-			put_hex(w, "offset", s->ip[k] - modules[fi.module].base - 1);
+			rb_u64(b, ST_F_frame_offset, s->ip[k] - modules[fi.module].base - 1);
 		}
-		if (known && fi.func[0]) {
-			char func[sizeof(fi.func) + 24];
-			snprintf(func, sizeof(func), "%s+0x%x", fi.func, fi.off);
-			jw_kv_str(w, "func", func);
-		}
-		jw_obj_end(w);
+		if (func_len)
+			rb_text(b, ST_F_func, func, func_len);
+		rb_end(b);
 		shown++;
 	}
-	jw_arr_end(w);
+	rb_end(b);
 	if (shown < s->n || s->cut)
-		jw_kv_u64(w, "stack_cut", s->n - shown);
+		rb_u64(b, ST_F_stack_cut, s->n - shown);
 }
 
 bool st_stack_has_caller(const struct st_stack *s, const char *module_glob,

@@ -82,14 +82,14 @@ static void record(const struct st_stdio_call *c, enum st_fn fn, uint64_t t0, ui
 	struct st_rec r;
 
 	st_rec_begin(&r, fn, c->fd, t0, t1, ret, err, ST_VIA_STDIO);
-	jw_kv_name(&r.w, "stdio", c->name);
+	rb_cname(&r.b, ST_F_stdio, c->name);
 	if (fn == ST_FN_write)
-		jw_kv_i64(&r.w, "len", (int64_t)len);
+		rb_i64(&r.b, ST_F_len, (int64_t)len);
 	if (ret > 0) {
-		jw_kv_i64(&r.w, "bytes", ret);
+		rb_i64(&r.b, ST_F_bytes, ret);
 		st_rec_payload_iov(&r, iov, iovcnt, ret);
 	} else if (ret == 0) {
-		jw_kv_i64(&r.w, "bytes", 0);
+		rb_i64(&r.b, ST_F_bytes, 0);
 	}
 	st_rec_emit(&r, c->fd);
 }

@@ -22,7 +22,7 @@ void st_warn_io_uring(const char *how)
 
 	if (atomic_exchange(&io_uring_noted, true) || !st_tracing_on())
 		return;
-	jw_init(&w, buf, sizeof(buf));
+	jw_init(&w, buf + ST_JSON_PRE, sizeof(buf) - ST_JSON_PRE - ST_JSON_POST);
 	jw_obj_begin(&w);
 	jw_kv_name(&w, "rec", "warning");
 	jw_kv_u64(&w, "ts", st_now());
@@ -35,7 +35,7 @@ void st_warn_io_uring(const char *how)
 	jw_obj_end(&w);
 	jw_char(&w, '\n');
 	if (!w.overflow)
-		st_writer_write(buf, jw_len(&w, buf));
+		st_writer_write_json(buf, jw_len(&w, buf + ST_JSON_PRE));
 }
 
 void st_warn_scan_fds(void)

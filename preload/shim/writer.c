@@ -6,8 +6,12 @@
 #include "sandbox.h"
 #include "event.h"
 #include "fsize.h"
+#include "recframe.h"
+#include "recjson.h"
 #include "shim.h"
 #include "warn.h"
+
+#include <socktrace/trace_format.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +42,7 @@
  * next one: a record that starts in a segment is copied in one piece
  * through it, and when the file can grow no further the last segment
  * still holds the end record after the last record. */
-#define REC_SLACK ((uint64_t)ST_EV_MAX)
+#define REC_SLACK ((uint64_t)ST_JSON_LINE_MAX)
 #define END_RESERVE ((uint64_t)4096)
 /* Appending under a file size limit keeps this much below it for the end
  * record (finish formats it into 256 bytes). */
@@ -74,6 +78,8 @@ struct writer_ctl {
 	 * full): every record from there on is lost, so the end record
 	 * goes there. NO_CUT until then. */
 	_Atomic uint64_t cut;
+	/* Binary traces: the next endpoint id (fdtable.h, st_ep_ids). */
+	_Atomic uint64_t ep_next;
 };
 
 static struct {
@@ -110,6 +116,12 @@ static struct {
 		uint64_t size;
 	} desc[SEG_COUNT];
 } w = { .fd = -1 };
+
+/* Endpoint ids of this file: those below first are a parent's, which a
+ * fork child's table still carries, so the child's file starts above
+ * every id its parent had given out. */
+static struct st_ep_ids ep_ids;
+static uint64_t ep_first = 1;
 
 static int our_fd(void)
 {
@@ -706,6 +718,8 @@ static int create_file(void)
 	char name[sizeof(st_shim.prog) + 48];
 	char prog[sizeof(st_shim.prog)];
 	const char *dir = st_shim.cfg.out_dir;
+	const char *suffix = st_shim.cfg.format == ST_FORMAT_JSONL ? SOCKTRACE_FILE_SUFFIX_JSONL
+								 : SOCKTRACE_FILE_SUFFIX_BINARY;
 	int dfd, fd = -1;
 
 	file_prog(prog, sizeof(prog));
@@ -716,9 +730,9 @@ static int create_file(void)
 	 * process before exec, or an old run with a reused pid. */
 	for (unsigned seq = 1; seq < 1000; seq++) {
 		if (seq == 1)
-			snprintf(name, sizeof(name), "%s.%d.jsonl", prog, st_shim.pid);
+			snprintf(name, sizeof(name), "%s.%d%s", prog, st_shim.pid, suffix);
 		else
-			snprintf(name, sizeof(name), "%s.%d-%u.jsonl", prog, st_shim.pid, seq);
+			snprintf(name, sizeof(name), "%s.%d-%u%s", prog, st_shim.pid, seq, suffix);
 		if (snprintf(w.path, sizeof(w.path), "%s/%s", dir, name) >= (int)sizeof(w.path)) {
 			errno = ENAMETOOLONG;
 			break;
@@ -765,6 +779,9 @@ static int open_trace(void)
 		stop_tracing("cannot map the control page for", errno);
 		return W_FAILED;
 	}
+	atomic_store(&w.ctl->ep_next, ep_first);
+	ep_ids.first = (uint32_t)ep_first;
+	ep_ids.next = &w.ctl->ep_next;
 	fd = create_file();
 	if (fd < 0)
 		return W_FAILED; /* create_file said why */
@@ -857,14 +874,45 @@ void st_writer_write(const char *rec, size_t len)
 		write_mapped_or_appended(rec, len);
 }
 
-static size_t end_record(char *rec, size_t cap, const char *reason)
+void st_writer_write_json(char *buf, size_t len)
 {
-	int n = snprintf(rec, cap,
+	size_t frame_len;
+	const uint8_t *frame;
+
+	if (st_shim.cfg.format == ST_FORMAT_JSONL) {
+		st_writer_write(buf + ST_JSON_PRE, len);
+		return;
+	}
+	frame = st_frame_json((uint8_t *)buf, len, &frame_len);
+	st_writer_write((const char *)frame, frame_len);
+}
+
+struct st_ep_ids *st_writer_ep_ids(void)
+{
+	int state = atomic_load_explicit(&w.state, memory_order_acquire);
+
+	if (st_shim.cfg.format != ST_FORMAT_BINARY || (state != W_MAPPED && state != W_APPEND))
+		return NULL;
+	return &ep_ids;
+}
+
+/* The end record, framed for a binary trace; returns where it starts in
+ * rec and its length in *len (0: it did not fit). */
+static char *end_record(char *rec, size_t cap, const char *reason, size_t *len)
+{
+	char *line = rec + ST_JSON_PRE;
+	int n = snprintf(line, cap - ST_JSON_PRE - ST_JSON_POST,
 			 "{\"rec\":\"end\",\"ts\":%llu,\"pid\":%d,\"reason\":\"%s\",\"dropped\":%llu}\n",
 			 (unsigned long long)st_now(), st_shim.pid, reason,
 			 (unsigned long long)atomic_load(&w.ctl->dropped));
 
-	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+	*len = 0;
+	if (n <= 0 || (size_t)n >= cap - ST_JSON_PRE - ST_JSON_POST)
+		return rec;
+	*len = (size_t)n;
+	if (st_shim.cfg.format == ST_FORMAT_JSONL)
+		return line;
+	return (char *)st_frame_json((uint8_t *)rec, (size_t)n, len);
 }
 
 /* The end record at pos, the end of the records: when the disk is full,
@@ -891,9 +939,9 @@ void st_writer_finish(const char *reason)
 	if (state != W_MAPPED && st_sealed())
 		goto out; /* an end record appended would be a system call */
 	if (state != W_MAPPED) {
-		n = end_record(rec, sizeof(rec), reason);
+		const char *end = end_record(rec, sizeof(rec), reason, &n);
 		if (n && ensure_fd()) {
-			append_record(rec, n, 0); /* into the room kept for it */
+			append_record(end, n, 0); /* into the room kept for it */
 			release_low_fd();
 		}
 		goto out;
@@ -905,14 +953,14 @@ void st_writer_finish(const char *reason)
 	cut = atomic_load(&w.ctl->cut);
 	if (cut < tail)
 		tail = cut;
-	n = end_record(rec, sizeof(rec), reason);
+	const char *end = end_record(rec, sizeof(rec), reason, &n);
 	if (n)
-		place_end_record(tail, rec, n);
+		place_end_record(tail, end, n);
 	/* Under a seccomp filter the file keeps its zeros past the end
 	 * record (readers skip them; `socktrace run` trims them). */
 	if (st_sealed())
 		goto out;
-	/* Trim the preallocated zeros so the file is plain JSON Lines. */
+	/* Trim the preallocated zeros: the file ends with its end record. */
 	if (ensure_fd() && ftruncate(our_fd(), (off_t)(tail + n)) == 0) {
 		if (atomic_load(&w.full))
 			enter_failed(); /* the disk is full: no late records */
@@ -942,9 +990,12 @@ void st_writer_after_fork(void)
 			munmap(base, size + SEG_REACH);
 		}
 	}
-	if (w.ctl)
+	if (w.ctl) {
+		ep_first = atomic_load(&w.ctl->ep_next);
 		munmap(w.ctl, sizeof(*w.ctl));
+	}
 	w.ctl = NULL;
+	ep_ids.next = NULL;
 	if (our_fd() >= 0)
 		real_close(our_fd());
 	set_our_fd(-1);

@@ -36,6 +36,9 @@ import signal
 import socket
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tracebin  # noqa: E402
 import tempfile
 import time
 import traceback
@@ -195,6 +198,18 @@ def _matches(rec, flt):
     return True
 
 
+# Trace file names: binary (the default) or JSON Lines (SOCKTRACE_FORMAT=jsonl).
+TRACE_SUFFIXES = (".trace", ".jsonl")
+# The suffix the shim writes in this run of the tests: ST_TEST_FORMAT=jsonl
+# runs the suite's checks over the jsonl format.
+FORMAT = os.environ.get("ST_TEST_FORMAT", "binary")
+SUFFIX = ".jsonl" if FORMAT == "jsonl" else ".trace"
+
+
+def is_trace_name(name):
+    return not name.startswith(".") and name.endswith(TRACE_SUFFIXES)
+
+
 class TraceFile:
     """One file of a trace directory: the header, the records in file
     order (each with _src "file:line" and _raw, its text), and what was
@@ -206,29 +221,62 @@ class TraceFile:
         with open(path, "rb") as f:
             data = f.read()
         self.size = len(data)
+        self.records = []
+        self.bad_lines = []  # (line number, text, error)
+        self.incomplete_tail = None
+        self.binary = data.startswith(tracebin.MAGIC)
+        if self.binary:
+            self._read_binary(data)
+        else:
+            self._read_lines(data)
+        first = self.records[0] if self.records else {}
+        self.header = first if first.get("rec") == "header" else None
+
+    def _add(self, n, raw):
+        text = raw.decode("utf-8", "replace")
+        try:
+            rec = json.loads(raw)
+            if not isinstance(rec, dict) or "rec" not in rec:
+                raise ValueError("not an object with a 'rec' field")
+        except ValueError as e:
+            self.bad_lines.append((n, text, str(e)))
+            return
+        rec["_src"] = "%s:%d" % (self.name, n)
+        rec["_raw"] = text
+        self.records.append(rec)
+
+    def _read_binary(self, data):
+        """The records as `socktrace cat` prints them, numbered by record
+        (as the reader's messages number them in a binary file), and what
+        it says it skipped: NUL bytes (holes, padding), records cut by a
+        killed writer, records it cannot use."""
+        self.nul_bytes = 0
+        self.nul_inside = False
+        lines, err = tracebin.cat(self.path)
+        for n, raw in enumerate(lines, 1):
+            self._add(n, raw)
+        for line in err.splitlines():
+            m = re.search(r": (\d+) NUL bytes (between records|of padding)", line)
+            if m:
+                self.nul_bytes += int(m.group(1))
+                self.nul_inside = self.nul_inside or m.group(2) == "between records"
+            elif "incomplete record" in line:
+                self.incomplete_tail = line
+            elif line.strip():
+                self.bad_lines.append((0, line, "socktrace cat"))
+
+    def _read_lines(self, data):
         self.nul_bytes = data.count(b"\0")
         stripped = data.rstrip(b"\0")
         # NULs before the last record mean a hole in the file, not padding.
         self.nul_inside = b"\0" in stripped
         data = data.replace(b"\0", b"")
-        self.records = []
-        self.bad_lines = []  # (line number, text, error)
-        self.incomplete_tail = None
         lines = data.split(b"\n")
         if lines and lines[-1] != b"":
             self.incomplete_tail = lines[-1].decode("utf-8", "replace")
         for n, raw in enumerate(lines[:-1], 1):
-            text = raw.decode("utf-8", "replace")
-            try:
-                rec = json.loads(raw)
-                if not isinstance(rec, dict) or "rec" not in rec:
-                    raise ValueError("not an object with a 'rec' field")
-            except ValueError as e:
-                self.bad_lines.append((n, text, str(e)))
-                continue
-            rec["_src"] = "%s:%d" % (self.name, n)
-            rec["_raw"] = text
-            self.records.append(rec)
+            self._add(n, raw)
+
         first = self.records[0] if self.records else {}
         self.header = first if first.get("rec") == "header" else None
 
@@ -313,8 +361,8 @@ class Trace:
         self.dir = directory
         names = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
         self.files = [TraceFile(os.path.join(directory, n))
-                      for n in names if n.endswith(".jsonl")]
-        self.others = [n for n in names if not n.endswith(".jsonl")]
+                      for n in names if is_trace_name(n)]
+        self.others = [n for n in names if not is_trace_name(n)]
 
     def file(self, **flt):
         """The one file whose header matches (pid=..., prog=...)."""
@@ -464,6 +512,8 @@ class Sandbox:
                   "SOCKTRACE_SHIM is not set or missing: %r" % SHIM)
             env["LD_PRELOAD"] = SHIM
             env["SOCKTRACE_OUT"] = out or self.out
+        if FORMAT == "jsonl":
+            env["SOCKTRACE_FORMAT"] = "jsonl"
         env.update(extra or {})
         return env
 
@@ -641,17 +691,20 @@ def check_pictures(sb):
         sys.path.insert(0, view)
     import properties
     for root, _, files in os.walk(sb.dir):
-        traces = [f for f in files if f.endswith(".jsonl")]
+        traces = [f for f in files if is_trace_name(f)]
         if not traces:
             continue
         try:
             # Big traces (the long-running tests') take Python longer to
             # check than the test to run: the view suite checks the model
             # on those. (A test may plant dangling links: OSError.)
-            if sum(os.path.getsize(os.path.join(root, f)) for f in traces) > (2 << 20):
+            # (Binary records are about a fifth of their JSON.)
+            if sum(os.path.getsize(os.path.join(root, f)) * (5 if f.endswith(".trace") else 1)
+                   for f in traces) > (2 << 20):
                 continue
             with open(os.path.join(root, traces[0]), "rb") as f:
-                if b'"format":"socktrace"' not in f.readline():
+                first = f.readline()
+                if b'"format":"socktrace"' not in first and not first.startswith(tracebin.MAGIC):
                     continue
             bad = properties.check(tool, root)
         except (RuntimeError, OSError, ValueError):

@@ -168,8 +168,8 @@ def test_list(sb):
     check_eq(info["rules"][0]["fired"], 0, "the start-up rule never acted")
 
     text = ctl(sb, "--list").stdout
-    check(re.search(r"^%d  connect_loop  started \S+ \S+  trace %s/connect_loop\.%d\.jsonl$"
-                    % (pid, re.escape(sb.out), pid), text, re.M), "--list header: %r" % text)
+    check(re.search(r"^%d  connect_loop  started \S+ \S+  trace %s/connect_loop\.%d%s$"
+                    % (pid, re.escape(sb.out), pid, re.escape(sttest.SUFFIX)), text, re.M), "--list header: %r" % text)
     check(re.search(r"^\s+2\s+ctl:1\.1\s+enabled\s+selected \d+\s+fired 3\s+connect when=1\.\.3 "
                     r"error=ENETUNREACH$", text, re.M), "--list rule line: %r" % text)
     check(re.search(r"^\s+3\s+ctl:1\.2\s+disabled\s", text, re.M), "disabled rule: %r" % text)

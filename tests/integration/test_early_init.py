@@ -23,7 +23,7 @@ def check_retitled(sb, name, first_line=""):
     check_eq(tf.header["argv"], [prog(name)] + ARGS, "header argv (before the retitle)",
              [tf.header])
     check_eq(tf.header["payload"], 64, "header payload", [tf.header])
-    check_eq(tf.name, "%s.%d.jsonl" % (name, res.pid), "file name (program name kept)")
+    check_eq(tf.name, "%s.%d%s" % (name, res.pid, sttest.SUFFIX), "file name (program name kept)")
     sends = tf.calls(fn="send", bytes=21)
     check(sends and sends[-1].get("data") == "payload after retitle",
           "the payload of the send after the retitle", sends or tf.calls())

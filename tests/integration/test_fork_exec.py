@@ -32,8 +32,8 @@ def child_images(trace, child):
     second = [f for f in files if f.header["argv"][1:2] == ["--stage2"]]
     check(len(first) == 1 and len(second) == 1, "one trace file per fork_exec image of the "
           "child, found %s" % [f.name for f in files], trace=trace)
-    check_eq(first[0].name, "fork_exec.%d.jsonl" % child, "first image's file name")
-    check_eq(second[0].name, "fork_exec.%d-2.jsonl" % child, "second image's file name")
+    check_eq(first[0].name, "fork_exec.%d%s" % (child, sttest.SUFFIX), "first image's file name")
+    check_eq(second[0].name, "fork_exec.%d-2%s" % (child, sttest.SUFFIX), "second image's file name")
     return first[0], second[0]
 
 
@@ -45,7 +45,7 @@ def test_files_per_image(sb):
 
     # The parent: its own calls only.
     pf = trace.file(pid=parent, prog="fork_exec")
-    check_eq(pf.name, "fork_exec.%d.jsonl" % parent, "parent's file name")
+    check_eq(pf.name, "fork_exec.%d%s" % (parent, sttest.SUFFIX), "parent's file name")
     check(all(r.get("pid", parent) == parent for r in pf.records),
           "records of another process in the parent's file",
           [r for r in pf.records if r.get("pid", parent) != parent])
@@ -92,7 +92,7 @@ def test_files_per_image(sb):
 
     # sockuser, run by the shell in its own process.
     sf = trace.file(pid=grandchild, prog="sockuser")
-    check_eq(sf.name, "sockuser.%d.jsonl" % grandchild, "sockuser's file name")
+    check_eq(sf.name, "sockuser.%d%s" % (grandchild, sttest.SUFFIX), "sockuser's file name")
     check_eq(sf.ppid, child, "sockuser's ppid", [sf.header])
     s_write, s_socket, s_close_own, s_close_fd = sequence(sf, [
         dict(fn="write", fd=sv1, bytes=8),

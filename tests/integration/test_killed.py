@@ -21,7 +21,7 @@ def no_core_dump():
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def check_all_calls(sb, pid, n):
+def check_all_calls(sb, pid, n, size=4):
     trace = sb.trace()
     check_eq(len(trace.files), 1, "trace files", trace=trace)
     tf = trace.files[0]
@@ -31,8 +31,8 @@ def check_all_calls(sb, pid, n):
     calls = tf.calls()
     check_eq(len(calls), n, "call records", calls[-3:])
     check_eq(calls[0]["fn"], "socketpair", "first call", calls[:1])
-    sends = tf.calls(fn="send", bytes=4)
-    recvs = tf.calls(fn="recv", bytes=4)
+    sends = tf.calls(fn="send", bytes=size)
+    recvs = tf.calls(fn="recv", bytes=size)
     check_eq((len(sends), len(recvs)), ((n - 1 + 1) // 2, (n - 1) // 2),
              "(send, recv) records", calls[-3:])
     return tf
@@ -82,8 +82,10 @@ def test_sigkill_long_trace(sb):
     oldest segments to the disk and dropped them from the page cache:
     every record is still there after SIGKILL, read back from the disk,
     and the page cache held less than the file."""
+    # About 150 bytes a record in JSON Lines; binary records carry a
+    # payload of 128 bytes to be as big.
     n = 400001
-    p = sb.spawn([prog("calls_then_wait"), n, "sleep"])
+    p = sb.spawn([prog("calls_then_wait"), n, "sleep", 128], env={"SOCKTRACE_PAYLOAD": "128"})
     sb.read_line(p, r"^done %d$" % n, timeout=60)
     p.send_signal(signal.SIGKILL)
     sb.finish(p, check_rc=False)
@@ -100,7 +102,7 @@ def test_sigkill_long_trace(sb):
     resident = resident_bytes(path)
     check(size - resident >= 16 << 20,
           "page cache held by the trace: %d of %d bytes" % (resident, size))
-    tf = check_all_calls(sb, p.pid, n)
+    tf = check_all_calls(sb, p.pid, n, 128)
     check(tf.end is None, "an end record from a killed process", [tf.end])
 
 

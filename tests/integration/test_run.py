@@ -44,7 +44,7 @@ def test_default_directory_and_latest(sb):
     check(os.path.basename(target).startswith("run-"), "latest points at a run directory")
     check("trace file" in r.stderr and "socktrace-out/run-" in r.stderr,
           "says where the trace went: %r" % r.stderr)
-    files = [f for f in os.listdir(target) if f.endswith(".jsonl")]
+    files = [f for f in os.listdir(target) if sttest.is_trace_name(f)]
     check(files, "the run directory holds the trace")
     check_eq(os.stat(target).st_mode & 0o777, 0o700, "run directory mode")
     for f in files:
@@ -70,7 +70,7 @@ def test_static_program_warning(sb):
     check("statically linked" in r.stderr, "warns that nothing will be traced: %r" % r.stderr)
     check("static socket 1" in r.stdout, "the program's own output: %r" % r.stdout)
     check(not os.path.exists(os.path.join(sb.dir, "tr")) or
-          not [f for f in os.listdir(os.path.join(sb.dir, "tr")) if f.endswith(".jsonl")],
+          not [f for f in os.listdir(os.path.join(sb.dir, "tr")) if sttest.is_trace_name(f)],
           "and indeed no trace file")
 
 

@@ -35,7 +35,7 @@ def test_classic_diagram(sb):
     cfile = trace.file(pid=client.pid)
     check_eq(sfile.prog, "tcp_server", "server's header prog")
     check_eq(cfile.prog, "tcp_client", "client's header prog")
-    check(sfile.name == "tcp_server.%d.jsonl" % server.pid, "server file name " + sfile.name)
+    check(sfile.name == "tcp_server.%d%s" % (server.pid, sttest.SUFFIX), "server file name " + sfile.name)
     check(all(r["pid"] == server.pid for r in sfile.calls()), "foreign pid in " + sfile.name,
           [r for r in sfile.calls() if r["pid"] != server.pid])
 

@@ -216,7 +216,7 @@ def check_trace(trace_dir, tool):
     """Problems found in the trace of the traced run."""
     import rtest  # noqa: E402  (StreamStats: reads large files in one pass)
     problems = []
-    files = sorted(n for n in os.listdir(trace_dir) if n.endswith(".jsonl")) \
+    files = sorted(n for n in os.listdir(trace_dir) if rtest.sttest.is_trace_name(n)) \
         if os.path.isdir(trace_dir) else []
     if not files:
         return ["no trace file in %s: nothing was traced" % trace_dir], collections.Counter()

@@ -129,6 +129,11 @@ class StreamStats:
         self.ts_disorder = {}
         self._last_ts = {}
         self._nul_seen = False
+        self.binary = sttest.tracebin.is_binary(path)
+        self.nul_holes = self.nul_padding = 0  # binary files: as cat counts them
+        if self.binary:
+            self._read_binary(path)
+            return
         with open(path, "rb") as f:
             for lineno, raw in enumerate(f, 1):
                 whole = raw.endswith(b"\n")
@@ -151,6 +156,30 @@ class StreamStats:
                         self.cut.append((lineno, part[:200]))
                         continue
                     self._record(lineno, part)
+
+    def _read_binary(self, path):
+        """A binary file through `socktrace cat`, streamed: the records,
+        and what cat says it skipped (NUL bytes, cut records)."""
+        p = subprocess.Popen([tool(), "cat", path], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        for lineno, raw in enumerate(p.stdout, 1):
+            self._record(lineno, raw.rstrip(b"\n"))
+        err = p.stderr.read().decode("utf-8", "replace")
+        check_eq(p.wait(), 0, "socktrace cat %s (stderr: %s)" % (path, err[-500:]))
+        for line in err.splitlines():
+            m = re.search(r": (\d+) NUL bytes (between records|of padding)", line)
+            if m:
+                self.nul_bytes += int(m.group(1))
+                if m.group(2) == "between records":
+                    self.nul_inside = True
+                    self.nul_holes = int(m.group(1))
+                else:
+                    self.nul_padding = int(m.group(1))
+            elif "incomplete record" in line:
+                n = int(re.search(r": (\d+) incomplete", line).group(1))
+                self.cut.extend([(0, line)] * n)
+            elif line.strip():
+                self.bad.append((0, line, "socktrace cat"))
 
     def _record(self, lineno, raw):
         try:
@@ -311,20 +340,34 @@ def check_files_clean(trace, allow_killed=()):
         f.check_clean(ended=f.pid not in allow_killed)
 
 
+def first_record(path):
+    """The first record of a trace file (its header), or None."""
+    if sttest.tracebin.is_binary(path):
+        with open(path, "rb") as f:
+            data = f.read(1 << 20)
+        got = sttest.tracebin.parse_frame(data, sttest.tracebin.PROLOGUE_LEN) \
+            if len(data) > sttest.tracebin.PROLOGUE_LEN else None
+        if not got or got[1][:1] != b"\x01":
+            return None
+        first = got[1][1:]
+    else:
+        with open(path, "rb") as f:
+            first = f.readline()
+    try:
+        return json.loads(first)
+    except ValueError:
+        return None
+
+
 def headers(trace_dir):
     """{path: header} of every trace file of a directory, reading only the
     first line of each (a large trace need not be read whole for that)."""
     out = {}
     for name in sorted(os.listdir(trace_dir)) if os.path.isdir(trace_dir) else []:
-        if not name.endswith(".jsonl"):
+        if not sttest.is_trace_name(name):
             continue
         path = os.path.join(trace_dir, name)
-        with open(path, "rb") as f:
-            first = f.readline()
-        try:
-            out[path] = json.loads(first)
-        except ValueError:
-            out[path] = None
+        out[path] = first_record(path)
     return out
 
 

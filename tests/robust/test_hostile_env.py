@@ -56,7 +56,7 @@ def traced(sb, res, out=None, payload=0):
 def untraced(sb, res, where):
     for d in where:
         if os.path.isdir(d):
-            check_eq([n for n in os.listdir(d) if n.endswith(".jsonl")], [],
+            check_eq([n for n in os.listdir(d) if sttest.is_trace_name(n)], [],
                      "trace files in %s" % d)
 
 

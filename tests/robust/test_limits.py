@@ -93,7 +93,7 @@ def check_static_warning(sb, name):
     check(warn[0] < ran[0], "the warning comes before the program runs: %r" % text)
     check(prog in lines[warn[0]], "the warning names the program: %r" % lines[warn[0]])
     t = os.path.join(sb.dir, "t")
-    check(not os.path.isdir(t) or not [n for n in os.listdir(t) if n.endswith(".jsonl")],
+    check(not os.path.isdir(t) or not [n for n in os.listdir(t) if rtest.sttest.is_trace_name(n)],
           "no trace file from a static program")
 
 

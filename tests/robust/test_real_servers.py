@@ -397,7 +397,7 @@ BEFORE_FILTER = ["socket", "bind", "listen", "getsockname", "socket", "connect",
 # run is all the room there is (the warning's room is a lower bound, the
 # mapping is made in whole segments), and more records than
 # size // RECORD_MIN overflow it.
-RECORD_MIN = 150
+RECORD_MIN = 150 if rtest.sttest.FORMAT == "jsonl" else 20
 
 
 def seccomp_warnings(f):

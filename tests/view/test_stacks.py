@@ -86,13 +86,10 @@ def record(prog, tmp, name):
     rc, _, err = tool("run", "-q", "-o", out, "--backtrace", "--", prog, "plain")
     if rc != 0:
         raise AssertionError("socktrace run --backtrace %s exited %d: %s" % (prog, rc, err))
-    events = []
-    for f in os.listdir(out):
-        with open(os.path.join(out, f), "rb") as fh:
-            for line in fh:
-                line = line.strip(b"\0\n")
-                if line:
-                    events.append(json.loads(line))
+    rc, text, err = tool("cat", out)
+    if rc != 0:
+        raise AssertionError("socktrace cat %s exited %d: %s" % (out, rc, err))
+    events = [json.loads(line) for line in text.splitlines() if line]
     if not any("stack" in e for e in events):
         raise Skip("no call stacks in the trace: shim built without libunwind?")
     return out, events

@@ -1,5 +1,7 @@
 #include "cmd/ctlclient.h"
 
+#include <socktrace/trace_format.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -128,9 +130,10 @@ static bool maps_file(struct ctl_proc *p)
 		if (nl)
 			*nl = '\0';
 		/* The writer maps its trace file shared: the one under the
-		 * trace directory, or any .jsonl when that was too long. */
+		 * trace directory, or any trace file when that was too long. */
 		if (tlen ? strncmp(line + name, tdir, tlen) == 0 && line[name + (int)tlen] == '/'
-			 : strstr(line + name, ".jsonl") != NULL)
+			 : strstr(line + name, SOCKTRACE_FILE_SUFFIX_JSONL) != NULL ||
+				   strstr(line + name, SOCKTRACE_FILE_SUFFIX_BINARY) != NULL)
 			snprintf(p->trace, sizeof(p->trace), "%s", line + name);
 	}
 	fclose(f);

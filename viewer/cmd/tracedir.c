@@ -1,5 +1,10 @@
 #include "cmd/tracedir.h"
 
+#include "read/trace_reader.h"
+#include "recframe.h"
+
+#include <socktrace/trace_format.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +16,19 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+static bool ends_with(const char *name, size_t len, const char *suffix)
+{
+	size_t sl = strlen(suffix);
+
+	return len > sl && strcmp(name + len - sl, suffix) == 0;
+}
+
+static bool is_trace_name(const char *name, size_t len)
+{
+	return name[0] != '.' && (ends_with(name, len, SOCKTRACE_FILE_SUFFIX_BINARY) ||
+				  ends_with(name, len, SOCKTRACE_FILE_SUFFIX_JSONL));
+}
 
 int st_mkdirs(const char *path)
 {
@@ -80,8 +98,52 @@ static int header_pid(int dirfd, const char *name)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	p = strstr(buf, "\"pid\":");
+	/* memmem: a binary file's prologue holds NUL bytes. */
+	p = memmem(buf, (size_t)n, "\"pid\":", 6);
 	return p ? atoi(p + 6) : -1;
+}
+
+/* Where the last whole frame of a binary trace ends: the NUL bytes after
+ * it are padding, while a frame's own check may end in a NUL byte. */
+static off_t binary_records_end(int fd, off_t size)
+{
+	/* Room for the longest frame: refilled only when one runs past it. */
+	enum { BUF = 2 * (ST_FRAME_HEAD_MAX + ST_FRAME_BODY_MAX + ST_FRAME_TAIL) };
+	uint8_t *buf = malloc(BUF);
+	off_t base = ST_PROLOGUE_LEN, last = ST_PROLOGUE_LEN;
+	size_t len = 0, pos = 0;
+	bool more = true;
+
+	if (!buf)
+		return size; /* trim nothing rather than guess */
+	for (;;) {
+		size_t flen, boff, blen;
+		enum st_frame_res res = pos < len ? st_frame_parse(buf + pos, len - pos, &flen, &boff, &blen)
+						  : ST_FRAME_MORE;
+		if (res == ST_FRAME_MORE && more) {
+			memmove(buf, buf + pos, len - pos);
+			base += (off_t)pos;
+			len -= pos;
+			pos = 0;
+			ssize_t n = pread(fd, buf + len, BUF - len, base + (off_t)len);
+			if (n <= 0)
+				more = false;
+			else
+				len += (size_t)n;
+			more = more && base + (off_t)len < size;
+			continue;
+		}
+		if (pos >= len)
+			break;
+		if (res == ST_FRAME_OK) {
+			pos += flen;
+			last = base + (off_t)pos;
+		} else {
+			pos++; /* no frame here (or one cut by the end of the file) */
+		}
+	}
+	free(buf);
+	return last;
 }
 
 static void tidy_one(int dirfd, const char *name)
@@ -109,6 +171,15 @@ static void tidy_one(int dirfd, const char *name)
 		}
 		end = start;
 	}
+	if (end < st.st_size) {
+		uint8_t magic[8];
+		if (pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
+		    st_prologue_is(magic, sizeof(magic))) {
+			off_t records = binary_records_end(fd, st.st_size);
+			if (records > end)
+				end = records;
+		}
+	}
 	if (end < st.st_size && ftruncate(fd, end) != 0)
 		fprintf(stderr, "socktrace: cannot trim %s: %s\n", name, strerror(errno));
 out:
@@ -127,7 +198,7 @@ int st_tidy_traces(const char *dir)
 		size_t len = strlen(de->d_name);
 		int pid;
 
-		if (len < 7 || strcmp(de->d_name + len - 6, ".jsonl") != 0)
+		if (!is_trace_name(de->d_name, len))
 			continue;
 		count++;
 		pid = header_pid(dirfd(d), de->d_name);
@@ -156,40 +227,44 @@ static void field(const char *line, const char *key, char *out, size_t cap)
 	out[n] = '\0';
 }
 
+struct warn_ctx {
+	const char *name;
+	int count;
+};
+
+static int warn_line(void *ctx, const char *line, size_t n)
+{
+	struct warn_ctx *w = ctx;
+	char kind[64], message[256], text[4096];
+
+	snprintf(text, sizeof(text), "%.*s", (int)n, line);
+	if (!strstr(text, "\"rec\":\"warning\""))
+		return 0;
+	field(text, "\"kind\":\"", kind, sizeof(kind));
+	field(text, "\"message\":\"", message, sizeof(message));
+	fprintf(stderr, "socktrace: warning: %s (%s): %s\n", w->name, kind, message);
+	w->count++;
+	return 0;
+}
+
 int st_report_warnings(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	int count = 0;
+	struct warn_ctx w = { NULL, 0 };
 
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
-		char *line = NULL;
-		size_t cap = 0;
-		FILE *f;
+		char path[PATH_MAX];
+		struct tr_line_counts counts;
 
-		if (len < 7 || strcmp(de->d_name + len - 6, ".jsonl") != 0)
+		if (!is_trace_name(de->d_name, strlen(de->d_name)) ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
 			continue;
-		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || !(f = fdopen(fd, "r"))) {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		while (getline(&line, &cap, f) > 0) {
-			char kind[64], message[256];
-			if (!strstr(line, "\"rec\":\"warning\""))
-				continue;
-			field(line, "\"kind\":\"", kind, sizeof(kind));
-			field(line, "\"message\":\"", message, sizeof(message));
-			fprintf(stderr, "socktrace: warning: %s (%s): %s\n", de->d_name, kind, message);
-			count++;
-		}
-		free(line);
-		fclose(f);
+		w.name = de->d_name;
+		tr_file_lines(path, NULL, warn_line, &w, &counts);
 	}
 	closedir(d);
-	return count;
+	return w.count;
 }

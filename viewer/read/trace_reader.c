@@ -1,7 +1,9 @@
 /* The streaming trace reader: file list, headers, line reader, merge. */
 #include "read/trace_reader.h"
 
+#include "read/binrec.h"
 #include "read/trace_fields.h"
+#include "recframe.h"
 
 #include <socktrace/trace_format.h>
 
@@ -23,6 +25,7 @@ enum line_status {
 	LN_CUT,   /* bytes ended by NUL or by the end of the file */
 	LN_END,   /* nothing more */
 	LN_ERR,   /* read error or a line too long (printed) */
+	LN_BAD,   /* a whole binary record this reader cannot use (r->bad_why) */
 };
 
 static void diag(const struct tr_reader *r, const char *fmt, ...)
@@ -63,12 +66,18 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool is_trace_name(const char *name)
+static bool has_suffix(const char *name, const char *suffix)
 {
 	size_t len = strlen(name);
-	size_t sl = strlen(SOCKTRACE_FILE_SUFFIX);
+	size_t sl = strlen(suffix);
 
-	return name[0] != '.' && len > sl && strcmp(name + len - sl, SOCKTRACE_FILE_SUFFIX) == 0;
+	return len > sl && strcmp(name + len - sl, suffix) == 0;
+}
+
+static bool is_trace_name(const char *name)
+{
+	return name[0] != '.' && (has_suffix(name, SOCKTRACE_FILE_SUFFIX_BINARY) ||
+				  has_suffix(name, SOCKTRACE_FILE_SUFFIX_JSONL));
 }
 
 /* Adds the trace files of dir, sorted by name; 0 when there are none. */
@@ -130,8 +139,8 @@ static int expand(const struct tr_reader *r, const char *path, char ***list, siz
 		if (found)
 			return 0;
 	}
-	diag(r, "socktrace: %s: no trace files (*%s) in this directory\n", path,
-	     SOCKTRACE_FILE_SUFFIX);
+	diag(r, "socktrace: %s: no trace files (*%s, *%s) in this directory\n", path,
+	     SOCKTRACE_FILE_SUFFIX_BINARY, SOCKTRACE_FILE_SUFFIX_JSONL);
 	return -1;
 }
 
@@ -180,9 +189,14 @@ static int line_append(struct tr_reader *r, struct tr_file *f, size_t *n, const 
 /* The next line of f into r->line. NUL bytes between lines (the padding
  * of a killed writer) are skipped; NUL bytes right after some text end an
  * incomplete record. Line numbers count '\n' only, as editors do. */
+static enum line_status next_frame(struct tr_reader *r, struct tr_file *f, size_t *len);
+
 static enum line_status next_line(struct tr_reader *r, struct tr_file *f, size_t *len)
 {
 	size_t n = 0;
+
+	if (f->binary)
+		return next_frame(r, f, len);
 
 	if (r->line_cap)
 		r->line[0] = '\0';
@@ -244,6 +258,161 @@ at_end:
 		return LN_END;
 	*len = n;
 	return LN_CUT;
+}
+
+/* ---- binary frames ---- */
+
+/* Keeps at least want bytes from pos in the buffer (fewer at the end of
+ * the file): 0, or -1 after printing why. */
+static int fill(struct tr_reader *r, struct tr_file *f, size_t want)
+{
+	if (f->pos > 0) {
+		memmove(f->buf, f->buf + f->pos, f->len - f->pos);
+		f->len -= f->pos;
+		f->pos = 0;
+	}
+	if (want > f->cap) {
+		char *nb = realloc(f->buf, want);
+		if (!nb) {
+			diag(r, "socktrace: out of memory\n");
+			return -1;
+		}
+		f->buf = nb;
+		f->cap = want;
+	}
+	while (f->len < want && !f->eof) {
+		ssize_t got = read(f->fd, f->buf + f->len, f->cap - f->len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			diag(r, "socktrace: cannot read %s: %s\n", f->path, strerror(errno));
+			return -1;
+		}
+		if (got == 0)
+			f->eof = true;
+		f->len += (size_t)got;
+	}
+	return 0;
+}
+
+static int line_room(struct tr_reader *r, size_t n)
+{
+	if (r->line_cap >= n)
+		return 0;
+	char *nl = realloc(r->line, n);
+	if (!nl) {
+		diag(r, "socktrace: out of memory\n");
+		return -1;
+	}
+	r->line = nl;
+	r->line_cap = n;
+	return 0;
+}
+
+/* The next record of a binary file, as its JSON line into r->line. NUL
+ * bytes (holes) are skipped; bytes that start no frame that checks (a
+ * record cut by a killed writer, damage) are skipped up to the next
+ * frame that does and reported as one incomplete record. */
+static enum line_status next_frame(struct tr_reader *r, struct tr_file *f, size_t *len)
+{
+	bool damaged = false;
+	size_t want = ST_FRAME_HEAD_MAX;
+
+	if (line_room(r, ST_JSON_LINE_MAX + 1) != 0)
+		return LN_ERR;
+	r->line[0] = '\0';
+	*len = 0;
+	for (;;) {
+		size_t avail = f->len - f->pos;
+		if (avail < want && !f->eof) {
+			if (fill(r, f, want > TR_BUF ? want : TR_BUF) != 0)
+				return LN_ERR;
+			continue;
+		}
+		if (avail == 0) {
+			if (!damaged)
+				return LN_END;
+			f->line++;
+			return LN_CUT;
+		}
+		const uint8_t *p = (const uint8_t *)f->buf + f->pos;
+		if (*p == 0) {
+			size_t z = 1;
+			while (z < avail && p[z] == 0)
+				z++;
+			f->pos += z;
+			f->consumed += (off_t)z;
+			f->nul_pending += z;
+			continue;
+		}
+		size_t flen, boff, blen;
+		enum st_frame_res res = st_frame_parse(p, avail, &flen, &boff, &blen);
+		if (res == ST_FRAME_MORE && !f->eof) {
+			/* The length, when there is one, says how much to get. */
+			size_t need = avail + TR_BUF;
+			uint64_t body = 0;
+			const uint8_t *q = p + 1;
+			if (avail >= 4 && st_get_varint(&q, p + 4, &body) && body <= ST_FRAME_BODY_MAX)
+				need = (size_t)(q - p) + (size_t)body + ST_FRAME_TAIL;
+			want = need > avail ? need : avail + 1;
+			continue;
+		}
+		want = ST_FRAME_HEAD_MAX;
+		if (res != ST_FRAME_OK) {
+			/* Not a frame here: look for one further on. */
+			damaged = true;
+			f->pos++;
+			f->consumed++;
+			continue;
+		}
+		if (damaged) {
+			f->line++;
+			return LN_CUT; /* the frame found is the next call's */
+		}
+		/* NUL bytes with a record after them: a hole, not padding. */
+		f->nul_holes += f->nul_pending;
+		f->nul_pending = 0;
+		f->pos += flen;
+		f->consumed += (off_t)flen;
+		f->line++;
+		if (line_room(r, blen + 2) != 0)
+			return LN_ERR;
+		size_t n = bin_body_json(&f->bin, p + boff, blen, r->line, r->line_cap - 1,
+					 &r->bad_why);
+		if (!n)
+			return LN_BAD;
+		/* As next_line gives it: without the newline. */
+		r->line[n - 1] = '\0';
+		*len = n - 1;
+		return LN_LINE;
+	}
+}
+
+/* Whether f, at its start, is a binary trace: its prologue is read, the
+ * buffer left after it. 1: binary; 0: not (JSON Lines, or something
+ * else read_header judges); 2: a prologue cut short; -1: an error or a
+ * binary version this reader does not take (printed). */
+static int sniff_binary(struct tr_reader *r, struct tr_file *f)
+{
+	int64_t base;
+	unsigned major, minor;
+
+	if (fill(r, f, ST_PROLOGUE_LEN) != 0)
+		return -1;
+	if (!st_prologue_is((const uint8_t *)f->buf, f->len - f->pos))
+		return 0;
+	if (f->len - f->pos < ST_PROLOGUE_LEN)
+		return 2;
+	if (st_prologue_read((const uint8_t *)f->buf + f->pos, &base, &major, &minor) != 0) {
+		diag(r, "socktrace: %s: binary trace version %u.%u: this socktrace reads version %u.x only\n",
+		     f->path, major, minor, ST_BINARY_MAJOR);
+		return -1;
+	}
+	f->binary = true;
+	bin_file_init(&f->bin, base);
+	f->pos += ST_PROLOGUE_LEN;
+	f->consumed += ST_PROLOGUE_LEN;
+	return 1;
 }
 
 /* ---- records ---- */
@@ -421,6 +590,11 @@ static int read_record(struct tr_reader *r, struct tr_file *f, struct tr_record 
 			return 0;
 		if (st == LN_ERR)
 			return -1;
+		if (st == LN_BAD) {
+			if (count)
+				note_invalid(r, f, lineno, r->bad_why);
+			continue;
+		}
 		if (r->fast)
 			t = tr_fields_parse(r->line, n, r->keep_lines);
 		if (t) {
@@ -475,6 +649,7 @@ static int file_open(struct tr_reader *r, struct tr_file *f)
 		return -1;
 	}
 	f->buf = malloc(TR_BUF);
+	f->cap = TR_BUF;
 	if (!f->buf) {
 		diag(r, "socktrace: out of memory\n");
 		close(f->fd);
@@ -482,6 +657,7 @@ static int file_open(struct tr_reader *r, struct tr_file *f)
 		return -1;
 	}
 	f->pos = f->len = 0;
+	f->nul_holes = f->nul_pending = 0;
 	f->eof = false;
 	f->consumed = 0;
 	f->line = 0;
@@ -495,6 +671,8 @@ static void file_close(struct tr_file *f)
 	f->fd = -1;
 	free(f->buf);
 	f->buf = NULL;
+	if (f->binary)
+		bin_file_reset(&f->bin);
 	for (size_t i = 0; i < f->nla; i++)
 		tr_record_free(&f->la[i]);
 	f->nla = 0;
@@ -505,6 +683,8 @@ static void file_free(struct tr_file *f)
 	if (!f)
 		return;
 	file_close(f);
+	if (f->binary)
+		bin_file_free(&f->bin);
 	free(f->path);
 	free(f->prog);
 	free(f->host);
@@ -555,14 +735,20 @@ static bool looks_like_header(const char *line, size_t n)
 static int read_header(struct tr_reader *r, struct tr_file *f)
 {
 	size_t n = 0;
-	enum line_status st = next_line(r, f, &n);
+	int bin = sniff_binary(r, f);
+	enum line_status st;
 	json_error_t err;
 	json_t *j, *clock;
 	long major, minor;
 	int64_t v;
 
+	if (bin < 0)
+		return -1;
+	st = bin == 2 ? LN_CUT : next_line(r, f, &n);
 	if (st == LN_ERR)
 		return -1;
+	if (st == LN_BAD)
+		st = LN_CUT;
 	if (st == LN_END) {
 		if (!r->quiet)
 			diag(r, "socktrace: %s: empty file skipped (a process killed as it started?)\n",
@@ -571,7 +757,7 @@ static int read_header(struct tr_reader *r, struct tr_file *f)
 		return 0;
 	}
 	j = json_loadb(r->line, n, JSON_ALLOW_NUL, &err);
-	if (st == LN_CUT && !j && looks_like_header(r->line, n)) {
+	if (st == LN_CUT && !j && (bin || looks_like_header(r->line, n))) {
 		if (!r->quiet)
 			diag(r, "socktrace: %s:1: incomplete header: file skipped (a process killed as it started?)\n",
 			     f->path);
@@ -629,6 +815,84 @@ static int read_header(struct tr_reader *r, struct tr_file *f)
 		snprintf(r->newest_file, sizeof(r->newest_file), "%s", f->path);
 	}
 	return 1;
+}
+
+/* ---- one file's lines, in file order (cat) ---- */
+
+int tr_file_lines(const char *path, FILE *diagf, tr_line_fn fn, void *ctx,
+		  struct tr_line_counts *counts)
+{
+	struct tr_reader r = { .diag = diagf };
+	struct tr_file f = { .fd = -1 };
+	int rc = 0;
+
+	memset(counts, 0, sizeof(*counts));
+	f.path = (char *)path;
+	if (file_open(&r, &f) != 0)
+		return -1;
+	int bin = sniff_binary(&r, &f);
+	if (bin < 0) {
+		rc = -1;
+		goto out;
+	}
+	counts->binary = bin != 0;
+	if (bin == 2) {
+		counts->cut++;
+		goto out;
+	}
+	for (;;) {
+		size_t n = 0;
+		enum line_status st = next_line(&r, &f, &n);
+		if (st == LN_END) {
+			counts->nul_holes = f.nul_holes;
+			counts->nul_padding = f.nul_pending;
+			break;
+		}
+		if (st == LN_ERR) {
+			rc = -1;
+			break;
+		}
+		if (st == LN_CUT) {
+			counts->cut++;
+			if (!counts->first_cut)
+				counts->first_cut = f.line;
+			continue;
+		}
+		if (st == LN_BAD) {
+			counts->invalid++;
+			if (!counts->first_invalid) {
+				counts->first_invalid = f.line;
+				snprintf(counts->why, sizeof(counts->why), "%s", r.bad_why);
+			}
+			continue;
+		}
+		counts->lines++;
+		r.line[n] = '\n';
+		if (fn(ctx, r.line, n + 1) != 0) {
+			rc = -1;
+			break;
+		}
+	}
+out:
+	file_close(&f);
+	if (f.binary)
+		bin_file_free(&f.bin);
+	free(r.line);
+	return rc;
+}
+
+int tr_expand_paths(const char *const *paths, size_t npaths, FILE *diagf, char ***list,
+		    size_t *n)
+{
+	struct tr_reader r = { .diag = diagf };
+	size_t cap = 0;
+
+	*list = NULL;
+	*n = 0;
+	for (size_t i = 0; i < npaths; i++)
+		if (expand(&r, paths[i], list, n, &cap) != 0)
+			return -1;
+	return 0;
 }
 
 /* ---- the merge ---- */

@@ -24,6 +24,8 @@
 #ifndef SOCKTRACE_TRACE_READER_H
 #define SOCKTRACE_TRACE_READER_H
 
+#include "read/binrec.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -82,12 +84,16 @@ struct tr_file {
 			      * applied); INT64_MAX: no record */
 
 	/* Reading state. */
+	bool binary;         /* a binary trace (docs/trace-format.md) */
+	uint64_t nul_holes;  /* ... NUL bytes seen before a record */
+	uint64_t nul_pending; /* ... and since the last record */
+	struct bin_file bin; /* ... its decoder's state */
 	int fd;              /* -1 when closed */
 	bool started;        /* opened by the merge (past the header scan) */
 	bool eof;
 	off_t resume;        /* where records start (after the header) */
 	char *buf;           /* read buffer while open */
-	size_t pos, len;
+	size_t pos, len, cap;
 	off_t consumed;      /* bytes of the file consumed by lines */
 	long line;
 	struct tr_record la[TR_LOOKAHEAD];
@@ -105,6 +111,7 @@ struct tr_reader {
 	int64_t base;        /* time zero: the earliest start of a traced image
 			      * (aligned), so no call begins before it */
 	char *line;          /* shared line buffer */
+	const char *bad_why; /* why the last binary record was not usable */
 	size_t line_cap;
 
 	/* Accounting, reported by tr_report(). */
@@ -150,6 +157,34 @@ json_t *tr_record_json(struct tr_record *rec);
 /* Prints what was skipped (nothing when all was read). */
 void tr_report(const struct tr_reader *r, const char *prog);
 void tr_close(struct tr_reader *r);
+
+/* What tr_file_lines met besides whole records. */
+struct tr_line_counts {
+	bool binary;
+	unsigned long lines;
+	unsigned long cut;       /* incomplete records (killed writers, damage) */
+	unsigned long invalid;   /* whole records this reader cannot use */
+	uint64_t nul_holes;      /* binary files: NUL bytes between records */
+	uint64_t nul_padding;    /* ... and after the last one */
+	long first_cut, first_invalid; /* their record numbers */
+	char why[128];           /* why the first invalid one is */
+};
+
+/* Receives one record as its JSON line, newline included: 0 to go on. */
+typedef int (*tr_line_fn)(void *ctx, const char *line, size_t n);
+
+/* Every record of one file, in the file's order, as the JSON lines the
+ * jsonl format writes (a binary file decoded, a jsonl file as it is),
+ * the header first. Returns 0, or -1 after printing why (unreadable, a
+ * binary version this reader does not take, fn failed). */
+int tr_file_lines(const char *path, FILE *diag, tr_line_fn fn, void *ctx,
+		  struct tr_line_counts *counts);
+
+/* The trace files the paths name, as tr_open finds them (a directory's
+ * files sorted by name; `latest`). 0, or -1 after printing why. The
+ * caller frees each and the list. */
+int tr_expand_paths(const char *const *paths, size_t npaths, FILE *diag, char ***list,
+		    size_t *n);
 
 /* The default input, where the shim writes: $SOCKTRACE_OUT when set,
  * else ./socktrace-out/latest when it exists, else ./socktrace-out. */

@@ -2,9 +2,9 @@
  * way asked. The test checks that every call that returned is in the
  * trace however the process ends.
  *
- * Usage: calls_then_wait N sleep|_exit|abort
+ * Usage: calls_then_wait N sleep|_exit|abort [SIZE]
  *   N counts every socket call: 1 socketpair, then send and recv in
- *   turn (N - 1 of them).
+ *   turn (N - 1 of them), of SIZE bytes each (4 by default, at most 512).
  *   sleep  prints "done N" and waits to be killed (SIGKILL by the test)
  *   _exit  prints "done N" and calls _exit(0): no atexit, no destructors
  *   abort  prints "done N" and calls abort(): killed by SIGABRT
@@ -18,13 +18,15 @@
 
 int main(int argc, char **argv)
 {
-	long n = argc == 3 ? atol(argv[1]) : 0;
-	char buf[8];
+	long n = argc == 3 || argc == 4 ? atol(argv[1]) : 0;
+	long size = argc == 4 ? atol(argv[3]) : 4;
+	char msg[512], buf[512];
 	int sv[2];
 
-	if (n < 1 || (strcmp(argv[2], "sleep") != 0 && strcmp(argv[2], "_exit") != 0 &&
+	memset(msg, 'a', sizeof(msg));
+	if (n < 1 || size < 1 || size > (long)sizeof(msg) || (strcmp(argv[2], "sleep") != 0 && strcmp(argv[2], "_exit") != 0 &&
 		      strcmp(argv[2], "abort") != 0)) {
-		fprintf(stderr, "usage: calls_then_wait N sleep|_exit|abort\n");
+		fprintf(stderr, "usage: calls_then_wait N sleep|_exit|abort [SIZE]\n");
 		return 2;
 	}
 	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) {
@@ -32,8 +34,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (long i = 1; i < n; i++) {
-		ssize_t r = i % 2 ? send(sv[0], "abcd", 4, 0) : recv(sv[1], buf, sizeof(buf), 0);
-		if (r != 4) {
+		ssize_t r = i % 2 ? send(sv[0], msg, (size_t)size, 0) : recv(sv[1], buf, sizeof(buf), 0);
+		if (r != size) {
 			fprintf(stderr, "calls_then_wait: call %ld: %s\n", i, strerror(errno));
 			return 1;
 		}

@@ -1,0 +1,148 @@
+/* socktrace cat: the records of trace files as JSON Lines, each file's
+ * header first, exactly the lines SOCKTRACE_FORMAT=jsonl would have
+ * written; with --split, one .jsonl file per process. */
+#include "cmd/commands.h"
+#include "read/trace_reader.h"
+
+#include <socktrace/trace_format.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void usage(FILE *out)
+{
+	fputs("usage: socktrace cat [--split OUTDIR] [TRACE...]\n"
+	      "\n"
+	      "Prints the records of trace files (binary or JSON Lines) as JSON Lines, one\n"
+	      "file after the other in the order of their names, each file's header first:\n"
+	      "exactly the lines SOCKTRACE_FORMAT=jsonl would have written, for jq and grep.\n"
+	      "TRACE is a file or a directory (default: $SOCKTRACE_OUT, else\n"
+	      "./socktrace-out/latest).\n"
+	      "\n"
+	      "  --split OUTDIR  write one PROG.PID.jsonl per trace file into OUTDIR instead\n"
+	      "  -h, --help      this help\n"
+	      "\n"
+	      "What cannot be read (records cut by a killed process, damage) is skipped and\n"
+	      "reported on stderr. Exit status: 0, 1 when a file cannot be read or written,\n"
+	      "2 on bad usage.\n",
+	      out);
+}
+
+static int put_line(void *ctx, const char *line, size_t n)
+{
+	return fwrite(line, 1, n, ctx) == n ? 0 : -1;
+}
+
+/* OUTDIR/NAME.jsonl for the trace file path. */
+static int split_name(char *out, size_t cap, const char *dir, const char *path)
+{
+	char copy[PATH_MAX];
+	const char *base;
+	size_t len;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	base = basename(copy);
+	len = strlen(base);
+	const char *suffix = SOCKTRACE_FILE_SUFFIX_BINARY;
+	size_t sl = strlen(suffix);
+	if (len > sl && strcmp(base + len - sl, suffix) == 0)
+		len -= sl;
+	else if (len > 6 && strcmp(base + len - 6, SOCKTRACE_FILE_SUFFIX_JSONL) == 0)
+		len -= 6;
+	return (size_t)snprintf(out, cap, "%s/%.*s%s", dir, (int)len, base,
+				SOCKTRACE_FILE_SUFFIX_JSONL) < cap ? 0 : -1;
+}
+
+static void report(const char *path, const struct tr_line_counts *c)
+{
+	if (c->nul_holes)
+		fprintf(stderr, "socktrace cat: %s: %llu NUL bytes between records: room a thread "
+			"reserved and never filled (a process killed while writing)\n",
+			path, (unsigned long long)c->nul_holes);
+	if (c->nul_padding)
+		fprintf(stderr, "socktrace cat: %s: %llu NUL bytes of padding after the last record "
+			"(a process killed, or under a seccomp filter)\n",
+			path, (unsigned long long)c->nul_padding);
+	if (c->cut)
+		fprintf(stderr, "socktrace cat: %s: %lu incomplete record%s skipped (the first at record %ld): "
+			"a process killed while writing, or damage\n",
+			path, c->cut, c->cut == 1 ? "" : "s", c->first_cut);
+	if (c->invalid)
+		fprintf(stderr, "socktrace cat: %s: %lu record%s skipped (the first at record %ld: %s)\n",
+			path, c->invalid, c->invalid == 1 ? "" : "s", c->first_invalid, c->why);
+}
+
+int cmd_cat(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "split", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *split = NULL, *dflt;
+	char **files = NULL;
+	size_t nfiles = 0;
+	int opt, status = 0;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			split = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fputs("Try 'socktrace cat --help'.\n", stderr);
+			return ST_EXIT_USAGE;
+		}
+	}
+	dflt = tr_default_path();
+	if (tr_expand_paths(optind < argc ? (const char *const *)argv + optind : &dflt,
+			    optind < argc ? (size_t)(argc - optind) : 1, stderr, &files, &nfiles) != 0)
+		return 1;
+	if (split && mkdir(split, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "socktrace cat: cannot create %s: %s\n", split, strerror(errno));
+		status = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		struct tr_line_counts c;
+		FILE *out = stdout;
+		char name[PATH_MAX];
+
+		if (split) {
+			int fd;
+			if (split_name(name, sizeof(name), split, files[i]) != 0 ||
+			    (fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0 ||
+			    !(out = fdopen(fd, "w"))) {
+				fprintf(stderr, "socktrace cat: cannot write %s: %s\n", name, strerror(errno));
+				status = 1;
+				continue;
+			}
+		}
+		if (tr_file_lines(files[i], stderr, put_line, out, &c) != 0)
+			status = 1;
+		report(files[i], &c);
+		if (split ? fclose(out) != 0 : fflush(out) != 0) {
+			fprintf(stderr, "socktrace cat: cannot write %s: %s\n",
+				split ? name : "the output", strerror(errno));
+			status = 1;
+			if (!split)
+				break;
+		}
+	}
+out:
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(files);
+	return status;
+}
