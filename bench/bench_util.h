@@ -10,6 +10,21 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <unistd.h>
+
+/* The socket calls the workloads make. In the LTTng variants (built with
+ * -DBENCH_LTTNG, see bench/meson.build) each is recorded as an LTTng-UST
+ * event (bench/lttng_calls.h); otherwise they are the plain calls. */
+#ifdef BENCH_LTTNG
+#include "lttng_calls.h"
+#else
+#define BENCH_SEND(fd, buf, len, flags) send(fd, buf, len, flags)
+#define BENCH_RECV(fd, buf, len, flags) recv(fd, buf, len, flags)
+#define BENCH_WRITE(fd, buf, len) write(fd, buf, len)
+#define BENCH_READ(fd, buf, len) read(fd, buf, len)
+#define BENCH_CLOSE(fd) close(fd)
+#define BENCH_SOCKETPAIR(domain, type, protocol, sv) socketpair(domain, type, protocol, sv)
+#endif
 
 /* Report a failed call (with errno) and exit non-zero. */
 static inline void bench_die(const char *prog, const char *what)
@@ -45,7 +60,7 @@ static inline int bench_send_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t n = BENCH_SEND(fd, p, len, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -63,7 +78,7 @@ static inline int bench_recv_all(int fd, void *buf, size_t len)
 {
 	char *p = buf;
 	while (len > 0) {
-		ssize_t n = recv(fd, p, len, 0);
+		ssize_t n = BENCH_RECV(fd, p, len, 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -4,7 +4,8 @@
  * that is no longer the socket it remembers). The cheapest possible socket
  * calls: what it measures is the shim's per-call cost. Events when traced:
  * socketpair + 2*N + 2 closes. Prints nothing on success; exits non-zero
- * on any failure. */
+ * on any failure. Built a second time as sp_loop_lttng (-DBENCH_LTTNG),
+ * which records every call as an LTTng-UST event (bench/lttng_calls.h). */
 #include "bench_util.h"
 
 #include <stdbool.h>
@@ -14,7 +15,7 @@
 static int write_all(int fd, const char *p, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = BENCH_WRITE(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -28,7 +29,7 @@ static int write_all(int fd, const char *p, size_t len)
 static int read_all(int fd, char *p, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = read(fd, p, len);
+		ssize_t n = BENCH_READ(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
 	long n = bench_count(argc, argv, 1, 100000, 1000000000L);
 	bool rw = argc > 2 && strcmp(argv[2], "rw") == 0;
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+	if (BENCH_SOCKETPAIR(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		bench_die(argv[0], "socketpair");
 
 	char out[MSG], in[MSG];
@@ -60,7 +61,7 @@ int main(int argc, char **argv)
 		if (in[0] != out[0])
 			bench_fail(argv[0], "recv: wrong data");
 	}
-	if (close(sv[0]) < 0 || close(sv[1]) < 0)
+	if (BENCH_CLOSE(sv[0]) < 0 || BENCH_CLOSE(sv[1]) < 0)
 		bench_die(argv[0], "close");
 	return 0;
 }

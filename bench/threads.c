@@ -3,7 +3,8 @@
  * per-process trace. Measures contention in the shim: the trace writer's
  * shared tail offset (one atomic add per record), segment growth, and the
  * fd table, with more threads than cores on a small machine.
- * Prints nothing on success; exits non-zero on any failure. */
+ * Prints nothing on success; exits non-zero on any failure. Built a second
+ * time as threads_lttng (-DBENCH_LTTNG): every call an LTTng-UST event. */
 #include "bench_util.h"
 
 #include <pthread.h>
@@ -23,7 +24,7 @@ static void *worker_main(void *arg)
 {
 	const struct worker *w = arg;
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+	if (BENCH_SOCKETPAIR(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 		bench_die(w->prog, "socketpair");
 	pthread_barrier_wait(&start);
 
@@ -38,7 +39,7 @@ static void *worker_main(void *arg)
 		if (in[0] != out[0])
 			bench_fail(w->prog, "recv: wrong data");
 	}
-	if (close(sv[0]) < 0 || close(sv[1]) < 0)
+	if (BENCH_CLOSE(sv[0]) < 0 || BENCH_CLOSE(sv[1]) < 0)
 		bench_die(w->prog, "close");
 	return NULL;
 }
