@@ -44,6 +44,9 @@ static void usage(FILE *out)
 	      "      --backtrace[=N]  record the program's call stack (N frames, default\n"
 	      "                     16) with every call; --backtrace=errors[:N] only\n"
 	      "                     with failed calls and injected faults\n"
+	      "      --format binary|jsonl  how records are written: binary (the default:\n"
+	      "                     compact; socktrace cat prints them as JSON Lines)\n"
+	      "                     or jsonl, JSON Lines as they happen (tail -f | jq)\n"
 	      "  -q, --quiet        do not print where the trace went\n"
 	      "  -h, --help         this text\n"
 	      "\n"
@@ -230,6 +233,7 @@ int cmd_run(int argc, char **argv)
 		{ "scenario", required_argument, NULL, 's' },
 		{ "seed", required_argument, NULL, 'S' },
 		{ "backtrace", optional_argument, NULL, 'B' },
+		{ "format", required_argument, NULL, 'F' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -280,6 +284,14 @@ int cmd_run(int argc, char **argv)
 			setenv("SOCKTRACE_PAYLOAD", optarg, 1);
 			break;
 		}
+		case 'F':
+			if (strcmp(optarg, "binary") != 0 && strcmp(optarg, "jsonl") != 0) {
+				fprintf(stderr, "socktrace run: --format is binary or jsonl, not '%s'\n",
+					optarg);
+				return ST_EXIT_USAGE;
+			}
+			setenv("SOCKTRACE_FORMAT", optarg, 1);
+			break;
 		case 'q':
 			quiet = true;
 			break;

@@ -342,7 +342,10 @@ static enum line_status next_frame(struct tr_reader *r, struct tr_file *f, size_
 				z++;
 			f->pos += z;
 			f->consumed += (off_t)z;
-			f->nul_pending += z;
+			/* Inside damage, the zeros are the unwritten rest of a cut
+			 * record, reported as such; elsewhere, a hole or padding. */
+			if (!damaged)
+				f->nul_pending += z;
 			continue;
 		}
 		size_t flen, boff, blen;
@@ -379,6 +382,8 @@ static enum line_status next_frame(struct tr_reader *r, struct tr_file *f, size_
 			return LN_ERR;
 		size_t n = bin_body_json(&f->bin, p + boff, blen, r->line, r->line_cap - 1,
 					 &r->bad_why);
+		if (!n && !r->bad_why)
+			continue; /* a kind of record this reader does not know */
 		if (!n)
 			return LN_BAD;
 		/* As next_line gives it: without the newline. */

@@ -9,7 +9,11 @@
  * files is reached too. Files are written into a private temporary
  * directory, as the tool reads files, not memory.
  *
- * Always: the reader on its own (tr_open / tr_next / tr_report / tr_close),
+ * Files may be binary (docs/trace-format.md, "Binary files": a file is
+ * one when it starts with the prologue, whatever its name) or JSON Lines.
+ *
+ * Always: each file read alone in file order (tr_file_lines, `socktrace
+ * cat`), and the reader on its own (tr_open / tr_next / tr_report / tr_close),
  * twice side by side: records decoded by jansson, and by the fast scanner
  * keeping each line (TR_LAZY: what `socktrace stats` and `view -f
  * text|mermaid` use). The two must agree: the same records in the same
@@ -243,6 +247,30 @@ static void read_directly(void)
 	}
 }
 
+static int count_line(void *ctx, const char *line, size_t n)
+{
+	/* A whole JSON line, newline last, nothing after it. */
+	if (n == 0 || line[n - 1] != '\n' || memchr(line, '\n', n - 1))
+		abort();
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* Each file on its own, in file order: what `socktrace cat` prints. */
+static void read_each_file(void)
+{
+	for (size_t i = 0; i < MAX_FILES; i++) {
+		struct tr_line_counts counts;
+		size_t lines = 0;
+
+		if (access(paths[i], F_OK) != 0)
+			continue;
+		if (tr_file_lines(paths[i], NULL, count_line, &lines, &counts) == 0 &&
+		    lines != counts.lines)
+			abort();
+	}
+}
+
 #ifndef FUZZ_READER_ONLY
 static void run_tool(uint8_t how)
 {
@@ -308,6 +336,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	how = data[0];
 	split_into_files(data + 1, size - 1);
 	read_directly();
+	read_each_file();
 #ifndef FUZZ_READER_ONLY
 	run_tool(how);
 #else

@@ -1,0 +1,273 @@
+/* fields.def, the framing and the JSON printer of binary records: the
+ * document's field table is the declaration's, a frame checks whole and
+ * fails torn or changed, and the printer reads what the encoder writes
+ * (endpoint references, fields it does not know, damage). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "calls.h"
+#include "event.h"
+#include "fields.h"
+#include "recbuf.h"
+#include "recframe.h"
+#include "recjson.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *kind_name(unsigned kind)
+{
+	static const char *const names[] = { "plain", "time", "fn", "errno", "hex", "msgflags", "ep" };
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+/* docs/trace-format.md lists every field with its id, key, kind and
+ * meaning, and no other: the table is the declaration's. */
+static void test_doc_table_is_the_declaration(void **state)
+{
+	char path[4096], line[1024], want[1024];
+	unsigned rows = 0, fields = 0;
+	bool in_table = false;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/docs/trace-format.md", SOURCE_ROOT);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	unsigned next = 1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, "<!-- fields table:")) {
+			in_table = true;
+			continue;
+		}
+		if (strstr(line, "<!-- end of fields table -->"))
+			break;
+		if (!in_table || strncmp(line, "| id ", 5) == 0 || strncmp(line, "|---", 4) == 0)
+			continue;
+		const struct st_field_info *fi = NULL;
+		while (next <= ST_FIELD_ID_MAX && !(fi = st_field_info(next)))
+			next++;
+		if (!fi)
+			fail_msg("a row the declaration does not have: %s", line);
+		snprintf(want, sizeof(want), "| %u | `%s` | %s | %s |\n", fi->id, fi->key,
+			 kind_name(fi->kind), fi->doc);
+		if (strcmp(line, want) != 0)
+			fail_msg("docs/trace-format.md says\n  %s  fields.def says\n  %s", line, want);
+		rows++;
+		next++;
+	}
+	fclose(f);
+	for (unsigned id = 1; id <= ST_FIELD_ID_MAX; id++)
+		fields += st_field_info(id) != NULL;
+	assert_true(in_table);
+	assert_int_equal(rows, fields);
+}
+
+static uint8_t frame_buf[ST_FRAME_HEAD_MAX + 20000 + ST_FRAME_TAIL];
+
+static size_t make_frame(size_t body_len, uint8_t **start)
+{
+	for (size_t i = 0; i < body_len; i++)
+		frame_buf[ST_FRAME_HEAD_MAX + i] = (uint8_t)(i * 37 + 11);
+	size_t len;
+	*start = st_frame_close(frame_buf, body_len, &len);
+	return len;
+}
+
+/* Whole frames check, of every length form; a frame torn at any point
+ * (the rest still zero), or with any one byte changed, does not. */
+static void test_frames_check_whole_only(void **state)
+{
+	static const size_t lens[] = { 1, 2, 7, 8, 9, 40, 127, 128, 300, 16383, 16384, 20000 };
+
+	(void)state;
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		uint8_t *start;
+		size_t len = make_frame(lens[li], &start), flen, boff, blen;
+		uint8_t copy[sizeof(frame_buf)];
+
+		assert_int_equal(st_frame_parse(start, len, &flen, &boff, &blen), ST_FRAME_OK);
+		assert_int_equal(flen, len);
+		assert_int_equal(blen, lens[li]);
+		assert_int_equal(st_frame_parse(start, len - 1, &flen, &boff, &blen), ST_FRAME_MORE);
+		if (lens[li] > 300)
+			continue; /* every byte of the short ones */
+		for (size_t cut = 1; cut < len; cut++) {
+			memcpy(copy, start, len);
+			memset(copy + cut, 0, len - cut);
+			if (memcmp(copy, start, len) == 0)
+				continue; /* the frame ended in zeros there */
+			assert_int_not_equal(st_frame_parse(copy, len, &flen, &boff, &blen), ST_FRAME_OK);
+		}
+		for (size_t at = 0; at < len; at++) {
+			memcpy(copy, start, len);
+			copy[at] ^= 0x41;
+			enum st_frame_res res = st_frame_parse(copy, len, &flen, &boff, &blen);
+			assert_true(res != ST_FRAME_OK || flen != len);
+		}
+	}
+}
+
+/* A prologue reads back, and another major version is refused. */
+static void test_prologue(void **state)
+{
+	uint8_t p[ST_PROLOGUE_LEN];
+	int64_t base;
+	unsigned major, minor;
+
+	(void)state;
+	st_prologue_write(p, 123456789012345);
+	assert_true(st_prologue_is(p, 3));
+	assert_int_equal(st_prologue_read(p, &base, &major, &minor), 0);
+	assert_int_equal(base, 123456789012345);
+	assert_int_equal(major, ST_BINARY_MAJOR);
+	p[8] = ST_BINARY_MAJOR + 1;
+	assert_int_equal(st_prologue_read(p, &base, &major, &minor), -1);
+	p[0] = '{';
+	assert_false(st_prologue_is(p, 8));
+}
+
+/* Endpoint definitions, as a reader keeps them. */
+static struct {
+	uint64_t id;
+	char local[64], peer[64];
+	size_t llen, plen;
+	bool set;
+} eps[4];
+
+static void ep_define(void *ctx, uint64_t id, const struct st_epdef *d)
+{
+	(void)ctx;
+	eps[id % 4].id = id;
+	eps[id % 4].llen = d->local_len;
+	eps[id % 4].plen = d->peer_len;
+	memcpy(eps[id % 4].local, d->local, d->local_len);
+	memcpy(eps[id % 4].peer, d->peer, d->peer_len);
+	eps[id % 4].set = true;
+}
+
+static bool ep_lookup(void *ctx, uint64_t id, struct st_epdef *d)
+{
+	(void)ctx;
+	if (!eps[id % 4].set || eps[id % 4].id != id)
+		return false;
+	d->local = eps[id % 4].local;
+	d->local_len = eps[id % 4].llen;
+	d->peer = eps[id % 4].peer;
+	d->peer_len = eps[id % 4].plen;
+	return true;
+}
+
+static uint8_t body[ST_EV_MAX];
+
+static size_t send_record(struct rb *b, uint64_t ep, bool define)
+{
+	struct st_ev_head h = { .ts = 5000, .dur = 7, .base = 1000, .pid = 9, .tid = 10,
+				.fn = ST_FN_send, .fd = 3, .ret = 4 };
+
+	st_ev_begin(b, body, sizeof(body), &h);
+	rb_i64(b, ST_F_len, 4);
+	rb_u64(b, ST_F_msgflags, 0x4000); /* MSG_NOSIGNAL */
+	rb_i64(b, ST_F_bytes, 4);
+	rb_u64(b, ST_F_ep, ep << 1 | define);
+	if (define) {
+		rb_cname(b, ST_F_local, "127.0.0.1:1");
+		rb_cname(b, ST_F_peer, "127.0.0.1:2");
+	}
+	return st_ev_end(b, body, sizeof(body), &h);
+}
+
+static void test_endpoints_once_per_socket(void **state)
+{
+	static const char want[] =
+		"{\"rec\":\"call\",\"ts\":5000,\"dur\":7,\"pid\":9,\"tid\":10,\"fn\":\"send\",\"fd\":3,"
+		"\"ret\":4,\"len\":4,\"flags\":\"MSG_NOSIGNAL\",\"bytes\":4,"
+		"\"local\":\"127.0.0.1:1\",\"peer\":\"127.0.0.1:2\"}\n";
+	struct st_conv cv = { .base = 1000, .ep_define = ep_define, .ep_lookup = ep_lookup };
+	char out[ST_JSON_LINE_MAX];
+	struct rb b;
+	size_t n, len;
+
+	(void)state;
+	memset(eps, 0, sizeof(eps));
+	len = send_record(&b, 7, true);
+	n = st_call_json(out, sizeof(out), body + 1, len - 1, &cv, NULL);
+	assert_int_equal(n, sizeof(want) - 1);
+	assert_memory_equal(out, want, n);
+	/* The reference prints the same, and is short. */
+	len = send_record(&b, 7, false);
+	assert_true(len + ST_FRAME_HEAD_MAX + ST_FRAME_TAIL <= 48);
+	n = st_call_json(out, sizeof(out), body + 1, len - 1, &cv, NULL);
+	assert_int_equal(n, sizeof(want) - 1);
+	assert_memory_equal(out, want, n);
+	/* An id never defined: the record without endpoints, counted. */
+	len = send_record(&b, 8, false);
+	n = st_call_json(out, sizeof(out), body + 1, len - 1, &cv, NULL);
+	assert_true(n > 0);
+	assert_non_null(memmem(out, n, "\"bytes\":4}", 10));
+	assert_null(memmem(out, n, "local", 5));
+	assert_int_equal(cv.unknown_eps, 1);
+}
+
+/* A field of a newer shim is passed over by its wire type, objects and
+ * arrays included; damage is refused with a reason, never read past. */
+static void test_unknown_fields_and_damage(void **state)
+{
+	struct st_conv cv = { .base = 0 };
+	char out[ST_JSON_LINE_MAX];
+	const char *why;
+	struct rb b;
+	size_t len, n;
+	struct st_ev_head h = { .ts = 1, .fn = ST_FN_close, .fd = 4 };
+
+	(void)state;
+	st_ev_begin(&b, body, sizeof(body), &h);
+	rb_u64(&b, (enum st_field)120, 99);
+	rb_obj(&b, (enum st_field)121);
+	rb_ctext(&b, ST_F_text, "x");
+	rb_arr(&b, ST_F_addrs);
+	rb_i64(&b, ST_F_NONE, 1);
+	rb_end(&b);
+	rb_end(&b);
+	rb_cname(&b, (enum st_field)122, "y");
+	rb_cname(&b, ST_F_how, "SHUT_WR");
+	len = st_ev_end(&b, body, sizeof(body), &h);
+	n = st_call_json(out, sizeof(out), body + 1, len - 1, &cv, &why);
+	assert_true(n > 0);
+	out[n] = '\0';
+	assert_non_null(strstr(out, "\"ret\":0,\"how\":\"SHUT_WR\"}\n"));
+	/* Every truncation is refused or read as far as it goes: never a
+	 * crash, never a byte past the end (ASan). */
+	for (size_t cut = 1; cut < len; cut++) {
+		uint8_t *copy = malloc(cut);
+		memcpy(copy, body, cut);
+		why = NULL;
+		n = st_call_json(out, sizeof(out), copy + 1, cut - 1, &cv, &why);
+		assert_true(n > 0 || why != NULL);
+		free(copy);
+	}
+	/* A string in a name field that is not valid JSON is printed escaped. */
+	st_ev_begin(&b, body, sizeof(body), &h);
+	rb_name(&b, ST_F_how, "a\"b\\q\n", 6);
+	len = st_ev_end(&b, body, sizeof(body), &h);
+	n = st_call_json(out, sizeof(out), body + 1, len - 1, &cv, &why);
+	out[n] = '\0';
+	assert_non_null(strstr(out, "\"how\":\"a\\\"b\\\\q\\n\""));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_doc_table_is_the_declaration),
+		cmocka_unit_test(test_frames_check_whole_only),
+		cmocka_unit_test(test_prologue),
+		cmocka_unit_test(test_endpoints_once_per_socket),
+		cmocka_unit_test(test_unknown_fields_and_damage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
