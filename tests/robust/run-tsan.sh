@@ -47,13 +47,15 @@ if [ ! -f "$dir/build.ninja" ]; then
 		exit 2
 	fi
 fi
-if ! ninja -C "$dir" preload/libsocktrace.so >/dev/null; then
-	ninja -C "$dir" preload/libsocktrace.so || true
-	echo "run-tsan: building the shim failed" >&2
+# The tool too: `socktrace cat` reads the binary traces back.
+if ! ninja -C "$dir" preload/libsocktrace.so viewer/socktrace >/dev/null; then
+	ninja -C "$dir" preload/libsocktrace.so viewer/socktrace || true
+	echo "run-tsan: building the shim and the tool failed" >&2
 	exit 2
 fi
 dir=$(cd "$dir" && pwd)
 shim="$dir/preload/libsocktrace.so"
+tool="$dir/viewer/socktrace"
 if ! nm -D "$shim" | grep ' U __tsan_' >/dev/null; then
 	echo "run-tsan: $shim is not built with ThreadSanitizer (set $dir up with -Db_sanitize=thread)" >&2
 	exit 2
@@ -77,7 +79,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/socktrace-tsan.XXXXXX")
 # under the shim (ENV: one more VAR=VALUE for it, or -) and sets `why` to
 # what went wrong (empty: nothing), `reports` to the number of TSan reports
 # not suppressed (symbolized in $out/reports). EXPECTED_LINES: lines of
-# the program's own trace file (- to skip).
+# the program's own trace file, as `socktrace cat` prints them (- to skip).
 verdict() {
 	local name=$1 lines=$2 files=$3 extra=$4 status=0 filter=0 all nfiles main got
 	local -a env_words=()
@@ -101,14 +103,19 @@ verdict() {
 	[ "$status" -eq 0 ] || { [ "$status" -eq 66 ] && [ "$all" -gt 0 ]; } ||
 		why="$why status $status;"
 	tail -n 1 "$out/stdout" | grep -qx done || why="$why the program did not finish;"
-	nfiles=$(find "$out/trace" -maxdepth 1 -name '*.jsonl' 2>/dev/null | wc -l)
+	nfiles=$(find "$out/trace" -maxdepth 1 -name '*.trace' 2>/dev/null | wc -l)
 	[ "$nfiles" -eq "$files" ] || why="$why $nfiles trace files, expected $files;"
 	if [ "$lines" != - ]; then
-		main=$(find "$out/trace" -maxdepth 1 -name '*.jsonl' 2>/dev/null | head -n 1)
+		main=$(find "$out/trace" -maxdepth 1 -name '*.trace' 2>/dev/null | head -n 1)
 		got=0
-		[ -z "$main" ] || got=$(wc -l <"$main")
-		[ "$got" -eq "$lines" ] || why="$why $got trace lines, expected $lines;"
-		grep -q '"rec":"end".*"dropped":0' "$main" 2>/dev/null ||
+		if [ -n "$main" ]; then
+			TSAN_OPTIONS=report_bugs=0 "$tool" cat "$main" >"$out/records" 2>"$out/cat-stderr" ||
+				why="$why socktrace cat failed;"
+			[ -s "$out/cat-stderr" ] && why="$why socktrace cat skipped records: $(head -c 300 "$out/cat-stderr");"
+			got=$(wc -l <"$out/records")
+		fi
+		[ "$got" -eq "$lines" ] || why="$why $got trace records, expected $lines;"
+		grep -q '"rec":"end".*"dropped":0' "$out/records" 2>/dev/null ||
 			why="$why no end record with dropped 0;"
 	fi
 }

@@ -1,6 +1,7 @@
 #include "read/binrec.h"
 
 #include "fields.h"
+#include "jsonw.h"
 #include "util/oom.h"
 
 #include <stdlib.h>
@@ -88,4 +89,298 @@ size_t bin_body_json(struct bin_file *b, const uint8_t *body, size_t n, char *ou
 	}
 	/* A kind a newer minor version added: skipped, as the format says. */
 	return 0;
+}
+
+/* ---- call records straight into the fast path's slots ---- */
+
+#include "calls.h"
+#include "names.h"
+
+/* The slot of each field the fast path decodes (trace_fields.c), by id;
+ * 0 (TF_REC, never a field's) for the others. */
+static const unsigned char slot_of[ST_FIELD_ID_MAX + 1] = {
+	[ST_F_ts] = TF_TS, [ST_F_dur] = TF_DUR, [ST_F_pid] = TF_PID, [ST_F_tid] = TF_TID,
+	[ST_F_fn] = TF_FN, [ST_F_fd] = TF_FD, [ST_F_ret] = TF_RET, [ST_F_errno] = TF_ERRNO,
+	[ST_F_local] = TF_LOCAL, [ST_F_peer] = TF_PEER, [ST_F_addr] = TF_ADDR,
+	[ST_F_bytes] = TF_BYTES, [ST_F_data] = TF_DATA, [ST_F_data_cut] = TF_DATA_CUT,
+	[ST_F_how] = TF_HOW, [ST_F_type] = TF_TYPE, [ST_F_opt] = TF_OPT, [ST_F_value] = TF_VALUE,
+	[ST_F_fds] = TF_FDS, [ST_F_dir] = TF_DIR, [ST_F_flags] = TF_FLAGS,
+	[ST_F_msgflags] = TF_FLAGS, [ST_F_peer_pid] = TF_PEER_PID, [ST_F_ino] = TF_INO,
+	[ST_F_peer_ino] = TF_PEER_INO, [ST_F_family] = TF_FAMILY, [ST_F_backlog] = TF_BACKLOG,
+	[ST_F_vlen] = TF_VLEN, [ST_F_newfd] = TF_NEWFD, [ST_F_cmd] = TF_CMD,
+	[ST_F_value_us] = TF_VALUE_US, [ST_F_host] = TF_HOST, [ST_F_service] = TF_SERVICE,
+	[ST_F_addrs] = TF_ADDRS, [ST_F_fault] = TF_FAULT,
+};
+
+struct dec {
+	struct tr_fields *f;
+	char *arena, *arena_end;
+	const uint8_t *p, *end;
+	struct bin_file *b;
+};
+
+/* A string into the arena, NUL-terminated. */
+static bool put_str(struct dec *d, unsigned slot, const char *s, size_t n)
+{
+	if ((size_t)(d->arena_end - d->arena) < n + 1)
+		return false;
+	memcpy(d->arena, s, n);
+	d->arena[n] = '\0';
+	d->f->v[slot] = (struct js_val){ .s = d->arena, .len = (uint32_t)n, .type = JS_STR };
+	d->arena += n + 1;
+	return true;
+}
+
+/* A string as the JSON printer would write it and the scanner read it
+ * back: false when that needs more than a copy (escapes in a name,
+ * invalid UTF-8 in a text): the line then decides. */
+static bool put_wire_str(struct dec *d, unsigned slot, unsigned wt, const uint8_t *s, size_t n)
+{
+	if (wt == ST_W_BYTES) {
+		/* One code point per byte: UTF-8 of U+0000..U+00FF. */
+		if ((size_t)(d->arena_end - d->arena) < 2 * n + 1)
+			return false;
+		char *start = d->arena, *o = d->arena;
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] < 0x80) {
+				*o++ = (char)s[i];
+			} else {
+				*o++ = (char)(0xc0 | s[i] >> 6);
+				*o++ = (char)(0x80 | (s[i] & 0x3f));
+			}
+		}
+		*o = '\0';
+		d->f->v[slot] = (struct js_val){ .s = start, .len = (uint32_t)(o - start), .type = JS_STR };
+		d->arena = o + 1;
+		return true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] == '"' || s[i] == '\\' || s[i] >= 0x80)
+			goto careful;
+	return put_str(d, slot, (const char *)s, n);
+careful:
+	if (wt == ST_W_NAME)
+		return false;
+	for (size_t i = 0; i < n;) {
+		if (s[i] >= 0x80) {
+			size_t u = jw_utf8_len(s + i, n - i);
+			if (!u)
+				return false;
+			i += u;
+		} else {
+			i++;
+		}
+	}
+	return put_str(d, slot, (const char *)s, n); /* text: escapes come back as they were */
+}
+
+static void put_int(struct dec *d, unsigned slot, int64_t v)
+{
+	d->f->v[slot] = (struct js_val){ .i = v, .type = JS_INT };
+}
+
+/* Skips one value of wire type wt (objects and arrays whole). */
+static bool skip(struct dec *d, unsigned wt)
+{
+	unsigned depth = 0;
+	uint64_t v;
+
+	for (;;) {
+		if (wt <= ST_W_SINT || wt == ST_W_BOOL) {
+			if (!st_get_varint(&d->p, d->end, &v))
+				return false;
+		} else if (wt <= ST_W_BYTES) {
+			if (!st_get_varint(&d->p, d->end, &v) || v > (uint64_t)(d->end - d->p))
+				return false;
+			d->p += v;
+		} else {
+			depth++;
+		}
+		if (!depth)
+			return true;
+		for (;;) {
+			uint64_t tag;
+			if (!st_get_varint(&d->p, d->end, &tag))
+				return false;
+			if (tag != ST_TAG_END) {
+				wt = tag & 7;
+				break;
+			}
+			if (--depth == 0)
+				return true;
+		}
+	}
+}
+
+/* The fault object: rule, action, made. */
+static bool fault_obj(struct dec *d)
+{
+	d->f->v[TF_FAULT].type = JS_OBJ;
+	for (;;) {
+		uint64_t tag, v;
+		if (!st_get_varint(&d->p, d->end, &tag))
+			return false;
+		if (tag == ST_TAG_END)
+			return true;
+		unsigned wt = tag & 7, id = (unsigned)(tag >> 3);
+		unsigned slot = id == ST_F_rule ? TF_FAULT_RULE : id == ST_F_action ? TF_FAULT_ACTION
+			      : id == ST_F_made ? TF_FAULT_MADE : 0;
+		if (!slot || (slot == TF_FAULT_MADE) != (wt == ST_W_BOOL) ||
+		    (slot != TF_FAULT_MADE && wt != ST_W_NAME && wt != ST_W_TEXT)) {
+			if (!skip(d, wt))
+				return false;
+			continue;
+		}
+		if (wt == ST_W_BOOL) {
+			if (!st_get_varint(&d->p, d->end, &v) || v > 1)
+				return false;
+			d->f->v[slot].type = v ? JS_TRUE : JS_FALSE;
+			continue;
+		}
+		if (!st_get_varint(&d->p, d->end, &v) || v > (uint64_t)(d->end - d->p) ||
+		    !put_wire_str(d, slot, wt, d->p, (size_t)v))
+			return false;
+		d->p += v;
+	}
+}
+
+/* An array: its length, and its first elements into the slots after it
+ * (fds: two ints; addrs: the first string). */
+static bool array(struct dec *d, unsigned slot, unsigned keep)
+{
+	uint32_t len = 0;
+
+	for (;;) {
+		uint64_t tag, v;
+		if (!st_get_varint(&d->p, d->end, &tag))
+			return false;
+		if (tag == ST_TAG_END)
+			break;
+		unsigned wt = tag & 7;
+		if (tag >> 3)
+			return false;
+		if (len < keep && wt == ST_W_SINT) {
+			if (!st_get_varint(&d->p, d->end, &v))
+				return false;
+			put_int(d, slot + 1 + len, st_unzigzag(v));
+		} else if (len < keep && wt == ST_W_NAME) {
+			if (!st_get_varint(&d->p, d->end, &v) || v > (uint64_t)(d->end - d->p) ||
+			    !put_wire_str(d, slot + 1 + len, wt, d->p, (size_t)v))
+				return false;
+			d->p += v;
+		} else if (len < keep) {
+			return false; /* another shape: the line decides */
+		} else if (!skip(d, wt)) {
+			return false;
+		}
+		len++;
+	}
+	d->f->v[slot] = (struct js_val){ .len = len, .type = JS_ARR };
+	return true;
+}
+
+struct tr_fields *bin_call_fields(struct bin_file *b, const uint8_t *body, size_t n)
+{
+	/* Bytes double at most; names (calls, errnos, flags) are short. */
+	size_t cap = 2 * n + 640;
+	struct tr_fields *f;
+	struct dec d;
+
+	if (n < 2 || body[0] != ST_K_CALL)
+		return NULL;
+	f = calloc(1, sizeof(*f) + cap);
+	if (!f)
+		return NULL;
+	d = (struct dec){ f, f->arena, f->arena + cap, body + 1, body + n, b };
+	put_str(&d, TF_REC, "call", 4);
+	while (d.p < d.end) {
+		uint64_t tag, v;
+		const uint8_t *s;
+		if (!st_get_varint(&d.p, d.end, &tag) || tag == ST_TAG_END)
+			goto refuse;
+		unsigned wt = tag & 7, id = (unsigned)(tag >> 3);
+		const struct st_field_info *fi = st_field_info(id);
+		unsigned slot = id <= ST_FIELD_ID_MAX ? slot_of[id] : 0;
+		if (fi && fi->kind == ST_FK_EP) {
+			struct st_epdef e;
+			if (wt != ST_W_UINT || !st_get_varint(&d.p, d.end, &v))
+				goto refuse;
+			if (!(v & 1)) {
+				if (!b->conv.ep_lookup(b, v >> 1, &e))
+					goto refuse; /* counted by the printer */
+				if ((e.local_len && !put_wire_str(&d, TF_LOCAL, ST_W_NAME,
+								  (const uint8_t *)e.local, e.local_len)) ||
+				    (e.peer_len && !put_wire_str(&d, TF_PEER, ST_W_NAME,
+								 (const uint8_t *)e.peer, e.peer_len)))
+					goto refuse;
+				continue;
+			}
+			/* A definition: the printer's walk keeps it. */
+			goto refuse;
+		}
+		if (!slot || !fi) {
+			if (!skip(&d, wt))
+				goto refuse;
+			continue;
+		}
+		if (wt == ST_W_OBJ) {
+			if (slot == TF_FAULT ? !fault_obj(&d) : !skip(&d, wt))
+				goto refuse;
+			if (slot != TF_FAULT)
+				f->v[slot].type = JS_OBJ;
+			continue;
+		}
+		if (wt == ST_W_ARR) {
+			if (!array(&d, slot, slot == TF_FDS ? 2 : slot == TF_ADDRS ? 1 : 0))
+				goto refuse;
+			continue;
+		}
+		if (wt == ST_W_UINT || wt == ST_W_SINT) {
+			if (!st_get_varint(&d.p, d.end, &v))
+				goto refuse;
+			int64_t x = wt == ST_W_SINT ? st_unzigzag(v) : (int64_t)v;
+			if (fi->kind == ST_FK_TIME) {
+				if (wt != ST_W_SINT || __builtin_add_overflow(x, b->conv.base, &x) || x < 0)
+					goto refuse;
+				put_int(&d, slot, x);
+			} else if (fi->kind == ST_FK_FN) {
+				const struct st_call_info *ci = wt == ST_W_UINT && v < ST_FN_COUNT
+									? st_call_info((enum st_fn)v) : NULL;
+				if (!ci || !put_str(&d, slot, ci->name, strlen(ci->name)))
+					goto refuse;
+			} else if (fi->kind == ST_FK_ERRNO) {
+				const char *name = x > 0 && x < 4096 ? st_errno_name((int)x) : NULL;
+				if (!name)
+					put_int(&d, slot, x); /* printed as the number */
+				else if (!put_str(&d, slot, name, strlen(name)))
+					goto refuse;
+			} else if (fi->kind == ST_FK_MSGFLAGS) {
+				char text[160];
+				size_t k = st_msgflags_str(text, sizeof(text), (int)v);
+				if (!put_str(&d, slot, text, k))
+					goto refuse;
+			} else if (fi->kind == ST_FK_PLAIN && (wt == ST_W_SINT || v <= INT64_MAX)) {
+				put_int(&d, slot, x);
+			} else {
+				goto refuse;
+			}
+			continue;
+		}
+		if (wt == ST_W_BOOL) {
+			if (!st_get_varint(&d.p, d.end, &v) || v > 1)
+				goto refuse;
+			f->v[slot].type = v ? JS_TRUE : JS_FALSE;
+			continue;
+		}
+		if (!st_get_varint(&d.p, d.end, &v) || v > (uint64_t)(d.end - d.p))
+			goto refuse;
+		s = d.p;
+		d.p += v;
+		if (!put_wire_str(&d, slot, wt, s, (size_t)v))
+			goto refuse;
+	}
+	return f;
+refuse:
+	free(f);
+	return NULL;
 }

@@ -5,6 +5,7 @@
 #ifndef SOCKTRACE_BINREC_H
 #define SOCKTRACE_BINREC_H
 
+#include "read/trace_fields.h"
 #include "recjson.h"
 #include "util/hmap.h"
 
@@ -27,5 +28,12 @@ void bin_file_free(struct bin_file *b);
  * says why). */
 size_t bin_body_json(struct bin_file *b, const uint8_t *body, size_t n, char *out, size_t cap,
 		     const char **why);
+
+/* A call record's body straight into the fields the reader's fast path
+ * decodes (trace_fields.h), the very values tr_fields_parse would take
+ * from its JSON line, without the line; NULL when this takes a
+ * record it does not (an endpoint definition, escapes in a name, a
+ * shape it does not know): the caller then prints the line. */
+struct tr_fields *bin_call_fields(struct bin_file *b, const uint8_t *body, size_t n);
 
 #endif

@@ -378,6 +378,11 @@ static enum line_status next_frame(struct tr_reader *r, struct tr_file *f, size_
 		f->pos += flen;
 		f->consumed += (off_t)flen;
 		f->line++;
+		/* The fast path without lines to keep: the fields straight
+		 * from the record, no line printed and scanned. */
+		if (r->fast && !r->keep_lines && p[boff] == ST_K_CALL &&
+		    (r->bin_fields = bin_call_fields(&f->bin, p + boff, blen)) != NULL)
+			return LN_LINE;
 		if (line_room(r, blen + 2) != 0)
 			return LN_ERR;
 		size_t n = bin_body_json(&f->bin, p + boff, blen, r->line, r->line_cap - 1,
@@ -600,8 +605,12 @@ static int read_record(struct tr_reader *r, struct tr_file *f, struct tr_record 
 				note_invalid(r, f, lineno, r->bad_why);
 			continue;
 		}
-		if (r->fast)
+		if (r->bin_fields) {
+			t = r->bin_fields;
+			r->bin_fields = NULL;
+		} else if (r->fast) {
 			t = tr_fields_parse(r->line, n, r->keep_lines);
+		}
 		if (t) {
 			head_of_fields(t, &h);
 		} else {
@@ -1185,6 +1194,8 @@ void tr_report(const struct tr_reader *r, const char *prog)
 
 void tr_close(struct tr_reader *r)
 {
+	tr_fields_free(r->bin_fields);
+	r->bin_fields = NULL;
 	for (size_t i = 0; i < r->nfiles; i++)
 		file_free(r->files[i]);
 	free(r->files);

@@ -112,6 +112,7 @@ struct tr_reader {
 			      * (aligned), so no call begins before it */
 	char *line;          /* shared line buffer */
 	const char *bad_why; /* why the last binary record was not usable */
+	struct tr_fields *bin_fields; /* the last binary record's, decoded directly */
 	size_t line_cap;
 
 	/* Accounting, reported by tr_report(). */

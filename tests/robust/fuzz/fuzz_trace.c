@@ -28,6 +28,9 @@
  * Built with FUZZ_READER_ONLY (no viewer library yet): the reader alone,
  * its two decoders compared on what the reader itself gives. */
 #include "read/trace_reader.h"
+#include "read/binrec.h"
+#include "read/trace_fields.h"
+#include "recframe.h"
 #ifndef FUZZ_READER_ONLY
 #include "cmd/commands.h"
 #include "model/causal.h"
@@ -256,6 +259,59 @@ static int count_line(void *ctx, const char *line, size_t n)
 	return 0;
 }
 
+/* The two decoders of a binary call record agree: its fields taken
+ * straight from the record (what `socktrace stats` reads) are those the
+ * scanner takes from the line the printer makes of it. */
+static void same_slots(const struct tr_fields *a, const struct tr_fields *b)
+{
+	for (unsigned s = 0; s < TF_NSLOTS; s++) {
+		const struct js_val *x = &a->v[s], *y = &b->v[s];
+		if (x->type != y->type)
+			abort();
+		if ((x->type == JS_STR && (x->len != y->len || memcmp(x->s, y->s, x->len) != 0)) ||
+		    (x->type == JS_INT && x->i != y->i) || (x->type == JS_ARR && x->len != y->len))
+			abort();
+	}
+}
+
+static void compare_binary_decoders(const char *path)
+{
+	static uint8_t buf[1 << 20];
+	static char line[ST_JSON_LINE_MAX + 1];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+	struct bin_file bin;
+	int64_t base;
+	unsigned major, minor;
+
+	if (fd >= 0)
+		close(fd);
+	if (n < (ssize_t)ST_PROLOGUE_LEN || st_prologue_read(buf, &base, &major, &minor) != 0)
+		return;
+	bin_file_init(&bin, base);
+	for (size_t pos = ST_PROLOGUE_LEN; pos < (size_t)n;) {
+		size_t flen, boff, blen;
+		const char *why;
+		if (st_frame_parse(buf + pos, (size_t)n - pos, &flen, &boff, &blen) != ST_FRAME_OK) {
+			pos++;
+			continue;
+		}
+		const uint8_t *body = buf + pos + boff;
+		size_t len = bin_body_json(&bin, body, blen, line, sizeof(line) - 1, &why);
+		struct tr_fields *direct = body[0] == ST_K_CALL ? bin_call_fields(&bin, body, blen) : NULL;
+		if (direct) {
+			struct tr_fields *scanned = len ? tr_fields_parse(line, len - 1, false) : NULL;
+			if (!scanned)
+				abort(); /* taken straight, but its line is not */
+			same_slots(direct, scanned);
+			tr_fields_free(scanned);
+			tr_fields_free(direct);
+		}
+		pos += flen;
+	}
+	bin_file_free(&bin);
+}
+
 /* Each file on its own, in file order: what `socktrace cat` prints. */
 static void read_each_file(void)
 {
@@ -265,6 +321,7 @@ static void read_each_file(void)
 
 		if (access(paths[i], F_OK) != 0)
 			continue;
+		compare_binary_decoders(paths[i]);
 		if (tr_file_lines(paths[i], NULL, count_line, &lines, &counts) == 0 &&
 		    lines != counts.lines)
 			abort();
