@@ -27,6 +27,7 @@ enum st_field_kind {
 	ST_FK_HEX,
 	ST_FK_MSGFLAGS,
 	ST_FK_EP,
+	ST_FK_STR,
 };
 
 enum st_wire {

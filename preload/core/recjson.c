@@ -127,6 +127,20 @@ static void define_ep(struct walk *k, uint64_t id)
 		k->cv->ep_define(k->cv->ctx, id, &d);
 }
 
+/* A string definition: the same field follows with the text. */
+static void define_str(struct walk *k, unsigned field, uint64_t id)
+{
+	const uint8_t *q = k->p;
+	uint64_t tag, len;
+
+	if (!st_get_varint(&q, k->end, &tag) || (tag >> 3) != field ||
+	    ((tag & 7) != ST_W_TEXT && (tag & 7) != ST_W_NAME) ||
+	    !st_get_varint(&q, k->end, &len) || len > (uint64_t)(k->end - q))
+		return;
+	if (k->cv->str_define)
+		k->cv->str_define(k->cv->ctx, id, (const char *)q, (size_t)len);
+}
+
 static void print_ep(struct walk *k, uint64_t id)
 {
 	struct st_epdef d;
@@ -270,6 +284,23 @@ static bool walk(struct walk *k)
 			}
 			if (k->head_only && (depth > 0 || !in_head(fi->id)))
 				break;
+			if (fi->kind == ST_FK_STR && wt == ST_W_UINT) {
+				if (!st_get_varint(&k->p, k->end, &v))
+					return bad(k, "a malformed string reference");
+				if (v & 1) {
+					define_str(k, fi->id, v >> 1);
+					continue; /* the text follows, printed as it is */
+				}
+				const char *text;
+				size_t len;
+				if (!k->cv->str_lookup || !k->cv->str_lookup(k->cv->ctx, v >> 1, &text, &len)) {
+					k->cv->unknown_eps++;
+					continue;
+				}
+				jw_key(k->w, fi->key);
+				jw_str(k->w, text, len);
+				continue;
+			}
 			if (fi->kind == ST_FK_EP) {
 				if (wt != ST_W_UINT || !st_get_varint(&k->p, k->end, &v))
 					return bad(k, "a malformed ep");

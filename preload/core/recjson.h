@@ -27,8 +27,11 @@ struct st_conv {
 	int64_t base;
 	void (*ep_define)(void *ctx, uint64_t id, const struct st_epdef *d);
 	bool (*ep_lookup)(void *ctx, uint64_t id, struct st_epdef *d);
+	/* The same for strings (module paths, function names). */
+	void (*str_define)(void *ctx, uint64_t id, const char *s, size_t n);
+	bool (*str_lookup)(void *ctx, uint64_t id, const char **s, size_t *n);
 	void *ctx;
-	unsigned long unknown_eps; /* references to endpoints never defined */
+	unsigned long unknown_eps; /* references to endpoints or strings never defined */
 };
 
 /* Writes a call record's fields (the body after its kind byte) as one

@@ -1,11 +1,15 @@
-/* What every hook does around the real call: time it, format its event
- * and hand it to the writer, with errno exactly as the real call left it. */
+/* What every hook does around the real call: time it, encode its record
+ * and hand it to the writer, with errno exactly as the real call left it.
+ * (The clock is clock.c's, what the kernel is asked about descriptors
+ * fdlearn.c's.) */
 #ifndef SOCKTRACE_CALL_H
 #define SOCKTRACE_CALL_H
 
 #include "calls.h"
 #include "event.h"
 #include "fault.h"
+#include "fdlearn.h"
+#include "intern.h"
 #include "recframe.h"
 #include "shim.h"
 
@@ -20,6 +24,8 @@ struct st_rec {
 	/* Endpoints this record defines: remembered once it is written. */
 	int ep_fd;
 	uint64_t ep_tag;
+	/* Strings this record defines (intern.h): remembered likewise. */
+	struct st_interns interns;
 	/* The frame: the body at ST_FRAME_HEAD_MAX, room for the check. */
 	uint8_t buf[ST_FRAME_HEAD_MAX + ST_EV_MAX + ST_FRAME_TAIL];
 };
@@ -53,26 +59,6 @@ void st_rec_msgflags(struct st_rec *r, enum st_field f, int flags);
 void st_rec_payload(struct st_rec *r, const void *buf, ssize_t n);
 void st_rec_payload_iov(struct st_rec *r, const struct iovec *iov, size_t iovcnt,
 			ssize_t n);
-
-/* True when fd is a socket, asking the kernel once for an fd the table
- * has not seen (inherited across exec, or made by code we cannot see).
- * Preserves errno. */
-bool st_fd_is_socket(int fd);
-
-/* For a descriptor the table calls a socket, on calls that succeed on
- * any descriptor (close, dup): asks the kernel (fstat) whether it still
- * is one, and forgets it when not. A close that went past us (io_uring,
- * a library's own system call) leaves the number to whatever the program
- * opens next; without this, its close would be traced as the old
- * connection's. Preserves errno. */
-bool st_fd_still_socket(int fd);
-
-/* A snapshot with the local address resolved if it was pending. */
-bool st_fd_snapshot_full(int fd, struct st_fdsnap *snap);
-
-/* Fills the table's local (and peer) address from the kernel. */
-void st_learn_local(int fd);
-void st_learn_peer(int fd);
 
 size_t st_iov_total(const struct iovec *iov, size_t n);
 

@@ -1,5 +1,7 @@
 #include "stack.h"
 
+#include "intern.h"
+
 #include "log.h"
 #include "shim.h"
 
@@ -50,7 +52,8 @@ static struct {
 	/* Stored last, with release: a slot whose base reads 0 is still
 	 * being filled, and its path is not to be read yet. */
 	_Atomic uintptr_t base;
-	char path[232];
+	_Atomic uint64_t tag; /* intern.h: the trace file's id for path */
+	char path[224];
 } modules[MODULES_MAX];
 static _Atomic unsigned nmodules;
 
@@ -62,6 +65,7 @@ static struct {
 	_Atomic uintptr_t ip;
 	uint32_t off;
 	uint16_t module;
+	_Atomic uint64_t tag; /* intern.h: the file's id for "func+0xoff", at seq */
 	char func[54];
 } names[NAMES_SLOTS];
 
@@ -306,6 +310,8 @@ out:
 struct frame_info {
 	unsigned module;
 	uint32_t off;
+	uint32_t seq; /* the slot's version the copy is of */
+	_Atomic uint64_t *tag;
 	char func[sizeof(names[0].func)];
 };
 
@@ -318,6 +324,8 @@ static bool lookup(uintptr_t ip, struct frame_info *fi)
 		return false;
 	fi->module = names[i].module;
 	fi->off = names[i].off;
+	fi->seq = s1;
+	fi->tag = &names[i].tag;
 	memcpy(fi->func, names[i].func, sizeof(fi->func));
 	fi->func[sizeof(fi->func) - 1] = '\0';
 	/* The copy above must be complete before the number is read again. */
@@ -326,7 +334,8 @@ static bool lookup(uintptr_t ip, struct frame_info *fi)
 	       atomic_load_explicit(&names[i].ip, memory_order_relaxed) == ip;
 }
 
-void st_stack_rec(struct rb *b, const struct st_stack *s, size_t reserve)
+void st_stack_rec(struct rb *b, struct st_interns *in, const struct st_stack *s,
+		  size_t reserve)
 {
 	unsigned shown = 0;
 
@@ -336,25 +345,35 @@ void st_stack_rec(struct rb *b, const struct st_stack *s, size_t reserve)
 		bool known = lookup(s->ip[k], &fi);
 		bool in_module = known && fi.module < MODULES_MAX;
 		const char *module = in_module ? modules[fi.module].path : "";
+		_Atomic uint64_t *mtag = in_module ? &modules[fi.module].tag : NULL;
+		uint32_t mid = in_module ? st_intern_id(in, mtag, 0) : 0;
+		uint32_t fid = known && fi.func[0] ? st_intern_id(in, fi.tag, fi.seq) : 0;
 		char func[sizeof(fi.func) + 24];
 		size_t func_len = 0;
 
-		if (known && fi.func[0])
+		/* The name is formatted only where the file does not have it. */
+		if (known && fi.func[0] && !fid)
 			func_len = (size_t)snprintf(func, sizeof(func), "%s+0x%x", fi.func, fi.off);
 		if (func_len >= sizeof(func))
 			func_len = sizeof(func) - 1;
-		if ((size_t)(b->end - b->p) < reserve + 5 * RB_SCALAR_MAX + strlen(module) + func_len)
+		if ((size_t)(b->end - b->p) <
+		    reserve + 5 * RB_SCALAR_MAX + (mid ? 0 : strlen(module)) + func_len)
 			break;
 		rb_obj(b, ST_F_NONE);
 		rb_u64(b, ST_F_ip, s->ip[k]);
 		if (in_module) {
-			rb_ctext(b, ST_F_module, module);
+			if (mid)
+				st_intern_ref(b, ST_F_module, mid);
+			else
+				st_intern_def(b, in, ST_F_module, module, strlen(module), mtag, 0);
 			/* The call instruction, not the return address: what
 			 * addr2line needs to name the calling line. */
 			rb_u64(b, ST_F_frame_offset, s->ip[k] - modules[fi.module].base - 1);
 		}
-		if (func_len)
-			rb_text(b, ST_F_func, func, func_len);
+		if (fid)
+			st_intern_ref(b, ST_F_func, fid);
+		else if (func_len)
+			st_intern_def(b, in, ST_F_func, func, func_len, fi.tag, fi.seq);
 		rb_end(b);
 		shown++;
 	}

@@ -33,7 +33,10 @@ bool st_stack_unwinding(void);
 void st_stack_capture(struct st_stack *s, unsigned max);
 /* "stack":[{"ip":..,"module":..,"offset":..,"func":..},...], within the
  * room left in w minus reserve. */
-void st_stack_rec(struct rb *b, const struct st_stack *s, size_t reserve);
+struct st_interns;
+/* Module paths and function names once per file (intern.h), with in. */
+void st_stack_rec(struct rb *b, struct st_interns *in, const struct st_stack *s,
+		  size_t reserve);
 /* Whether a frame's function matches func_glob (and, when module_glob is
  * not NULL, its module's file name matches module_glob). */
 bool st_stack_has_caller(const struct st_stack *s, const char *module_glob,

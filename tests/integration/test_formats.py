@@ -33,7 +33,7 @@ def exchange(sb, fmt, out):
     """The tcp samples with payloads, stacks and a fault that acts, traced
     in fmt into out; the JSON lines of each file, client's first."""
     env = {"SOCKTRACE_FORMAT": fmt, "SOCKTRACE_PAYLOAD": "64",
-           "SOCKTRACE_BACKTRACE": "errors:4",
+           "SOCKTRACE_BACKTRACE": "4",
            "SOCKTRACE_FAULTS": "recv prog=tcp_client when=1 delay=1ms",
            "SOCKTRACE_SEED": "7"}
     server = sb.spawn([sample("tcp_server"), "0", "2"], out=out, env=env)
@@ -73,6 +73,7 @@ def test_cat_is_the_jsonl_mode(sb):
     # A stack and the fault made it through both.
     text = b"\n".join(l for _, lines in binary for l in lines)
     check(b'"fault":{"rule":"SOCKTRACE_FAULTS:1"' in text, "the fault in the binary trace")
+    check(text.count(b'"module":') > 20, "stacks on every call")
 
 
 def test_binary_framing(sb):
@@ -94,9 +95,11 @@ def test_binary_framing(sb):
         check(sends, "%s: sends" % name)
         # The first record on a socket defines its endpoints; later ones
         # refer to them.
+        # Module paths and function names once per file: a stack of 4
+        # known frames is a few bytes each.
         later = [f[1] for f, rec in sends if "peer" in rec][1:] or [f[1] for f, _ in sends]
-        check(all(n <= 48 + 64 for n in later), "%s: send records (with 64 bytes of payload "
-              "at most): %s bytes" % (name, later))
+        check(all(n <= 48 + 64 + 4 * 24 for n in later), "%s: send records (with 64 bytes of "
+              "payload and 4 frames at most): %s bytes" % (name, later))
 
 
 def test_send_record_size(sb):

@@ -80,9 +80,10 @@ def test_long_trace(sb):
     """Four threads write some 60 MB: the writer sends old segments to the
     disk and drops them from the page cache while threads are still
     copying records into them, and nothing is lost or torn."""
-    # Stacks make the binary format's records as big as JSON's.
+    # Stacks and payloads make the binary format's records as big as JSON's.
     res = check_threads(sb, 4, 60000, 0,
-                        env={"SOCKTRACE_BACKTRACE": "2"} if sttest.FORMAT != "jsonl" else None)
+                        env={"SOCKTRACE_BACKTRACE": "6", "SOCKTRACE_PAYLOAD": "16"}
+                        if sttest.FORMAT != "jsonl" else None)
     size = sum(os.path.getsize(f.path) for f in sb.trace().files)
     check(size > 48 << 20, "a trace past the segments kept in memory (%d bytes)" % size)
 

@@ -21,7 +21,7 @@
 
 static const char *kind_name(unsigned kind)
 {
-	static const char *const names[] = { "plain", "time", "fn", "errno", "hex", "msgflags", "ep" };
+	static const char *const names[] = { "plain", "time", "fn", "errno", "hex", "msgflags", "ep", "str" };
 	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
 

@@ -46,12 +46,45 @@ static bool ep_lookup(void *ctx, uint64_t id, struct st_epdef *d)
 	return true;
 }
 
+struct bin_str {
+	size_t len;
+	char text[];
+};
+
+static void str_define(void *ctx, uint64_t id, const char *text, size_t n)
+{
+	struct bin_file *b = ctx;
+	struct bin_str *e = malloc(sizeof(*e) + n);
+
+	if (!e)
+		oom_exit();
+	e->len = n;
+	memcpy(e->text, text, n);
+	free(hmap_del(&b->strs, &id, sizeof(id)));
+	if (hmap_put(&b->strs, &id, sizeof(id), e) != 0)
+		oom_exit();
+}
+
+static bool str_lookup(void *ctx, uint64_t id, const char **text, size_t *n)
+{
+	struct bin_file *b = ctx;
+	const struct bin_str *e = hmap_get(&b->strs, &id, sizeof(id));
+
+	if (!e)
+		return false;
+	*text = e->text;
+	*n = e->len;
+	return true;
+}
+
 void bin_file_init(struct bin_file *b, int64_t base)
 {
 	memset(b, 0, sizeof(*b));
 	b->conv.base = base;
 	b->conv.ep_define = ep_define;
 	b->conv.ep_lookup = ep_lookup;
+	b->conv.str_define = str_define;
+	b->conv.str_lookup = str_lookup;
 	b->conv.ctx = b;
 }
 
@@ -59,6 +92,8 @@ void bin_file_reset(struct bin_file *b)
 {
 	hmap_free(&b->eps, free);
 	b->eps = (struct hmap)HMAP_INIT;
+	hmap_free(&b->strs, free);
+	b->strs = (struct hmap)HMAP_INIT;
 	b->conv.unknown_eps = 0;
 }
 
@@ -279,6 +314,36 @@ static bool array(struct dec *d, unsigned slot, unsigned keep)
 	return true;
 }
 
+/* Whether the fields from p on define an endpoint or a string anywhere
+ * (a stack's frames included): such a record goes through the printer,
+ * which keeps the definitions for the records after it. */
+static bool defines(const uint8_t *p, const uint8_t *end)
+{
+	while (p < end) {
+		uint64_t tag, v;
+		if (!st_get_varint(&p, end, &tag))
+			return true; /* damaged: the printer says how */
+		if (tag == ST_TAG_END)
+			continue;
+		unsigned wt = tag & 7;
+		const struct st_field_info *fi = st_field_info((unsigned)(tag >> 3));
+		if (wt >= ST_W_OBJ)
+			continue; /* containers: their fields follow */
+		if (wt <= ST_W_SINT || wt == ST_W_BOOL) {
+			if (!st_get_varint(&p, end, &v))
+				return true;
+			if (wt == ST_W_UINT && fi && (fi->kind == ST_FK_EP || fi->kind == ST_FK_STR) &&
+			    (v & 1))
+				return true;
+			continue;
+		}
+		if (!st_get_varint(&p, end, &v) || v > (uint64_t)(end - p))
+			return true;
+		p += v;
+	}
+	return false;
+}
+
 struct tr_fields *bin_call_fields(struct bin_file *b, const uint8_t *body, size_t n)
 {
 	/* Bytes double at most; names (calls, errnos, flags) are short. */
@@ -286,7 +351,7 @@ struct tr_fields *bin_call_fields(struct bin_file *b, const uint8_t *body, size_
 	struct tr_fields *f;
 	struct dec d;
 
-	if (n < 2 || body[0] != ST_K_CALL)
+	if (n < 2 || body[0] != ST_K_CALL || defines(body + 1, body + n))
 		return NULL;
 	f = calloc(1, sizeof(*f) + cap);
 	if (!f)

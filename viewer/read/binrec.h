@@ -15,6 +15,7 @@
 struct bin_file {
 	struct st_conv conv;
 	struct hmap eps;    /* id -> struct bin_ep */
+	struct hmap strs;   /* id -> struct bin_str */
 };
 
 void bin_file_init(struct bin_file *b, int64_t base);
