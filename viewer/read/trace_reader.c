@@ -160,26 +160,35 @@ const char *tr_default_path(void)
 
 /* ---- lines ---- */
 
+/* Room for n bytes in the shared line buffer, grown by doubling. */
+static int line_room(struct tr_reader *r, size_t n)
+{
+	size_t ncap = r->line_cap ? r->line_cap : 4096;
+
+	if (r->line_cap >= n)
+		return 0;
+	while (ncap < n)
+		ncap *= 2;
+	char *nl = realloc(r->line, ncap);
+	if (!nl) {
+		diag(r, "socktrace: out of memory\n");
+		return -1;
+	}
+	r->line = nl;
+	r->line_cap = ncap;
+	return 0;
+}
+
 static int line_append(struct tr_reader *r, struct tr_file *f, size_t *n, const char *p,
 		       size_t k)
 {
-	if (*n + k + 1 > r->line_cap) {
-		size_t ncap = r->line_cap ? r->line_cap : 4096;
-		while (ncap < *n + k + 1)
-			ncap *= 2;
-		if (ncap > TR_LINE_MAX + 1) {
-			diag(r, "socktrace: %s:%ld: line longer than %d bytes: not a socktrace trace\n",
-			     f->path, f->line + 1, TR_LINE_MAX);
-			return -1;
-		}
-		char *nl = realloc(r->line, ncap);
-		if (!nl) {
-			diag(r, "socktrace: out of memory\n");
-			return -1;
-		}
-		r->line = nl;
-		r->line_cap = ncap;
+	if (*n + k + 1 > TR_LINE_MAX + 1) {
+		diag(r, "socktrace: %s:%ld: line longer than %d bytes: not a socktrace trace\n",
+		     f->path, f->line + 1, TR_LINE_MAX);
+		return -1;
 	}
+	if (line_room(r, *n + k + 1) != 0)
+		return -1;
 	memcpy(r->line + *n, p, k);
 	*n += k;
 	r->line[*n] = '\0';
@@ -295,19 +304,6 @@ static int fill(struct tr_reader *r, struct tr_file *f, size_t want)
 	return 0;
 }
 
-static int line_room(struct tr_reader *r, size_t n)
-{
-	if (r->line_cap >= n)
-		return 0;
-	char *nl = realloc(r->line, n);
-	if (!nl) {
-		diag(r, "socktrace: out of memory\n");
-		return -1;
-	}
-	r->line = nl;
-	r->line_cap = n;
-	return 0;
-}
 
 /* The next record of a binary file, as its JSON line into r->line. NUL
  * bytes (holes) are skipped; bytes that start no frame that checks (a

@@ -12,7 +12,11 @@
  *           the earlier, so the stream needs no look-ahead. */
 #include "render/render.h"
 
+#include "read/trace_fields.h"
+#include "strbuf.h"
+
 #include <stdlib.h>
+#include <string.h>
 
 struct jsonl {
 	struct view_ctx *ctx;
@@ -44,11 +48,78 @@ static const char *link_name(enum vev_link l)
 	}
 }
 
+/* Whether text is printed by jansson (JSON_COMPACT | JSON_ENSURE_ASCII)
+ * exactly as it stands: printable ASCII, and no escapes but those jansson
+ * writes the same (\" \\ \n \r \t). The shim writes every other byte as
+ * \u00XX, which jansson would write otherwise. */
+static bool as_jansson_prints(const char *text, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c < 0x20 || c >= 0x7f)
+			return false;
+		if (c == '\\') {
+			if (i + 1 >= n || !strchr("\"\\nrt", text[i + 1]))
+				return false;
+			i++;
+		}
+	}
+	return true;
+}
+
+/* The pairing's fields, after the record's own (see the top). */
+static void add_fields(char *buf, size_t cap, size_t *o, const struct vev *ev)
+{
+	st_appendf(buf, cap, o, ",\"seq\":%llu,\"prog\":\"%s\"", (unsigned long long)ev->seq,
+		   ev->file->prog);
+	if (ev->conn)
+		st_appendf(buf, cap, o, ",\"conn\":%d,\"side\":\"%s\"", (int)ev->conn->id,
+			   conn_side_name(ev->conn, ev->side));
+	if (link_name(ev->link)) {
+		st_appendf(buf, cap, o, ",\"link\":\"%s\"%s", link_name(ev->link),
+			   ev->out ? ",\"out\":true" : "");
+	}
+	if (ev->op == OP_CONNECT && ev->conn && ev->conn->kind == CONN_STREAM &&
+	    conn_outcome(ev->conn) != OUT_UNKNOWN)
+		st_appendf(buf, cap, o, ",\"outcome\":\"%s\"", conn_outcome_text(ev->conn));
+	if (ev->off >= 0)
+		st_appendf(buf, cap, o, ",\"off\":%lld", (long long)ev->off);
+	if (ev->npartners) {
+		size_t n = vev_nlinks(ev);
+		st_appendf(buf, cap, o, ",\"pair\":[");
+		for (size_t i = 0; i < n; i++)
+			st_appendf(buf, cap, o, "%s%llu", i ? "," : "",
+				   (unsigned long long)ev->partners[i].seq);
+		st_appendf(buf, cap, o, "]");
+		if (ev->npartners > n)
+			st_appendf(buf, cap, o, ",\"pair_more\":%zu", ev->npartners - n);
+	}
+}
+
+/* Longest line printed from its text; longer ones go through jansson. */
+#define RAW_MAX 8192
+
 static void jl_event(void *p, struct vev *ev)
 {
 	struct jsonl *s = p;
-	json_t *j = vev_json(ev);
+	const struct tr_fields *tf = ev->rec ? ev->rec->fields : NULL;
 
+	/* The line as it came, with the pairing's fields added: what jansson
+	 * would print of it, without parsing and printing it again. */
+	if (tf && tf->raw && tf->raw_len > 1 && tf->raw_len <= RAW_MAX &&
+	    tf->raw[tf->raw_len - 1] == '}' && as_jansson_prints(tf->raw, tf->raw_len) &&
+	    as_jansson_prints(ev->file->prog, strlen(ev->file->prog)) &&
+	    !strpbrk(ev->file->prog, "\\\"")) {
+		char buf[RAW_MAX + 512];
+		size_t o = tf->raw_len - 1;
+		memcpy(buf, tf->raw, o);
+		add_fields(buf, sizeof(buf) - 2, &o, ev);
+		buf[o++] = '}';
+		buf[o++] = '\n';
+		fwrite(buf, 1, o, s->out);
+		return;
+	}
+	json_t *j = vev_json(ev);
 	/* The record is ours until the pass frees it. */
 	json_object_set_new(j, "seq", json_integer((json_int_t)ev->seq));
 	json_object_set_new(j, "prog", json_string(ev->file->prog));
@@ -90,7 +161,7 @@ static int jl_finish(void *p, bool draw)
 }
 
 const struct renderer render_jsonl = {
-	.whole_records = true,
+	/* Lines kept (TR_LAZY): most records are printed from theirs. */
 	.begin = jl_begin,
 	.event = jl_event,
 	.finish = jl_finish,
