@@ -8,6 +8,7 @@
 #include "calls.h"
 #include "event.h"
 #include "fault.h"
+#include "writer.h"
 #include "fdlearn.h"
 #include "intern.h"
 #include "recframe.h"
@@ -48,7 +49,8 @@ void st_rec_emit_snap(struct st_rec *r, const struct st_fdsnap *snap);
 static inline void st_rec_fault(struct st_rec *r, const struct st_fault *f)
 {
 	if (f->rule) {
-		st_fault_rec(&r->b, f);
+		r->interns.ids = st_writer_ep_ids();
+		st_fault_rec(&r->b, &r->interns, f);
 		r->faulted = true;
 		r->replaced = f->replaced;
 	}

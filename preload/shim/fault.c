@@ -13,6 +13,7 @@
 #include "rulematch.h"
 #include "shim.h"
 #include "stack.h"
+#include "intern.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,6 +63,11 @@ struct rule_set {
 static struct st_rule rules0[ST_RULES_MAX], rules1[ST_RULES_MAX], rules2[ST_RULES_MAX];
 static struct rule_set sets[3] = { { .rules = rules0 }, { .rules = rules1 }, { .rules = rules2 } };
 static _Atomic unsigned active_set;
+/* Each set's version: a set rewritten by `socktrace ctl` holds other
+ * rules under the same numbers, so the trace file's ids for their texts
+ * (intern.h) are valid only for the version they were written in. */
+static _Atomic uint32_t set_gen[3];
+static _Atomic uint64_t text_tags[3][ST_RULES_MAX][2];
 static uint64_t seed;
 /* Set once a ctl change woke a process that had nothing to do. */
 static bool discover_fds;
@@ -362,6 +368,7 @@ enum st_faults_prep st_faults_prepare(const struct st_ctl_rule *list, size_t n, 
 	}
 	if (!wait_for_readers(s))
 		return ST_FAULTS_BUSY;
+	atomic_fetch_add(&set_gen[k], 1);
 	s->n = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct st_rule *r = &s->rules[s->n];
@@ -513,6 +520,8 @@ static const struct st_rule *pick(struct st_fault *f, const struct rule_set *s, 
 			continue;
 		f->rule = r;
 		f->index = (unsigned)i;
+		f->set = k;
+		f->set_gen = atomic_load_explicit(&set_gen[k], memory_order_relaxed);
 		f->nth = nth;
 	}
 	if (!f->rule)
@@ -1071,15 +1080,29 @@ void st_fault_end(struct st_fault *f, int fd, ssize_t bytes)
 	atomic_store(&e->paced_until, until);
 }
 
-void st_fault_rec(struct rb *b, const struct st_fault *f)
+/* One of the rule's texts: a reference when the file has it. */
+static void rule_text(struct rb *b, struct st_interns *in, enum st_field field,
+		      const struct st_fault *f, unsigned which, const char *text)
+{
+	_Atomic uint64_t *tag = f->set < 3 && f->index < ST_RULES_MAX
+					? &text_tags[f->set][f->index][which] : NULL;
+	uint32_t id = st_intern_id(in, tag, f->set_gen);
+
+	if (id)
+		st_intern_ref(b, field, id);
+	else
+		st_intern_def(b, in, field, text, strlen(text), tag, f->set_gen);
+}
+
+void st_fault_rec(struct rb *b, struct st_interns *in, const struct st_fault *f)
 {
 	const struct st_rule *r = f->rule;
 
 	if (!r)
 		return;
 	rb_obj(b, ST_F_fault);
-	rb_ctext(b, ST_F_rule, r->origin);
-	rb_ctext(b, ST_F_text, r->text);
+	rule_text(b, in, ST_F_rule, f, 0, r->origin);
+	rule_text(b, in, ST_F_text, f, 1, r->text);
 	rb_cname(b, ST_F_action, f->action);
 	rb_u64(b, ST_F_nth, f->nth);
 	/* made: the real call ran, and ret/errno are what it returned. */

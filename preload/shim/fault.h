@@ -25,6 +25,8 @@
 struct st_fault {
 	const struct st_rule *rule; /* NULL: no fault on this call */
 	unsigned index;
+	unsigned set;         /* the rule set it came from, and its version: */
+	uint32_t set_gen;     /* the file writes a rule's texts once per version */
 	uint64_t nth;
 	const char *action;   /* "error", "delay", "short", ... */
 	bool replaced;        /* the real call was not made */
@@ -129,7 +131,9 @@ void st_fault_end(struct st_fault *f, int fd, ssize_t bytes);
 /* getaddrinfo results, remembered so host= can select later connects. */
 void st_fault_note_resolved(const char *host, const struct addrinfo *res);
 /* The "fault" object of the call's event. */
-void st_fault_rec(struct rb *b, const struct st_fault *f);
+struct st_interns;
+/* The "fault" object; the rule's texts once per trace file (intern.h). */
+void st_fault_rec(struct rb *b, struct st_interns *in, const struct st_fault *f);
 
 /* Runs `call` unless a fault replaces it; either way ret and err hold the
  * result and its errno. Hooks use it around their real call. */

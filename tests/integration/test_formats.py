@@ -34,7 +34,7 @@ def exchange(sb, fmt, out):
     in fmt into out; the JSON lines of each file, client's first."""
     env = {"SOCKTRACE_FORMAT": fmt, "SOCKTRACE_PAYLOAD": "64",
            "SOCKTRACE_BACKTRACE": "4",
-           "SOCKTRACE_FAULTS": "recv prog=tcp_client when=1 delay=1ms",
+           "SOCKTRACE_FAULTS": "recv prog=tcp_client when=1 delay=1ms;recv prog=tcp_server delay=1us",
            "SOCKTRACE_SEED": "7"}
     server = sb.spawn([sample("tcp_server"), "0", "2"], out=out, env=env)
     port = sb.wait_listening(server)
@@ -74,6 +74,10 @@ def test_cat_is_the_jsonl_mode(sb):
     text = b"\n".join(l for _, lines in binary for l in lines)
     check(b'"fault":{"rule":"SOCKTRACE_FAULTS:1"' in text, "the fault in the binary trace")
     check(text.count(b'"module":') > 20, "stacks on every call")
+    # The server's rule acted on each of its receives: its texts were
+    # written once and referred to after, and print the same.
+    check(text.count(b'"rule":"SOCKTRACE_FAULTS:2","text":"recv prog=tcp_server delay=1us"') >= 3,
+          "the server's faults, each with its rule's texts")
 
 
 def test_binary_framing(sb):

@@ -260,6 +260,17 @@ static bool fault_obj(struct dec *d)
 		unsigned wt = tag & 7, id = (unsigned)(tag >> 3);
 		unsigned slot = id == ST_F_rule ? TF_FAULT_RULE : id == ST_F_action ? TF_FAULT_ACTION
 			      : id == ST_F_made ? TF_FAULT_MADE : 0;
+		if (slot == TF_FAULT_RULE && wt == ST_W_UINT) {
+			/* A reference to the rule's text (definitions went through
+			 * the printer: defines()). */
+			const char *text;
+			size_t len;
+			if (!st_get_varint(&d->p, d->end, &v) || (v & 1) ||
+			    !d->b->conv.str_lookup(d->b, v >> 1, &text, &len) ||
+			    !put_wire_str(d, slot, ST_W_TEXT, (const uint8_t *)text, len))
+				return false;
+			continue;
+		}
 		if (!slot || (slot == TF_FAULT_MADE) != (wt == ST_W_BOOL) ||
 		    (slot != TF_FAULT_MADE && wt != ST_W_NAME && wt != ST_W_TEXT)) {
 			if (!skip(d, wt))
