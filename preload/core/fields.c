@@ -1,7 +1,6 @@
 #include "fields.h"
 
-/* Indexed by id: unused ids are zero (no name). */
-static const struct st_field_info by_id[ST_FIELD_ID_MAX + 1] = {
+const struct st_field_info st_field_table[ST_FIELD_ID_MAX + 1] = {
 #define ST_FIELD(name, key, id, kind, doc) \
 	[id] = { #name, key, sizeof(key) - 1, ST_FK_##kind, id, doc },
 #include "fields.def"
@@ -23,8 +22,3 @@ static inline __attribute__((unused)) void ids_unique(unsigned id)
 	_Static_assert(id > 0 && id <= ST_FIELD_ID_MAX, "field id out of range: " #name);
 #include "fields.def"
 #undef ST_FIELD
-
-const struct st_field_info *st_field_info(unsigned id)
-{
-	return id <= ST_FIELD_ID_MAX && by_id[id].name ? &by_id[id] : NULL;
-}

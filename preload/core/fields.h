@@ -64,8 +64,14 @@ struct st_field_info {
 /* Ids are below this (fields.c checks). */
 #define ST_FIELD_ID_MAX 127
 
+/* Indexed by id: unused ids have no name. */
+extern const struct st_field_info st_field_table[ST_FIELD_ID_MAX + 1];
+
 /* The field of that id, or NULL when this build does not know it. */
-const struct st_field_info *st_field_info(unsigned id);
+static inline const struct st_field_info *st_field_info(unsigned id)
+{
+	return id <= ST_FIELD_ID_MAX && st_field_table[id].name ? &st_field_table[id] : NULL;
+}
 
 /* Varints (LEB128): at most 10 bytes. */
 static inline uint8_t *st_put_varint(uint8_t *p, uint64_t v)

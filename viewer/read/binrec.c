@@ -7,6 +7,56 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Definitions by id. A file's ids run up from the first it uses, so they
+ * are kept in an array from that one; the rare id far from it (a damaged
+ * file) in the hash map. */
+#define DENSE_MAX (1u << 22)
+
+static void *defs_get(const struct bin_defs *d, uint64_t id)
+{
+	if (d->cap && id >= d->base && id - d->base < d->cap)
+		return d->slot[id - d->base];
+	return hmap_get(&d->far, &id, sizeof(id));
+}
+
+/* Stores v for id, freeing what it replaces. */
+static void defs_put(struct bin_defs *d, uint64_t id, void *v)
+{
+	/* From a little below the first: threads take ids in one order and
+	 * may write their records in another. */
+	if (!d->cap && !d->far.len)
+		d->base = id > 1024 ? id - 1024 : 0;
+	if (id >= d->base && id - d->base < DENSE_MAX) {
+		size_t i = (size_t)(id - d->base);
+		if (i >= d->cap) {
+			size_t ncap = d->cap ? d->cap : 64;
+			while (ncap <= i)
+				ncap *= 2;
+			void **ns = realloc(d->slot, ncap * sizeof(*ns));
+			if (!ns)
+				oom_exit();
+			memset(ns + d->cap, 0, (ncap - d->cap) * sizeof(*ns));
+			d->slot = ns;
+			d->cap = ncap;
+		}
+		free(d->slot[i]);
+		d->slot[i] = v;
+		return;
+	}
+	free(hmap_del(&d->far, &id, sizeof(id)));
+	if (hmap_put(&d->far, &id, sizeof(id), v) != 0)
+		oom_exit();
+}
+
+static void defs_free(struct bin_defs *d)
+{
+	for (size_t i = 0; i < d->cap; i++)
+		free(d->slot[i]);
+	free(d->slot);
+	hmap_free(&d->far, free);
+	*d = (struct bin_defs){ .far = HMAP_INIT };
+}
+
 struct bin_ep {
 	size_t local_len, peer_len;
 	char text[]; /* local, then peer */
@@ -27,15 +77,13 @@ static void ep_define(void *ctx, uint64_t id, const struct st_epdef *d)
 		memcpy(e->text + d->local_len, d->peer, d->peer_len);
 	/* A later definition of the same id (two threads defined it at once)
 	 * holds the same endpoints: keep the newest. */
-	free(hmap_del(&b->eps, &id, sizeof(id)));
-	if (hmap_put(&b->eps, &id, sizeof(id), e) != 0)
-		oom_exit();
+	defs_put(&b->eps, id, e);
 }
 
 static bool ep_lookup(void *ctx, uint64_t id, struct st_epdef *d)
 {
 	struct bin_file *b = ctx;
-	const struct bin_ep *e = hmap_get(&b->eps, &id, sizeof(id));
+	const struct bin_ep *e = defs_get(&b->eps, id);
 
 	if (!e)
 		return false;
@@ -60,15 +108,13 @@ static void str_define(void *ctx, uint64_t id, const char *text, size_t n)
 		oom_exit();
 	e->len = n;
 	memcpy(e->text, text, n);
-	free(hmap_del(&b->strs, &id, sizeof(id)));
-	if (hmap_put(&b->strs, &id, sizeof(id), e) != 0)
-		oom_exit();
+	defs_put(&b->strs, id, e);
 }
 
 static bool str_lookup(void *ctx, uint64_t id, const char **text, size_t *n)
 {
 	struct bin_file *b = ctx;
-	const struct bin_str *e = hmap_get(&b->strs, &id, sizeof(id));
+	const struct bin_str *e = defs_get(&b->strs, id);
 
 	if (!e)
 		return false;
@@ -90,10 +136,8 @@ void bin_file_init(struct bin_file *b, int64_t base)
 
 void bin_file_reset(struct bin_file *b)
 {
-	hmap_free(&b->eps, free);
-	b->eps = (struct hmap)HMAP_INIT;
-	hmap_free(&b->strs, free);
-	b->strs = (struct hmap)HMAP_INIT;
+	defs_free(&b->eps);
+	defs_free(&b->strs);
 	b->conv.unknown_eps = 0;
 }
 
@@ -364,9 +408,13 @@ struct tr_fields *bin_call_fields(struct bin_file *b, const uint8_t *body, size_
 
 	if (n < 2 || body[0] != ST_K_CALL || defines(body + 1, body + n))
 		return NULL;
-	f = calloc(1, sizeof(*f) + cap);
+	f = malloc(sizeof(*f) + cap);
 	if (!f)
 		return NULL;
+	/* The slots absent; the arena is written before it is read. */
+	memset(f->v, 0, sizeof(f->v));
+	f->raw = NULL;
+	f->raw_len = 0;
 	d = (struct dec){ f, f->arena, f->arena + cap, body + 1, body + n, b };
 	put_str(&d, TF_REC, "call", 4);
 	while (d.p < d.end) {

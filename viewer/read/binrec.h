@@ -12,10 +12,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* What a file's records defined, by id (binrec.c). */
+struct bin_defs {
+	uint64_t base;
+	void **slot;
+	size_t cap;
+	struct hmap far;
+};
+
 struct bin_file {
 	struct st_conv conv;
-	struct hmap eps;    /* id -> struct bin_ep */
-	struct hmap strs;   /* id -> struct bin_str */
+	struct bin_defs eps;  /* struct bin_ep */
+	struct bin_defs strs; /* struct bin_str */
 };
 
 void bin_file_init(struct bin_file *b, int64_t base);
