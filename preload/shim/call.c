@@ -76,8 +76,11 @@ static void finish(struct st_rec *r)
 		return;
 	}
 	frame = st_frame_close(r->buf, len, &frame_len);
-	st_writer_write((const char *)frame, frame_len);
-	/* Defined in the file now: later records refer to it. */
+	/* Defined in the file now, if it is there (a file size limit drops
+	 * a long record and may still take a short one): later records
+	 * refer to it. */
+	if (!st_writer_write((const char *)frame, frame_len))
+		return;
 	if (r->ep_fd >= 0 && whole)
 		st_fd_set_ep_tag(r->ep_fd, r->ep_tag);
 	if (r->interns.n && whole)

@@ -563,7 +563,7 @@ static void copy_mapped(uint64_t off, const char *rec, size_t len)
  * mapped and populated ahead of the tail, by the thread whose record
  * crosses ready_end, after it has copied its record: a thread killed
  * while it populates leaves no hole in the file. */
-static void write_mapped(uint64_t off, const char *rec, size_t len)
+static bool write_mapped(uint64_t off, const char *rec, size_t len)
 {
 	uint64_t end = off + len;
 
@@ -576,17 +576,15 @@ static void write_mapped(uint64_t off, const char *rec, size_t len)
 			hot_seg = d;
 		}
 		memcpy(d->base + (off - d->start), rec, len);
-		return;
+		return true;
 	}
-	if (mapped_up_to(end)) {
+	if (mapped_up_to(end) || make_room(end)) {
 		copy_mapped(off, rec, len);
 		grow(end);
-	} else if (make_room(end)) {
-		copy_mapped(off, rec, len);
-		grow(end);
-	} else {
-		drop_record(off);
+		return true;
 	}
+	drop_record(off);
+	return false;
 }
 
 /* Whether a record of len bytes may be appended without passing the file
@@ -607,11 +605,11 @@ static bool append_fits(size_t len, size_t reserve)
 	return true;
 }
 
-static void append_record(const char *rec, size_t len, size_t reserve)
+static bool append_record(const char *rec, size_t len, size_t reserve)
 {
 	if (!append_fits(len, reserve)) {
 		atomic_fetch_add(&w.ctl->dropped, 1);
-		return;
+		return false;
 	}
 	/* O_APPEND makes each write(2) land whole at the end of a regular
 	 * file, so records from several threads never interleave. */
@@ -620,24 +618,27 @@ static void append_record(const char *rec, size_t len, size_t reserve)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return;
+			return false;
 		rec += n;
 		len -= (size_t)n;
 	}
+	return true;
 }
 
-static void write_mapped_or_appended(const char *rec, size_t len)
+static bool write_mapped_or_appended(const char *rec, size_t len)
 {
 	uint64_t off = atomic_fetch_add_explicit(&w.ctl->tail, len, memory_order_relaxed);
+	bool written = false;
 
 	if (st_likely(!(off & TAIL_CLOSED))) {
-		write_mapped(off, rec, len);
+		written = write_mapped(off, rec, len);
 	} else if (st_sealed()) {
 		atomic_fetch_add(&w.ctl->dropped, 1); /* appending is a system call */
 	} else if (ensure_fd()) {
-		append_record(rec, len, APPEND_END_RESERVE);
+		written = append_record(rec, len, APPEND_END_RESERVE);
 		release_low_fd();
 	}
+	return written;
 }
 
 /* Stops tracing because the trace directory cannot be trusted. */
@@ -861,17 +862,14 @@ static int open_once(void)
 	return atomic_load_explicit(&w.state, memory_order_acquire);
 }
 
-void st_writer_write(const char *rec, size_t len)
+bool st_writer_write(const char *rec, size_t len)
 {
 	int state = atomic_load_explicit(&w.state, memory_order_acquire);
 
-	if (st_likely(state == W_MAPPED || state == W_APPEND)) {
-		write_mapped_or_appended(rec, len);
-		return;
-	}
+	if (st_likely(state == W_MAPPED || state == W_APPEND))
+		return write_mapped_or_appended(rec, len);
 	state = open_once();
-	if (state == W_MAPPED || state == W_APPEND)
-		write_mapped_or_appended(rec, len);
+	return (state == W_MAPPED || state == W_APPEND) && write_mapped_or_appended(rec, len);
 }
 
 void st_writer_write_json(char *buf, size_t len)

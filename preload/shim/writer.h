@@ -17,8 +17,9 @@
 #include "recframe.h"
 
 /* Appends one whole record: a frame in a binary trace, a line (ending in
- * '\n') in a jsonl one. Creates the file on first use. */
-void st_writer_write(const char *rec, size_t len);
+ * '\n') in a jsonl one. Creates the file on first use. False when it was
+ * not written (counted as dropped): what it defines is not in the file. */
+bool st_writer_write(const char *rec, size_t len);
 /* Appends the JSON line at buf + ST_JSON_PRE (len bytes, newline
  * included, ST_JSON_POST bytes of room after it) in the trace's format. */
 void st_writer_write_json(char *buf, size_t len);

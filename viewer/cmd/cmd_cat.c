@@ -70,6 +70,10 @@ static void report(const char *path, const struct tr_line_counts *c)
 		fprintf(stderr, "socktrace cat: %s: %llu NUL bytes of padding after the last record "
 			"(a process killed, or under a seccomp filter)\n",
 			path, (unsigned long long)c->nul_padding);
+	if (c->unknown_refs)
+		fprintf(stderr, "socktrace cat: %s: %lu references to endpoints or strings the file "
+			"does not define: printed without them (damage)\n",
+			path, c->unknown_refs);
 	if (c->cut)
 		fprintf(stderr, "socktrace cat: %s: %lu incomplete record%s skipped (the first at record %ld): "
 			"a process killed while writing, or damage\n",

@@ -884,6 +884,8 @@ int tr_file_lines(const char *path, FILE *diagf, tr_line_fn fn, void *ctx,
 		}
 	}
 out:
+	if (f.binary)
+		counts->unknown_refs = f.bin.conv.unknown_eps;
 	file_close(&f);
 	if (f.binary)
 		bin_file_free(&f.bin);

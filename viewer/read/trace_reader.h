@@ -167,6 +167,7 @@ struct tr_line_counts {
 	unsigned long invalid;   /* whole records this reader cannot use */
 	uint64_t nul_holes;      /* binary files: NUL bytes between records */
 	uint64_t nul_padding;    /* ... and after the last one */
+	unsigned long unknown_refs; /* references to endpoints or strings never defined */
 	long first_cut, first_invalid; /* their record numbers */
 	char why[128];           /* why the first invalid one is */
 };
