@@ -309,10 +309,10 @@ bool st_fd_snapshot(int fd, struct st_fdsnap *snap)
 /* Copies a string literal; the compiler turns it into a few moves. */
 
 /* The endpoints as record fields: a reference to those this file has
- * already (ids), or their definition, or, without ids, the addresses
- * alone. */
-static size_t addrs_rec(const struct st_fdent *e, uint32_t seq, uint8_t *dst, size_t room,
-			bool *pending, struct st_ep_ids *ids, uint64_t *tag_out)
+ * already (ids), or their definition (*def_id: its new id), or, without
+ * ids, the addresses alone. */
+static size_t addrs_rec(struct st_fdent *e, uint32_t seq, uint8_t *dst, size_t room,
+			bool *pending, const struct st_intern_ids *ids, uint32_t *def_id)
 {
 	size_t local_len = e->local_len < ST_ADDR_MAX ? e->local_len : 0;
 	size_t peer_len = e->peer_len < ST_ADDR_MAX ? e->peer_len : 0;
@@ -321,22 +321,21 @@ static size_t addrs_rec(const struct st_fdent *e, uint32_t seq, uint8_t *dst, si
 	size_t n;
 
 	*pending = e->local_pending || e->peer_pending;
-	*tag_out = 0;
+	*def_id = 0;
 	if (!local_len && !peer_len)
 		return 0;
 	/* Built aside, so that a record without the room for it is left as
 	 * it was. */
 	rb_init(&b, tmp, sizeof(tmp));
 	if (ids) {
-		uint64_t tag = atomic_load_explicit(&e->ep_tag, memory_order_relaxed);
-		uint32_t id = (uint32_t)tag;
-		if (tag && (uint32_t)(tag >> 32) == seq && id >= ids->first) {
+		uint32_t id = st_intern_valid(ids, atomic_load_explicit(&e->ep_tag, memory_order_relaxed),
+					      seq);
+		if (id) {
 			rb_u64(&b, ST_F_ep, (uint64_t)id << 1);
 			goto done;
 		}
-		id = (uint32_t)atomic_fetch_add_explicit(ids->next, 1, memory_order_relaxed);
-		rb_u64(&b, ST_F_ep, (uint64_t)id << 1 | 1);
-		*tag_out = (uint64_t)seq << 32 | id;
+		*def_id = st_intern_new_id(ids);
+		rb_u64(&b, ST_F_ep, (uint64_t)*def_id << 1 | 1);
 	}
 	if (local_len)
 		rb_name(&b, ST_F_local, e->local, local_len);
@@ -345,46 +344,44 @@ static size_t addrs_rec(const struct st_fdent *e, uint32_t seq, uint8_t *dst, si
 done:
 	n = (size_t)(b.p - tmp);
 	if (n > room) {
-		*tag_out = 0;
+		*def_id = 0;
 		return SIZE_MAX;
 	}
 	memcpy(dst, tmp, n);
 	return n;
 }
 
-size_t st_fd_addrs_rec(int fd, uint8_t *dst, size_t room, bool *pending, struct st_ep_ids *ids,
-		       uint64_t *tag)
+size_t st_fd_addrs_rec(int fd, uint8_t *dst, size_t room, bool *pending, struct st_interns *in)
 {
 	struct st_fdent *e = lookup(fd);
+	const struct st_intern_ids *ids = in ? in->ids : NULL;
 
 	*pending = false;
-	*tag = 0;
 	if (!e || atomic_load_explicit(&e->kind, memory_order_relaxed) != ST_FD_SOCKET)
 		return 0;
 	/* Bounded retries, as in st_fd_snapshot: what a torn read wrote
 	 * into dst is written over, or left out. */
 	for (int attempt = 0; attempt < 4; attempt++) {
 		uint32_t s1 = atomic_load_explicit(&e->seq, memory_order_acquire);
+		uint32_t def_id;
 		size_t n;
 
 		if (s1 & 1)
 			continue;
-		n = addrs_rec(e, s1, dst, room, pending, ids, tag);
+		n = addrs_rec(e, s1, dst, room, pending, ids, &def_id);
 		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&e->seq, memory_order_relaxed) == s1)
-			return atomic_load_explicit(&e->kind, memory_order_relaxed) == ST_FD_SOCKET ? n : 0;
+		if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s1)
+			continue;
+		if (atomic_load_explicit(&e->kind, memory_order_relaxed) != ST_FD_SOCKET)
+			return 0;
+		/* A record that cannot remember the definition refers to it
+		 * nowhere else: it is still whole. */
+		if (def_id)
+			st_intern_pending(in, &e->ep_tag, s1, def_id);
+		return n;
 	}
 	*pending = false;
-	*tag = 0;
 	return 0;
-}
-
-void st_fd_set_ep_tag(int fd, uint64_t tag)
-{
-	struct st_fdent *e = lookup(fd);
-
-	if (e)
-		atomic_store_explicit(&e->ep_tag, tag, memory_order_relaxed);
 }
 
 bool st_fd_has_local(int fd)

@@ -13,6 +13,7 @@
 #ifndef SOCKTRACE_FDTABLE_H
 #define SOCKTRACE_FDTABLE_H
 
+#include "intern.h"
 #include "sockaddr_fmt.h"
 
 #include <stdatomic.h>
@@ -103,27 +104,16 @@ void st_fd_copy(int dst, int src);
  * the entry busy. */
 bool st_fd_snapshot(int fd, struct st_fdsnap *snap);
 
-/* Endpoint ids of a binary trace file: those from first on are defined
- * in it; next is the file's counter (shared with raw-clone children that
- * write into the same file). */
-struct st_ep_ids {
-	uint32_t first;
-	_Atomic uint64_t *next;
-};
-
 /* Writes the endpoints of a tracked socket as record fields into dst,
- * straight from the table, without a snapshot. With ids, a reference to
- * the endpoints when the file has them in their present state, else
- * their definition under a new id, and *tag says what to remember with
- * st_fd_set_ep_tag once the record is written; without ids, "local" and
- * "peer". Returns the length (0: not a socket, or nothing known), or
- * SIZE_MAX when room is too small. *pending tells that the kernel knows
- * an address nobody asked for yet. Never blocks, like st_fd_snapshot. */
-size_t st_fd_addrs_rec(int fd, uint8_t *dst, size_t room, bool *pending, struct st_ep_ids *ids,
-		       uint64_t *tag);
-/* Remembers that the file defines fd's endpoints (in the state tag
- * names). */
-void st_fd_set_ep_tag(int fd, uint64_t tag);
+ * straight from the table, without a snapshot. With in (its ids), a
+ * reference to the endpoints when the file has them in their present
+ * state, else their definition under a new id, remembered in in's
+ * pending tags (intern.h) for when the record is written; without ids,
+ * "local" and "peer". Returns the length (0: not a socket, or nothing
+ * known), or SIZE_MAX when room is too small. *pending tells that the
+ * kernel knows an address nobody asked for yet. Never blocks, like
+ * st_fd_snapshot. */
+size_t st_fd_addrs_rec(int fd, uint8_t *dst, size_t room, bool *pending, struct st_interns *in);
 
 /* SOCK_STREAM, SOCK_DGRAM, ... of a tracked socket; 0 when unknown. */
 int st_fd_socktype(int fd);

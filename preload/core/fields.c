@@ -22,3 +22,36 @@ static inline __attribute__((unused)) void ids_unique(unsigned id)
 	_Static_assert(id > 0 && id <= ST_FIELD_ID_MAX, "field id out of range: " #name);
 #include "fields.def"
 #undef ST_FIELD
+
+bool st_tlv_skip(const uint8_t **p, const uint8_t *end, unsigned wt)
+{
+	unsigned depth = 0;
+	uint64_t v;
+
+	for (;;) {
+		if (wt <= ST_W_SINT || wt == ST_W_BOOL) {
+			if (!st_get_varint(p, end, &v))
+				return false;
+		} else if (wt <= ST_W_BYTES) {
+			if (!st_get_varint(p, end, &v) || v > (uint64_t)(end - *p))
+				return false;
+			*p += v;
+		} else {
+			depth++;
+		}
+		if (!depth)
+			return true;
+		/* Inside a container: the next tag. */
+		for (;;) {
+			uint64_t tag;
+			if (!st_get_varint(p, end, &tag))
+				return false;
+			if (tag != ST_TAG_END) {
+				wt = tag & 7;
+				break;
+			}
+			if (--depth == 0)
+				return true;
+		}
+	}
+}

@@ -113,4 +113,9 @@ static inline bool st_get_varint(const uint8_t **p, const uint8_t *end, uint64_t
 	return false;
 }
 
+/* Passes over one value of wire type wt at *p (an object or an array
+ * whole, by its tags): false when it runs past end. How a reader passes
+ * over the fields it does not know. */
+bool st_tlv_skip(const uint8_t **p, const uint8_t *end, unsigned wt);
+
 #endif

@@ -13,6 +13,8 @@
 #ifndef SOCKTRACE_RECFRAME_H
 #define SOCKTRACE_RECFRAME_H
 
+#include "fields.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,7 +103,7 @@ static inline uint8_t *st_frame_close(uint8_t *buf, size_t len, size_t *frame_le
  * included) as an ST_K_JSON record. */
 static inline uint8_t *st_frame_json(uint8_t *buf, size_t len, size_t *frame_len)
 {
-	buf[ST_FRAME_HEAD_MAX] = 1; /* ST_K_JSON (fields.h) */
+	buf[ST_FRAME_HEAD_MAX] = ST_K_JSON;
 	return st_frame_close(buf, len, frame_len);
 }
 

@@ -204,44 +204,6 @@ static bool put_number(struct walk *k, const struct st_field_info *fi, unsigned 
 	return true;
 }
 
-/* Passes over a value this reader does not know (a newer shim's field). */
-static bool skip_value(struct walk *k, unsigned wt)
-{
-	uint64_t v;
-	const uint8_t *s;
-	size_t n;
-	unsigned depth = 0;
-
-	for (;;) {
-		switch (wt) {
-		case ST_W_UINT: case ST_W_SINT: case ST_W_BOOL:
-			if (!st_get_varint(&k->p, k->end, &v))
-				return bad(k, "a number runs past the record");
-			break;
-		case ST_W_NAME: case ST_W_TEXT: case ST_W_BYTES:
-			if (!get_len(k, &s, &n))
-				return false;
-			break;
-		default:
-			depth++;
-			break;
-		}
-		if (depth == 0)
-			return true;
-		/* Inside a container: the next tag. */
-		uint64_t tag;
-		for (;;) {
-			if (!st_get_varint(&k->p, k->end, &tag))
-				return bad(k, "an object runs past the record");
-			if (tag != ST_TAG_END)
-				break;
-			if (--depth == 0)
-				return true;
-		}
-		wt = tag & 7;
-	}
-}
-
 static bool walk(struct walk *k)
 {
 	bool in_arr[DEPTH_MAX];
@@ -278,8 +240,9 @@ static bool walk(struct walk *k)
 			if (!fi) {
 				if (!id)
 					return bad(k, "a field without a key");
-				if (!skip_value(k, wt))
-					return false;
+				/* A newer shim's field. */
+				if (!st_tlv_skip(&k->p, k->end, wt))
+					return bad(k, "a field this reader does not know runs past the record");
 				continue;
 			}
 			if (k->head_only && (depth > 0 || !in_head(fi->id)))

@@ -26,7 +26,8 @@ static void fill_head(struct st_rec *r, enum st_fn fn, int fd, uint64_t t0,
 	r->h.via = (uint8_t)via;
 	r->faulted = false;
 	r->replaced = false;
-	r->ep_fd = -1;
+	/* Once per record: the file's ids, NULL for a jsonl trace. */
+	r->interns.ids = st_writer_intern_ids();
 	r->interns.n = 0;
 }
 
@@ -81,8 +82,6 @@ static void finish(struct st_rec *r)
 	 * refer to it. */
 	if (!st_writer_write((const char *)frame, frame_len))
 		return;
-	if (r->ep_fd >= 0 && whole)
-		st_fd_set_ep_tag(r->ep_fd, r->ep_tag);
 	if (r->interns.n && whole)
 		st_interns_commit(&r->interns);
 }
@@ -101,8 +100,6 @@ static void add_stack(struct st_rec *r)
 		return;
 	st_stack_capture(&stack, st_shim.cfg.backtrace);
 	/* Leave room for the endpoints and the end of the record. */
-	r->interns.ids = st_writer_ep_ids();
-	r->interns.n = 0;
 	st_stack_rec(&r->b, &r->interns, &stack, 2 * ST_ADDR_MAX + 64);
 }
 
@@ -113,26 +110,20 @@ static void add_stack(struct st_rec *r)
 static void rec_addrs(struct st_rec *r, int fd)
 {
 	size_t room = (size_t)(r->b.end - r->b.p);
-	struct st_ep_ids *ids = st_writer_ep_ids();
 	bool pending;
-	uint64_t tag;
-	size_t n = st_fd_addrs_rec(fd, r->b.p, room, &pending, ids, &tag);
+	size_t n = st_fd_addrs_rec(fd, r->b.p, room, &pending, &r->interns);
 
 	if (st_unlikely(pending)) {
 		struct st_fdsnap snap;
 		st_fd_snapshot(fd, &snap);
 		st_learn_pending(fd, &snap);
-		n = st_fd_addrs_rec(fd, r->b.p, room, &pending, ids, &tag);
+		n = st_fd_addrs_rec(fd, r->b.p, room, &pending, &r->interns);
 	}
 	if (n == SIZE_MAX) {
 		r->b.overflow = true;
 		return;
 	}
 	r->b.p += n;
-	if (tag) {
-		r->ep_fd = fd;
-		r->ep_tag = tag;
-	}
 }
 
 void st_rec_emit(struct st_rec *r, int addr_fd)

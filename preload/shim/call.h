@@ -22,10 +22,8 @@ struct st_rec {
 	struct rb b;
 	bool faulted;
 	bool replaced;  /* a fault made the result: the real call was not made */
-	/* Endpoints this record defines: remembered once it is written. */
-	int ep_fd;
-	uint64_t ep_tag;
-	/* Strings this record defines (intern.h): remembered likewise. */
+	/* Endpoints and strings this record defines (intern.h): remembered
+	 * once it is written. */
 	struct st_interns interns;
 	/* The frame: the body at ST_FRAME_HEAD_MAX, room for the check. */
 	uint8_t buf[ST_FRAME_HEAD_MAX + ST_EV_MAX + ST_FRAME_TAIL];
@@ -49,7 +47,6 @@ void st_rec_emit_snap(struct st_rec *r, const struct st_fdsnap *snap);
 static inline void st_rec_fault(struct st_rec *r, const struct st_fault *f)
 {
 	if (f->rule) {
-		r->interns.ids = st_writer_ep_ids();
 		st_fault_rec(&r->b, &r->interns, f);
 		r->faulted = true;
 		r->replaced = f->replaced;

@@ -78,8 +78,8 @@ struct writer_ctl {
 	 * full): every record from there on is lost, so the end record
 	 * goes there. NO_CUT until then. */
 	_Atomic uint64_t cut;
-	/* Binary traces: the next endpoint id (fdtable.h, st_ep_ids). */
-	_Atomic uint64_t ep_next;
+	/* Binary traces: the next id of what the file defines (intern.h). */
+	_Atomic uint64_t id_next;
 };
 
 static struct {
@@ -117,11 +117,11 @@ static struct {
 	} desc[SEG_COUNT];
 } w = { .fd = -1 };
 
-/* Endpoint ids of this file: those below first are a parent's, which a
- * fork child's table still carries, so the child's file starts above
- * every id its parent had given out. */
-static struct st_ep_ids ep_ids;
-static uint64_t ep_first = 1;
+/* The ids of this file (intern.h): those below first are a parent's,
+ * which a fork child's memory still carries, so the child's file starts
+ * above every id its parent had given out. */
+static struct st_intern_ids intern_ids;
+static uint64_t id_first = 1;
 
 static int our_fd(void)
 {
@@ -780,9 +780,9 @@ static int open_trace(void)
 		stop_tracing("cannot map the control page for", errno);
 		return W_FAILED;
 	}
-	atomic_store(&w.ctl->ep_next, ep_first);
-	ep_ids.first = (uint32_t)ep_first;
-	ep_ids.next = &w.ctl->ep_next;
+	atomic_store(&w.ctl->id_next, id_first);
+	intern_ids.first = (uint32_t)id_first;
+	intern_ids.next = &w.ctl->id_next;
 	fd = create_file();
 	if (fd < 0)
 		return W_FAILED; /* create_file said why */
@@ -885,13 +885,13 @@ void st_writer_write_json(char *buf, size_t len)
 	st_writer_write((const char *)frame, frame_len);
 }
 
-struct st_ep_ids *st_writer_ep_ids(void)
+struct st_intern_ids *st_writer_intern_ids(void)
 {
 	int state = atomic_load_explicit(&w.state, memory_order_acquire);
 
 	if (st_shim.cfg.format != ST_FORMAT_BINARY || (state != W_MAPPED && state != W_APPEND))
 		return NULL;
-	return &ep_ids;
+	return &intern_ids;
 }
 
 /* The end record, framed for a binary trace; returns where it starts in
@@ -989,11 +989,11 @@ void st_writer_after_fork(void)
 		}
 	}
 	if (w.ctl) {
-		ep_first = atomic_load(&w.ctl->ep_next);
+		id_first = atomic_load(&w.ctl->id_next);
 		munmap(w.ctl, sizeof(*w.ctl));
 	}
 	w.ctl = NULL;
-	ep_ids.next = NULL;
+	intern_ids.next = NULL;
 	if (our_fd() >= 0)
 		real_close(our_fd());
 	set_our_fd(-1);

@@ -23,10 +23,10 @@ bool st_writer_write(const char *rec, size_t len);
 /* Appends the JSON line at buf + ST_JSON_PRE (len bytes, newline
  * included, ST_JSON_POST bytes of room after it) in the trace's format. */
 void st_writer_write_json(char *buf, size_t len);
-/* The endpoint ids of a binary trace file; NULL in a jsonl one, or
- * before the file exists (the first record then writes its endpoints in
- * full). */
-struct st_ep_ids *st_writer_ep_ids(void);
+/* The ids of what a binary trace file defines (intern.h); NULL in a
+ * jsonl one, or before the file exists (the first record then writes
+ * everything in full). */
+struct st_intern_ids *st_writer_intern_ids(void);
 /* Writes the end record and trims the file to its records. After this,
  * late records are appended with write(2). reason: "exit", "_exit", "exec". */
 void st_writer_finish(const char *reason);

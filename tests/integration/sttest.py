@@ -250,20 +250,15 @@ class TraceFile:
         (as the reader's messages number them in a binary file), and what
         it says it skipped: NUL bytes (holes, padding), records cut by a
         killed writer, records it cannot use."""
-        self.nul_bytes = 0
-        self.nul_inside = False
         lines, err = tracebin.cat(self.path)
         for n, raw in enumerate(lines, 1):
             self._add(n, raw)
-        for line in err.splitlines():
-            m = re.search(r": (\d+) NUL bytes (between records|of padding)", line)
-            if m:
-                self.nul_bytes += int(m.group(1))
-                self.nul_inside = self.nul_inside or m.group(2) == "between records"
-            elif "incomplete record" in line:
-                self.incomplete_tail = line
-            elif line.strip():
-                self.bad_lines.append((0, line, "socktrace cat"))
+        said = tracebin.CatReport(err)
+        self.nul_bytes = said.nul_holes + said.nul_padding
+        self.nul_inside = said.nul_holes > 0
+        if said.cut:
+            self.incomplete_tail = said.cut[-1]
+        self.bad_lines += [(0, line, "socktrace cat") for line in said.other]
 
     def _read_lines(self, data):
         self.nul_bytes = data.count(b"\0")

@@ -7,6 +7,7 @@ reader. The records themselves are read with `socktrace cat`, the one
 decoder of record bodies."""
 
 import os
+import re
 import subprocess
 
 MAGIC = b"\x89socktr\n"
@@ -124,3 +125,30 @@ def cat(path, tool=None):
         raise RuntimeError("socktrace cat %s: exit %d: %s"
                            % (path, r.returncode, r.stderr.decode("utf-8", "replace")))
     return r.stdout.split(b"\n")[:-1], r.stderr.decode("utf-8", "replace")
+
+
+class CatReport:
+    """What `socktrace cat` said on stderr it skipped in a file: NUL bytes
+    between records (holes) and after the last (padding), records cut by a
+    killed writer (cut: one entry per record), and anything else it said
+    (other: records it could not use, references to what the file never
+    defined)."""
+
+    NUL = re.compile(r": (\d+) NUL bytes (between records|of padding)")
+    CUT = re.compile(r": (\d+) incomplete record")
+
+    def __init__(self, err):
+        self.nul_holes = self.nul_padding = 0
+        self.cut = []
+        self.other = []
+        for line in err.splitlines():
+            m = self.NUL.search(line)
+            c = self.CUT.search(line)
+            if m and m.group(2) == "between records":
+                self.nul_holes += int(m.group(1))
+            elif m:
+                self.nul_padding += int(m.group(1))
+            elif c:
+                self.cut.extend([line] * int(c.group(1)))
+            elif line.strip():
+                self.other.append(line)

@@ -166,20 +166,12 @@ class StreamStats:
             self._record(lineno, raw.rstrip(b"\n"))
         err = p.stderr.read().decode("utf-8", "replace")
         check_eq(p.wait(), 0, "socktrace cat %s (stderr: %s)" % (path, err[-500:]))
-        for line in err.splitlines():
-            m = re.search(r": (\d+) NUL bytes (between records|of padding)", line)
-            if m:
-                self.nul_bytes += int(m.group(1))
-                if m.group(2) == "between records":
-                    self.nul_inside = True
-                    self.nul_holes = int(m.group(1))
-                else:
-                    self.nul_padding = int(m.group(1))
-            elif "incomplete record" in line:
-                n = int(re.search(r": (\d+) incomplete", line).group(1))
-                self.cut.extend([(0, line)] * n)
-            elif line.strip():
-                self.bad.append((0, line, "socktrace cat"))
+        said = sttest.tracebin.CatReport(err)
+        self.nul_holes, self.nul_padding = said.nul_holes, said.nul_padding
+        self.nul_bytes = said.nul_holes + said.nul_padding
+        self.nul_inside = said.nul_holes > 0
+        self.cut += [(0, line) for line in said.cut]
+        self.bad += [(0, line, "socktrace cat") for line in said.other]
 
     def _record(self, lineno, raw):
         try:

@@ -53,19 +53,16 @@ static struct sockaddr_in6 in6(const char *ip, unsigned port)
 
 #define SA(a) ((const struct sockaddr *)&(a))
 
-static size_t last_bin_len; /* of the last record st_fd_addrs_json read */
+static size_t last_bin_len; /* of the last record addrs_as_json read */
 
 /* The endpoints st_fd_addrs_rec writes without ids, as the JSON fields
  * they print as (",\"local\":\"...\",\"peer\":\"...\""), into out. */
-static size_t st_fd_addrs_json(int fd, char *out, size_t room, bool *pending)
+static size_t addrs_as_json(int fd, char *out, size_t room, bool *pending)
 {
 	uint8_t rec[512];
-	uint64_t tag;
-	size_t n = st_fd_addrs_rec(fd, rec, room < sizeof(rec) ? room : sizeof(rec), pending, NULL,
-				   &tag);
+	size_t n = st_fd_addrs_rec(fd, rec, room < sizeof(rec) ? room : sizeof(rec), pending, NULL);
 	size_t o = 0;
 
-	assert_int_equal(tag, 0);
 	if (n == 0 || n == SIZE_MAX)
 		return n;
 	last_bin_len = n;
@@ -217,37 +214,36 @@ static void test_addrs_json(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_equal(st_fd_addrs_json(9, buf, sizeof(buf), &pending), 0);
+	assert_int_equal(addrs_as_json(9, buf, sizeof(buf), &pending), 0);
 	assert_false(pending);
 	st_fd_set_other(9);
-	assert_int_equal(st_fd_addrs_json(9, buf, sizeof(buf), &pending), 0);
+	assert_int_equal(addrs_as_json(9, buf, sizeof(buf), &pending), 0);
 	st_fd_set_socket(9, AF_INET, SOCK_STREAM);
-	assert_int_equal(st_fd_addrs_json(9, buf, sizeof(buf), &pending), 0);
+	assert_int_equal(addrs_as_json(9, buf, sizeof(buf), &pending), 0);
 	st_fd_set_peer(9, SA(p), sizeof(p));
-	n = st_fd_addrs_json(9, buf, sizeof(buf), &pending);
+	n = addrs_as_json(9, buf, sizeof(buf), &pending);
 	assert_field(buf, n, ",\"peer\":\"10.1.2.3:443\"");
 	st_fd_set_local(9, SA(l), sizeof(l));
-	n = st_fd_addrs_json(9, buf, sizeof(buf), &pending);
+	n = addrs_as_json(9, buf, sizeof(buf), &pending);
 	assert_field(buf, n, ",\"local\":\"127.0.0.1:8080\",\"peer\":\"10.1.2.3:443\"");
 	assert_false(pending);
 	/* One byte short: nothing written that the caller would keep. */
 	{
 		size_t bin = last_bin_len;
 		uint8_t rec[512];
-		uint64_t tag;
 		memset(rec, 0xee, sizeof(rec));
-		assert_int_equal(st_fd_addrs_rec(9, rec, bin - 1, &pending, NULL, &tag), SIZE_MAX);
+		assert_int_equal(st_fd_addrs_rec(9, rec, bin - 1, &pending, NULL), SIZE_MAX);
 		assert_int_equal(rec[0], 0xee);
-		assert_int_equal(st_fd_addrs_rec(9, rec, bin, &pending, NULL, &tag), bin);
+		assert_int_equal(st_fd_addrs_rec(9, rec, bin, &pending, NULL), bin);
 	}
 	st_fd_set_local_pending(9);
-	n = st_fd_addrs_json(9, buf, sizeof(buf), &pending);
+	n = addrs_as_json(9, buf, sizeof(buf), &pending);
 	assert_true(pending);
 	assert_field(buf, n, ",\"peer\":\"10.1.2.3:443\"");
 	/* An accepted socket whose peer nobody asked for yet. */
 	st_fd_set_local(9, SA(l), sizeof(l));
 	st_fd_set_peer_pending(9);
-	n = st_fd_addrs_json(9, buf, sizeof(buf), &pending);
+	n = addrs_as_json(9, buf, sizeof(buf), &pending);
 	assert_true(pending);
 	assert_field(buf, n, ",\"local\":\"127.0.0.1:8080\"");
 	st_fd_snapshot(9, &snap);
@@ -259,7 +255,7 @@ static void test_addrs_json(void **state)
 	st_fd_snapshot(10, &snap);
 	assert_true(snap.peer_pending);
 	st_fd_set_peer(9, SA(p), sizeof(p));
-	n = st_fd_addrs_json(9, buf, sizeof(buf), &pending);
+	n = addrs_as_json(9, buf, sizeof(buf), &pending);
 	assert_false(pending);
 	assert_field(buf, n, ",\"local\":\"127.0.0.1:8080\",\"peer\":\"10.1.2.3:443\"");
 	/* A new socket on the number starts with nothing pending. */

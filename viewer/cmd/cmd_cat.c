@@ -50,12 +50,15 @@ static int split_name(char *out, size_t cap, const char *dir, const char *path)
 	snprintf(copy, sizeof(copy), "%s", path);
 	base = basename(copy);
 	len = strlen(base);
-	const char *suffix = SOCKTRACE_FILE_SUFFIX_BINARY;
-	size_t sl = strlen(suffix);
-	if (len > sl && strcmp(base + len - sl, suffix) == 0)
-		len -= sl;
-	else if (len > 6 && strcmp(base + len - 6, SOCKTRACE_FILE_SUFFIX_JSONL) == 0)
-		len -= 6;
+	static const char *const suffixes[] = { SOCKTRACE_FILE_SUFFIX_BINARY,
+						 SOCKTRACE_FILE_SUFFIX_JSONL };
+	for (size_t i = 0; i < 2; i++) {
+		size_t sl = strlen(suffixes[i]);
+		if (len > sl && strcmp(base + len - sl, suffixes[i]) == 0) {
+			len -= sl;
+			break;
+		}
+	}
 	return (size_t)snprintf(out, cap, "%s/%.*s%s", dir, (int)len, base,
 				SOCKTRACE_FILE_SUFFIX_JSONL) < cap ? 0 : -1;
 }

@@ -3,7 +3,6 @@
 #include "read/trace_reader.h"
 #include "recframe.h"
 
-#include <socktrace/trace_format.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,19 +15,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static bool ends_with(const char *name, size_t len, const char *suffix)
-{
-	size_t sl = strlen(suffix);
-
-	return len > sl && strcmp(name + len - sl, suffix) == 0;
-}
-
-static bool is_trace_name(const char *name, size_t len)
-{
-	return name[0] != '.' && (ends_with(name, len, SOCKTRACE_FILE_SUFFIX_BINARY) ||
-				  ends_with(name, len, SOCKTRACE_FILE_SUFFIX_JSONL));
-}
 
 int st_mkdirs(const char *path)
 {
@@ -195,10 +181,9 @@ int st_tidy_traces(const char *dir)
 	if (!d)
 		return -1;
 	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
 		int pid;
 
-		if (!is_trace_name(de->d_name, len))
+		if (!tr_is_trace_name(de->d_name))
 			continue;
 		count++;
 		pid = header_pid(dirfd(d), de->d_name);
@@ -259,7 +244,7 @@ int st_report_warnings(const char *dir)
 		char path[PATH_MAX];
 		struct tr_line_counts counts;
 
-		if (!is_trace_name(de->d_name, strlen(de->d_name)) ||
+		if (!tr_is_trace_name(de->d_name) ||
 		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
 			continue;
 		w.name = de->d_name;

@@ -258,39 +258,6 @@ static void put_int(struct dec *d, unsigned slot, int64_t v)
 	d->f->v[slot] = (struct js_val){ .i = v, .type = JS_INT };
 }
 
-/* Skips one value of wire type wt (objects and arrays whole). */
-static bool skip(struct dec *d, unsigned wt)
-{
-	unsigned depth = 0;
-	uint64_t v;
-
-	for (;;) {
-		if (wt <= ST_W_SINT || wt == ST_W_BOOL) {
-			if (!st_get_varint(&d->p, d->end, &v))
-				return false;
-		} else if (wt <= ST_W_BYTES) {
-			if (!st_get_varint(&d->p, d->end, &v) || v > (uint64_t)(d->end - d->p))
-				return false;
-			d->p += v;
-		} else {
-			depth++;
-		}
-		if (!depth)
-			return true;
-		for (;;) {
-			uint64_t tag;
-			if (!st_get_varint(&d->p, d->end, &tag))
-				return false;
-			if (tag != ST_TAG_END) {
-				wt = tag & 7;
-				break;
-			}
-			if (--depth == 0)
-				return true;
-		}
-	}
-}
-
 /* The fault object: rule, action, made. */
 static bool fault_obj(struct dec *d)
 {
@@ -317,7 +284,7 @@ static bool fault_obj(struct dec *d)
 		}
 		if (!slot || (slot == TF_FAULT_MADE) != (wt == ST_W_BOOL) ||
 		    (slot != TF_FAULT_MADE && wt != ST_W_NAME && wt != ST_W_TEXT)) {
-			if (!skip(d, wt))
+			if (!st_tlv_skip(&d->p, d->end, wt))
 				return false;
 			continue;
 		}
@@ -360,7 +327,7 @@ static bool array(struct dec *d, unsigned slot, unsigned keep)
 			d->p += v;
 		} else if (len < keep) {
 			return false; /* another shape: the line decides */
-		} else if (!skip(d, wt)) {
+		} else if (!st_tlv_skip(&d->p, d->end, wt)) {
 			return false;
 		}
 		len++;
@@ -443,12 +410,12 @@ struct tr_fields *bin_call_fields(struct bin_file *b, const uint8_t *body, size_
 			goto refuse;
 		}
 		if (!slot || !fi) {
-			if (!skip(&d, wt))
+			if (!st_tlv_skip(&d.p, d.end, wt))
 				goto refuse;
 			continue;
 		}
 		if (wt == ST_W_OBJ) {
-			if (slot == TF_FAULT ? !fault_obj(&d) : !skip(&d, wt))
+			if (slot == TF_FAULT ? !fault_obj(&d) : !st_tlv_skip(&d.p, d.end, wt))
 				goto refuse;
 			if (slot != TF_FAULT)
 				f->v[slot].type = JS_OBJ;

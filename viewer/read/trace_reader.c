@@ -74,7 +74,7 @@ static bool has_suffix(const char *name, const char *suffix)
 	return len > sl && strcmp(name + len - sl, suffix) == 0;
 }
 
-static bool is_trace_name(const char *name)
+bool tr_is_trace_name(const char *name)
 {
 	return name[0] != '.' && (has_suffix(name, SOCKTRACE_FILE_SUFFIX_BINARY) ||
 				  has_suffix(name, SOCKTRACE_FILE_SUFFIX_JSONL));
@@ -96,7 +96,7 @@ static int list_dir(const struct tr_reader *r, const char *dir, char ***list, si
 	}
 	while ((de = readdir(d))) {
 		struct stat st;
-		if (!is_trace_name(de->d_name))
+		if (!tr_is_trace_name(de->d_name))
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
 			continue;

@@ -188,6 +188,9 @@ int tr_file_lines(const char *path, FILE *diag, tr_line_fn fn, void *ctx,
 int tr_expand_paths(const char *const *paths, size_t npaths, FILE *diag, char ***list,
 		    size_t *n);
 
+/* Whether a directory entry's name is a trace file's (*.trace, *.jsonl). */
+bool tr_is_trace_name(const char *name);
+
 /* The default input, where the shim writes: $SOCKTRACE_OUT when set,
  * else ./socktrace-out/latest when it exists, else ./socktrace-out. */
 const char *tr_default_path(void);
