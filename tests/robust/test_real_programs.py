@@ -395,8 +395,14 @@ def test_nginx_sendfile(sb):
     os.makedirs(os.path.join(prefix, "www"))
     with open(os.path.join(prefix, "www", "big.bin"), "wb") as f:
         f.write(body)
-    # As root the worker would be nobody's, who cannot write our trace.
-    user = "user %s;" % pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else ""
+    # As root nginx's worker becomes nobody, as it does in production: the
+    # shim makes the worker's trace file before the user changes
+    # (test_identity.py), and nobody must be able to read the file served.
+    user = ""
+    if os.geteuid() == 0:
+        for d in (sb.dir, prefix, os.path.join(prefix, "www")):
+            os.chmod(d, 0o755)
+        os.chmod(os.path.join(prefix, "www", "big.bin"), 0o644)
     chunk = 65536
 
     def run(traced, tag, rules=()):
@@ -585,6 +591,13 @@ def test_postgresql(sb):
                        "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
                       traced=True, out=out, env=traced_env, preexec_fn=preexec)
     sttest.wait_port(port, proc=server)
+    # The port opens before recovery ends ("the database system is
+    # starting up" to a client that comes too early, on a loaded machine).
+    deadline = time.monotonic() + 60
+    while "ready to accept connections" not in open(log, errors="replace").read():
+        check(time.monotonic() < deadline and server.poll() is None,
+              "PostgreSQL became ready", [open(log, errors="replace").read()[-800:]])
+        time.sleep(0.05)
     opts = dict(traced=True, out=out, env=traced_env, preexec_fn=preexec, timeout=120)
     sb.run([pgbench, "-p", port, "-i", "-s", "1", "-q"], **opts)
     # Two threads: their connects to the unix socket come within

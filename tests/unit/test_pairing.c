@@ -572,7 +572,7 @@ static void unpaired_peer(void **state)
 	struct got *recv = find(r, 20, "recv", 0);
 	arrow_final(&recv->a, conn_final(c), c->fail);
 	assert_false(recv->a.out);
-	assert_string_equal(recv->a.text, "400 B");
+	assert_string_equal(recv->a.text, "c1 400 B");
 	assert_int_equal(conn_bytes(c, 1, NULL), 400);
 	/* The refused one. */
 	struct got *bad = find(r, 20, "connect", 1);
@@ -891,7 +891,7 @@ static void connect_in_progress_outcome(void **state)
 	assert_non_null(strstr(down->label, "EINPROGRESS -> refused"));
 	assert_string_equal(conn_end_text(conn_of(r, down), text, sizeof(text)), "refused (ECONNREFUSED)");
 	assert_int_equal(down->a.kind, AR_FAIL);
-	assert_string_equal(down->a.text, "ECONNREFUSED");
+	assert_string_equal(down->a.text, "c2 ECONNREFUSED");
 	/* EAGAIN: not yet, not an error. */
 	assert_false(find(r, 20, "recv", 0)->error);
 	done(r);
@@ -1019,6 +1019,31 @@ static void injected_eof_pairs_with_nothing(void **state)
 	done(r);
 }
 
+/* A reset rule on the server's recv really aborts the connection: the
+ * client's ECONNRESET is its effect, drawn from it, and not from the
+ * server's close that came after it. */
+static void injected_reset_causes_the_peers_reset(void **state)
+{
+	static const char srv[] = HDR(10, 1, "srv")
+		C(100, 10, "accept", 3, 4, LP(SRV, CLI))
+		C(110, 10, "recv", 4, -1, ",\"errno\":\"ECONNRESET\",\"fault\":{\"rule\":\"SOCKTRACE_FAULTS:1\",\"action\":\"reset\",\"made\":false}" LP(SRV, CLI))
+		C(200, 10, "close", 4, 0, LP(SRV, CLI));
+	static const char cli[] = HDR(20, 1, "cli")
+		C(90, 20, "connect", 3, 0, LP(CLI, SRV))
+		C(120, 20, "recv", 3, -1, ",\"errno\":\"ECONNRESET\"" LP(CLI, SRV));
+	struct run *r = run("srv.10.jsonl", srv, "cli.20.jsonl", cli, NULL);
+	struct got *rst = find(r, 20, "recv", 0), *fault = find(r, 10, "recv", 0);
+	char text[64];
+
+	(void)state;
+	assert_true(paired(rst, fault));
+	assert_false(paired(rst, find(r, 10, "close", 0)));
+	assert_true(rst->seq > fault->seq);
+	assert_int_equal(rst->a.kind, AR_CLOSE);
+	assert_string_equal(conn_end_text(conn_of(r, rst), text, sizeof(text)), "reset by server");
+	done(r);
+}
+
 /* Two threads connect to a unix socket at the same instant: the inodes
  * the shim records (the connect's own, the accept's peer) pair them. */
 static void unix_inodes_pair_exactly(void **state)
@@ -1099,6 +1124,7 @@ int main(void)
 		cmocka_unit_test(unix_threads_connect_at_once),
 		cmocka_unit_test(unix_accept_before_connect_began),
 		cmocka_unit_test(injected_eof_pairs_with_nothing),
+		cmocka_unit_test(injected_reset_causes_the_peers_reset),
 		cmocka_unit_test(unix_inodes_pair_exactly),
 	};
 

@@ -81,10 +81,13 @@ def test_exit_statuses():
 
 
 def test_defaults():
-    # Not a terminal: jsonl, which scripts can read.
+    # Text whether or not the output is a terminal: scripts ask for jsonl.
     rc, out, _ = run("view", os.path.join(FIX, "tcp"))
+    expect(rc == 0 and out.startswith("time ") and "tcp_server" in out,
+           "default format off a terminal is text", out[:200])
+    rc, out, _ = run("view", "-f", "jsonl", os.path.join(FIX, "tcp"))
     expect(rc == 0 and all(json.loads(l)["seq"] for l in out.splitlines()),
-           "default format off a terminal is jsonl")
+           "-f jsonl writes jsonl")
     # Without arguments: socktrace-out/latest of the working directory.
     tmp = tempfile.mkdtemp()
     try:

@@ -89,12 +89,31 @@ def cases():
     return out
 
 
+ASSETS = os.path.join(HERE, "..", "..", "viewer", "render", "html")
+
+
+def without_assets(page):
+    """An HTML page with the explorer's stylesheet and script, which it must
+    embed byte for byte, replaced by their names: the goldens hold what the
+    tool writes of the trace, and the page's code is tested in a browser
+    (test_html_explorer.py)."""
+    for name in ("explorer.css", "explorer.js"):
+        code = open(os.path.join(ASSETS, name), "rb").read()
+        if page.count(code) != 1:
+            return page + b"\n<!-- " + name.encode() + b" not embedded whole -->\n"
+        page = page.replace(code, b"/* " + name.encode() + b" */\n")
+    return page
+
+
 def run(args):
     env = dict(os.environ)
     env.pop("NO_COLOR", None)
     env.pop("COLUMNS", None)
     p = subprocess.run([TOOL] + args, cwd=HERE, env=env, capture_output=True, timeout=60)
-    return p.returncode, p.stdout, p.stderr
+    out = p.stdout
+    if "html" in args and p.returncode == 0:
+        out = without_assets(out)
+    return p.returncode, out, p.stderr
 
 
 def compare(name, what, got, path):

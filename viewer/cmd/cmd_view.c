@@ -1,5 +1,6 @@
 /* socktrace view: the flow diagram of a trace, in five formats. */
 #include "cmd/commands.h"
+#include "cmd/pager.h"
 #include "model/filter.h"
 #include "render/render.h"
 #include "util/textutil.h"
@@ -17,11 +18,13 @@
 #define DEFAULT_WIDTH 100
 #define MIN_WIDTH 40
 #define MAX_WIDTH 1000
-#define DEFAULT_LIMIT_HTML 5000
+/* A page draws only what is on screen, so it can hold a long run. */
+#define DEFAULT_LIMIT_HTML 200000
 #define DEFAULT_LIMIT_MERMAID 300
 
 /* Long options without a letter. */
-enum { OPT_STACKS = 1000, OPT_ADDR2LINE };
+enum { OPT_STACKS = 1000, OPT_ADDR2LINE, OPT_GAP, OPT_PIDS, OPT_NO_PAGER, OPT_ALL, OPT_GROUP,
+       OPT_NO_GROUP };
 
 static void usage(FILE *out)
 {
@@ -40,29 +43,52 @@ static void usage(FILE *out)
 	      "in seconds since the first traced process started.\n"
 	      "\n"
 	      "options:\n"
-	      "  -f, --format FMT   text     the diagram in the terminal (default on a\n"
-	      "                              terminal)\n"
-	      "                     html     one self-contained page with an SVG diagram;\n"
-	      "                              click an event for all its fields\n"
-	      "                     mermaid  a sequenceDiagram for Markdown (GitHub)\n"
-	      "                     perfetto Chrome trace JSON for ui.perfetto.dev\n"
+	      "  -f, --format FMT   text     the diagram in the terminal, never wider than\n"
+	      "                              it (the default, on a terminal or not)\n"
+	      "                     html     one self-contained page: the diagram to explore\n"
+	      "                              (filter, connection list, links to events;\n"
+	      "                              docs/viewer.md, \"HTML\")\n"
+	      "                     mermaid  a sequenceDiagram for Markdown (GitHub):\n"
+	      "                              connection set-up, data, teardown and\n"
+	      "                              failures, each message numbered and led by\n"
+	      "                              its connection (c3); under GitHub's size\n"
+	      "                              limit, saying what it left out\n"
+	      "                     perfetto Chrome trace JSON for ui.perfetto.dev: a\n"
+	      "                              track per thread, calls named by connection\n"
+	      "                              (send c3), flows between paired calls, and\n"
+	      "                              a track per connection (\"connections\")\n"
 	      "                     jsonl    the merged events with pairing fields added\n"
-	      "                              (default when output is not a terminal)\n"
+	      "                              (what scripts read)\n"
 	      "  -o, --output FILE  write to FILE instead of standard output\n"
-	      "  -w, --width N      text: width in columns (default: the terminal's)\n"
+	      "  -w, --width N      text: width in columns (default: the terminal's, else\n"
+	      "                     $COLUMNS, else 100)\n"
 	      "      --color WHEN   text: auto (default: on a terminal, unless NO_COLOR\n"
 	      "                     is set), always or never\n"
 	      "      --ascii        text: plain ASCII instead of box-drawing characters\n"
 	      "                     (the default on a terminal whose locale is not UTF-8)\n"
-	      "  -n, --limit N      html, mermaid: draw at most N events (default 5000 for\n"
-	      "                     html, 300 for mermaid; 0: no limit)\n"
+	      "      --pids         text: each row's pid after its time (grep a process,\n"
+	      "                     as in strace -f output)\n"
+	      "      --no-pager     text: no pager; otherwise output to a terminal goes\n"
+	      "                     through $PAGER (else less -RS), unless -o is given\n"
+	      "  -n, --limit N      html, mermaid: draw at most N events (default 200000 for\n"
+	      "                     html, 300 for mermaid, which also stops short of\n"
+	      "                     mermaid's 50,000 characters; 0: no limit)\n"
+	      "      --gap DURATION text, html, mermaid: mark a pause of at least DURATION\n"
+	      "                     between two events with its length (default 100ms;\n"
+	      "                     0: never)\n"
+	      "      --all          mermaid: every call, not only those of connection\n"
+	      "                     set-up, data, teardown, failures and faults\n"
+	      "      --group, --no-group  mermaid: the processes of one program in one\n"
+	      "                     participant (default: when more than 8 participants)\n"
 	      "      --stacks       text: under each event that has a call stack (socktrace\n"
 	      "                     run --backtrace), its frames, innermost first: function\n"
 	      "                     and file:line, or module+offset\n"
 	      "      --addr2line PROG  text with --stacks, html: get file:line of stack\n"
 	      "                     frames from PROG (default addr2line, from binutils);\n"
-	      "                     none: show modules and offsets only\n"
-	      "\n"
+	      "                     none: show modules and offsets only\n",
+	      out);
+	/* Two strings: C11 compilers need take only 4095 characters in one. */
+	fputs("\n"
 	      "filters (all formats; an event is shown when it matches every one given):\n"
 	      "  -p, --pid PID[,PID...]     calls of these processes\n"
 	      "  -c, --conn CONN[,CONN...]  calls on these connections: an id as shown\n"
@@ -129,6 +155,12 @@ int cmd_view(int argc, char **argv)
 		{ "limit", required_argument, NULL, 'n' },
 		{ "stacks", no_argument, NULL, OPT_STACKS },
 		{ "addr2line", required_argument, NULL, OPT_ADDR2LINE },
+		{ "gap", required_argument, NULL, OPT_GAP },
+		{ "pids", no_argument, NULL, OPT_PIDS },
+		{ "no-pager", no_argument, NULL, OPT_NO_PAGER },
+		{ "all", no_argument, NULL, OPT_ALL },
+		{ "group", no_argument, NULL, OPT_GROUP },
+		{ "no-group", no_argument, NULL, OPT_NO_GROUP },
 		FILTER_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -139,9 +171,11 @@ int cmd_view(int argc, char **argv)
 	const struct renderer *r = NULL;
 	const char *dflt;
 	int opt, status;
-	bool out_tty;
+	bool out_tty, no_pager = false, paged = false;
 
 	memset(&o, 0, sizeof(o));
+	o.gap = VIEW_DEFAULT_GAP_NS;
+	o.group = -1;
 	filter_init(&o.filter);
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "f:o:w:n:p:c:eh", longopts, NULL)) != -1) {
@@ -181,6 +215,28 @@ int cmd_view(int argc, char **argv)
 		case OPT_ADDR2LINE:
 			addr2line = optarg;
 			break;
+		case OPT_GAP:
+			if (!parse_time(optarg, &o.gap) || o.gap < 0) {
+				fprintf(stderr, "socktrace view: --gap takes a duration (100ms, 1.5s, 0 for none), not '%s'\n",
+					optarg);
+				goto usage_error;
+			}
+			break;
+		case OPT_PIDS:
+			o.pids = true;
+			break;
+		case OPT_NO_PAGER:
+			no_pager = true;
+			break;
+		case OPT_ALL:
+			o.all = true;
+			break;
+		case OPT_GROUP:
+			o.group = 1;
+			break;
+		case OPT_NO_GROUP:
+			o.group = 0;
+			break;
 		case 'n':
 			if (!parse_uint(optarg, 100000000, &limit)) {
 				fprintf(stderr, "socktrace view: --limit takes a number of events, not '%s'\n",
@@ -208,7 +264,7 @@ int cmd_view(int argc, char **argv)
 	}
 	out_tty = isatty(fileno(o.out));
 	if (!format)
-		format = out_tty ? "text" : "jsonl";
+		format = "text";
 	for (size_t i = 0; i < NFORMATS; i++) {
 		if (strcmp(format, formats[i].name) == 0) {
 			o.format = formats[i].format;
@@ -239,13 +295,18 @@ int cmd_view(int argc, char **argv)
 	const char *const *paths = optind < argc ? (const char *const *)argv + optind : &dflt;
 	size_t npaths = optind < argc ? (size_t)(argc - optind) : 1;
 	o.title = paths[0];
-	if (out_tty && o.out == stdout)
+	/* After all that asked the terminal (width, colours, locale). */
+	if (out_tty && !output && !no_pager && o.format == FMT_TEXT)
+		paged = pager_start();
+	if (out_tty && o.out == stdout && !paged)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 	status = view_render(&o, r, paths, npaths);
 	if (fflush(o.out) != 0 && status == 0) {
 		fprintf(stderr, "socktrace view: cannot write the output: %s\n", strerror(errno));
 		status = 1;
 	}
+	if (paged)
+		pager_finish();
 	if (output && fclose(o.out) != 0 && status == 0) {
 		fprintf(stderr, "socktrace view: cannot write %s: %s\n", output, strerror(errno));
 		status = 1;

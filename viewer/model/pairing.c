@@ -43,6 +43,7 @@ struct proc {
 	int pid, ppid;
 	int64_t forked;      /* tr_file.forked: INT64_MIN when not known */
 	char *prog;
+	char *name;          /* tr_file.name of that image */
 	struct hmap fds;     /* int fd -> struct fdent */
 };
 
@@ -272,6 +273,7 @@ static void proc_free(void *p)
 
 	hmap_free(&pr->fds, fdent_free);
 	free(pr->prog);
+	free(pr->name);
 	free(pr);
 }
 
@@ -290,11 +292,14 @@ static struct proc *proc_of(struct model *m, const struct vev *ev)
 		p->ppid = ev->file->ppid;
 		p->forked = ev->file->forked;
 		p->prog = xstrdup(ev->file->prog);
+		p->name = xstrdup(ev->file->name);
 		xput(&m->procs, &p->pid, sizeof(p->pid), p);
 	} else if (ev->kind == TR_CALL && strcmp(p->prog, ev->file->prog) != 0) {
 		/* After exec: the image that makes the calls names it. */
 		free(p->prog);
+		free(p->name);
 		p->prog = xstrdup(ev->file->prog);
+		p->name = xstrdup(ev->file->name);
 	}
 	return p;
 }
@@ -1221,6 +1226,14 @@ static void on_data(struct model *m, struct proc *pr, struct vev *ev)
 	touch(c, s, ev);
 	data_concludes(c, s, ev);
 	if (ev->err) {
+		/* The reset rule really aborts the connection (preload/shim/
+		 * fault.c, reset_connection): the peer's ECONNRESET or EOF is
+		 * its doing, whichever call it acted on. */
+		if (vev_is_fake(ev) && ev->fault_action && strcmp(ev->fault_action, "reset") == 0) {
+			c->side[s].reset_injected = true;
+			fin_by(m, c, s, ev, false);
+			return;
+		}
 		if (!sending && strcmp(ev->err, "ECONNRESET") == 0) {
 			/* A made-up reset says nothing of the peer: no pairing. */
 			if (vev_is_fake(ev)) {
@@ -1496,6 +1509,27 @@ const char *model_prog(const struct model *m, int pid)
 	return p ? p->prog : "?";
 }
 
+const char *model_name(const struct model *m, int pid)
+{
+	struct proc *p = proc_find(m, pid);
+
+	return p ? p->name : "?";
+}
+
+const char *model_role(const struct model *m, int pid)
+{
+	bool client = false, server = false;
+
+	for (size_t i = 0; i < m->nconns && !(client && server); i++) {
+		const struct conn *c = m->conns[i];
+		if (c->socketpair)
+			continue; /* both ends its own */
+		client |= c->side[0].pid == pid && c->side[0].seen;
+		server |= c->side[1].pid == pid && c->side[1].seen;
+	}
+	return client && server ? "client and server" : client ? "client" : server ? "server" : "";
+}
+
 void model_take_prior(struct model *m, const struct model *first)
 {
 	free(m->prior);
@@ -1633,7 +1667,7 @@ bool vev_is_error(const struct vev *ev)
 
 void proc_label(const struct model *m, int pid, char *buf, size_t cap)
 {
-	snprintf(buf, cap, "%s %d", model_prog(m, pid), pid);
+	snprintf(buf, cap, "%s %d", model_name(m, pid), pid);
 	sanitize_ascii(buf);
 }
 

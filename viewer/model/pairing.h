@@ -177,6 +177,13 @@ void proc_caption(const struct model *m, int pid, char *buf, size_t cap);
 /* The program name of pid: that of its latest image that made a call. */
 const char *model_prog(const struct model *m, int pid);
 
+/* The name it is shown by: the program, or an interpreter's script
+ * ("srv.py" for `python3 srv.py`; tr_file.name). */
+const char *model_name(const struct model *m, int pid);
+/* What pid was on the connections of the trace so far: "client",
+ * "server", "client and server" (a proxy), or "" (none). */
+const char *model_role(const struct model *m, int pid);
+
 /* For a second pass: what the first learnt of each connection. */
 void model_take_prior(struct model *m, const struct model *first);
 /* How c's set-up ended: as known so far, or as a first pass found. */
@@ -201,7 +208,7 @@ const char *vev_result_err(const struct vev *ev);
  * shim; a connect in progress whose connection then failed (its outcome
  * is known when it is written out). */
 bool vev_is_error(const struct vev *ev);
-/* "tcp_server 1234" (sanitised). */
+/* "tcp_server 1234", "srv.py 1234" (model_name; sanitised). */
 void proc_label(const struct model *m, int pid, char *buf, size_t cap);
 /* "client"/"server" for a stream, "sender"/"receiver" for datagrams. */
 const char *conn_side_name(const struct conn *c, int side);

@@ -2,6 +2,7 @@
 #include "read/trace_reader.h"
 
 #include "read/binrec.h"
+#include "read/progname.h"
 #include "read/trace_fields.h"
 #include "recframe.h"
 
@@ -697,6 +698,7 @@ static void file_free(struct tr_file *f)
 		bin_file_free(&f->bin);
 	free(f->path);
 	free(f->prog);
+	free(f->name);
 	free(f->host);
 	free(f->exe);
 	free(f);
@@ -721,6 +723,23 @@ static bool str_is(json_t *s, const char *want)
 	const char *v = json_string_value(s);
 
 	return v && strcmp(v, want) == 0;
+}
+
+/* The name shown for the process: its script when prog is an
+ * interpreter (progname.h). */
+static char *header_name(const char *prog, json_t *argv)
+{
+	const char *args[64];
+	size_t n = 0;
+	json_t *a;
+	size_t i;
+
+	json_array_foreach(argv, i, a) {
+		if (n == sizeof(args) / sizeof(args[0]) || !json_is_string(a))
+			break;
+		args[n++] = json_string_value(a);
+	}
+	return prog_display_name(prog, args, n);
 }
 
 static char *dup_or(json_t *s, const char *dflt)
@@ -812,11 +831,12 @@ static int read_header(struct tr_reader *r, struct tr_file *f)
 	f->prog = dup_or(json_object_get(j, "prog"), "?");
 	f->host = dup_or(json_object_get(j, "host"), "");
 	f->exe = dup_or(json_object_get(j, "exe"), "");
+	f->name = f->prog ? header_name(f->prog, json_object_get(j, "argv")) : NULL;
 	clock = json_object_get(j, "clock");
 	f->has_clock = get_i64(clock, "mono", &f->clock_mono) &&
 		       get_i64(clock, "real", &f->clock_real);
 	json_decref(j);
-	if (!f->prog || !f->host || !f->exe) {
+	if (!f->prog || !f->name || !f->host || !f->exe) {
 		diag(r, "socktrace: out of memory\n");
 		return -1;
 	}

@@ -69,6 +69,8 @@ struct tr_file {
 	/* From the header. */
 	int pid, ppid;
 	char *prog;
+	char *name;          /* shown for it: prog, or an interpreter's script
+			      * (progname.h) */
 	char *host;
 	char *exe;           /* the program (/proc/self/exe), "" when absent */
 	int64_t clock_mono, clock_real;

@@ -10,7 +10,20 @@
 struct sbuf {
 	char *p;
 	size_t cap, len;
+	struct label_parts parts;
 };
+
+/* The label so far is the call (its name and arguments). */
+static void call_done(struct sbuf *b)
+{
+	b->parts.call_end = b->parts.result_end = b->len;
+}
+
+/* ... and its result. */
+static void result_done(struct sbuf *b)
+{
+	b->parts.result_end = b->len;
+}
 
 static void sb_add(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -94,9 +107,10 @@ static void ret_suffix(struct sbuf *b, const struct vev *ev, bool show_ok)
 		sb_add(b, " = %lld", (long long)ev->ret);
 }
 
-size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
+size_t ev_label_parts(const struct vev *ev, char *buf, size_t cap, size_t preview_max,
+		      struct label_parts *parts)
 {
-	struct sbuf b = { buf, cap, 0 };
+	struct sbuf b = { buf, cap, 0, { 0, 0 } };
 	const char *fn = ev->fn ? ev->fn : "?";
 
 	if (cap == 0)
@@ -106,14 +120,14 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		sb_add(&b, "exec %s", ev->path ? ev->path : "(fd)");
 		if (ev->err)
 			sb_add(&b, " = -1 %s", ev->err);
-		return b.len;
+		goto out;
 	}
 	if (ev->kind == TR_WARNING) {
 		sb_add(&b, "warning %s", ev->warning);
 		if (ev->message)
 			sb_add(&b, ": %s", ev->message);
 		sanitize_ascii(buf);
-		return b.len;
+		goto out;
 	}
 	if (ev->kind == TR_CTL) {
 		/* A change of the rules by socktrace ctl: a note in the
@@ -122,13 +136,13 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		if (ev->message)
 			sb_add(&b, ": %s", ev->message);
 		sanitize_ascii(buf);
-		return b.len;
+		goto out;
 	}
 	if (ev->kind == TR_END) {
 		const char *reason = ev->reason;
 		sb_add(&b, "%s", reason && strcmp(reason, "exec") == 0 ? "end of image (exec)" :
 			reason ? reason : "end");
-		return b.len;
+		goto out;
 	}
 	switch (ev->op) {
 	case OP_SOCKET:
@@ -137,7 +151,9 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		sb_add(&b, ", ");
 		lower_names(&b, ev->type, "SOCK_");
 		sb_add(&b, ")");
+		call_done(&b);
 		ret_suffix(&b, ev, true);
+		result_done(&b);
 		break;
 	case OP_SOCKETPAIR:
 		sb_add(&b, "%s(", fn);
@@ -145,14 +161,18 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		sb_add(&b, ", ");
 		lower_names(&b, ev->type, "SOCK_");
 		sb_add(&b, ")");
+		call_done(&b);
 		if (ev->err)
 			ret_suffix(&b, ev, false);
 		else if (ev->has_fds)
 			sb_add(&b, " = [%d, %d]", ev->fds[0], ev->fds[1]);
+		result_done(&b);
 		break;
 	case OP_BIND:
 		sb_add(&b, "%s(%d, %s)", fn, ev->fd, ev->addr ? ev->addr : "?");
+		call_done(&b);
 		ret_suffix(&b, ev, false);
+		result_done(&b);
 		if (!ev->err && ev->local && ev->addr && strcmp(ev->local, ev->addr) != 0)
 			sb_add(&b, " -> %s", ev->local);
 		break;
@@ -161,37 +181,48 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		if (ev->backlog >= 0)
 			sb_add(&b, ", %lld", (long long)ev->backlog);
 		sb_add(&b, ")");
+		call_done(&b);
 		ret_suffix(&b, ev, false);
+		result_done(&b);
 		if (!ev->err && ev->local)
 			sb_add(&b, " %s", ev->local);
 		break;
 	}
 	case OP_ACCEPT:
 		sb_add(&b, "%s(%d)", fn, ev->fd);
+		call_done(&b);
 		ret_suffix(&b, ev, true);
+		result_done(&b);
 		if (!ev->err && ev->peer)
 			sb_add(&b, " %s", ev->peer);
 		break;
 	case OP_CONNECT:
 		sb_add(&b, "%s(%d, %s)", fn, ev->fd,
 		       ev->addr ? ev->addr : ev->peer ? ev->peer : "?");
+		       call_done(&b);
 		ret_suffix(&b, ev, false);
+		result_done(&b);
 		/* A "not yet" and what became of it (the connect is held until
 		 * that is known, see causal.h). */
 		if (ev->pending && ev->conn && conn_outcome(ev->conn) != OUT_UNKNOWN)
 			sb_add(&b, " -> %s", conn_outcome_text(ev->conn));
+		result_done(&b); /* what became of it is its result */
 		break;
 	case OP_SEND:
 	case OP_RECV:
 		sb_add(&b, ev->peek ? "%s(%d, MSG_PEEK)" : "%s(%d)", fn, ev->fd);
+		call_done(&b);
 		if (ev->err) {
 			ret_suffix(&b, ev, false);
+			result_done(&b);
 		} else if (ev->op == OP_RECV && ev->ret == 0 && (ev->bytes <= 0)) {
 			sb_add(&b, " = 0 EOF");
+			result_done(&b);
 		} else {
 			if (ev->vlen >= 0)
 				sb_add(&b, " %lld msg%s", (long long)ev->ret, ev->ret == 1 ? "" : "s");
 			sb_add(&b, " %lld B", (long long)(ev->bytes >= 0 ? ev->bytes : ev->ret));
+			result_done(&b);
 			if (ev->addr && !ev->peer)
 				sb_add(&b, " %s %s", ev->op == OP_SEND ? "to" : "from", ev->addr);
 			preview(&b, ev, preview_max);
@@ -199,11 +230,15 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		break;
 	case OP_SHUTDOWN:
 		sb_add(&b, "%s(%d, %s)", fn, ev->fd, ev->how ? ev->how : "?");
+		call_done(&b);
 		ret_suffix(&b, ev, false);
+		result_done(&b);
 		break;
 	case OP_CLOSE:
 		sb_add(&b, "%s(%d)", fn, ev->fd);
+		call_done(&b);
 		ret_suffix(&b, ev, false);
+		result_done(&b);
 		break;
 	case OP_DUP: {
 		sb_add(&b, "%s(%d", fn, ev->fd);
@@ -212,7 +247,9 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 		if (ev->newfd >= 0)
 			sb_add(&b, ", %lld", (long long)ev->newfd);
 		sb_add(&b, ")");
+		call_done(&b);
 		ret_suffix(&b, ev, true);
+		result_done(&b);
 		break;
 	}
 	case OP_OPT: {
@@ -229,7 +266,9 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 			sb_add(&b, ", %lldus", (long long)ev->value_us);
 		}
 		sb_add(&b, ")");
+		call_done(&b);
 		ret_suffix(&b, ev, false);
+		result_done(&b);
 		if (!ev->err && !set && has_value(ev)) {
 			sb_add(&b, " -> ");
 			opt_value(&b, ev);
@@ -243,12 +282,14 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 	case OP_DNS: {
 		sb_add(&b, "%s(%s, %s)", fn, ev->host ? ev->host : "NULL",
 		       ev->service ? ev->service : "NULL");
+		call_done(&b);
 		if (ev->err)
 			sb_add(&b, " = %s", ev->err);
 		else if (ev->naddrs == 1)
 			sb_add(&b, " -> %s", ev->addr0 ? ev->addr0 : "?");
 		else
 			sb_add(&b, " -> %zu addresses", ev->naddrs);
+		result_done(&b);
 		break;
 	}
 	default:
@@ -256,13 +297,25 @@ size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
 			sb_add(&b, "%s(%d)", fn, ev->fd);
 		else
 			sb_add(&b, "%s()", fn);
+		call_done(&b);
 		ret_suffix(&b, ev, true);
+		result_done(&b);
 		break;
 	}
 	if (ev->tid != ev->pid)
 		sb_add(&b, " [tid %d]", ev->tid);
 	sanitize_ascii(buf);
+out:
+	if (b.parts.call_end == 0 && b.parts.result_end == 0)
+		b.parts.call_end = b.parts.result_end = b.len; /* a note: keep it whole */
+	if (parts)
+		*parts = b.parts;
 	return b.len;
+}
+
+size_t ev_label(const struct vev *ev, char *buf, size_t cap, size_t preview_max)
+{
+	return ev_label_parts(ev, buf, cap, preview_max, NULL);
 }
 
 static bool is_fin(const struct vev *ev)
@@ -281,14 +334,15 @@ static void arrow_text(const struct vev *ev, struct arrow *a)
 		snprintf(a->text, sizeof(a->text), "c%u", ev->conn ? ev->conn->id : 0);
 		break;
 	case AR_DATA:
-		snprintf(a->text, sizeof(a->text), "%lld B",
+		snprintf(a->text, sizeof(a->text), "c%u %lld B", ev->conn ? ev->conn->id : 0,
 			 (long long)(ev->bytes >= 0 ? ev->bytes : ev->ret));
 		break;
 	case AR_CLOSE:
-		snprintf(a->text, sizeof(a->text), "%s", ev->err ? "RST" : "FIN");
+		snprintf(a->text, sizeof(a->text), "c%u %s", ev->conn ? ev->conn->id : 0,
+			 ev->err ? "RST" : "FIN");
 		break;
 	case AR_FAIL:
-		snprintf(a->text, sizeof(a->text), "%s",
+		snprintf(a->text, sizeof(a->text), "c%u %s", ev->conn ? ev->conn->id : 0,
 			 ev->err && !ev->pending ? ev->err : conn_fail(ev->conn));
 		break;
 	default:
@@ -366,9 +420,12 @@ void arrow_final(struct arrow *a, unsigned final, const char *fail)
 	if (a->is_fin) {
 		a->kind = AR_NONE; /* closing a connection that never was */
 	} else if (a->is_connect) {
+		char id[16]; /* the connection's, which its connect's text is */
+		snprintf(id, sizeof(id), "%.*s", (int)strcspn(a->text, " "), a->text);
 		a->kind = AR_FAIL;
 		a->out = true;
-		snprintf(a->text, sizeof(a->text), "%s", fail && *fail ? fail : "failed");
+		snprintf(a->text, sizeof(a->text), "%s%s%s", id, *id ? " " : "",
+			 fail && *fail ? fail : "failed");
 		sanitize_ascii(a->text);
 	}
 }
@@ -389,3 +446,15 @@ bool ev_drawn(const struct vev *ev)
 	return !(reason && strcmp(reason, "exec") == 0);
 }
 
+
+int64_t idle_before(struct idle *g, int64_t gap, int64_t tend)
+{
+	int64_t pause = 0;
+
+	if (g->any && tend > g->last)
+		pause = sat_sub64(tend, g->last);
+	if (!g->any || tend > g->last)
+		g->last = tend;
+	g->any = true;
+	return gap > 0 && pause >= gap ? pause : 0;
+}

@@ -106,7 +106,8 @@ void evbuf_add(struct evbuf *b, struct vev *ev, const struct model *m)
 	e->fault = ev->fault;
 	e->warn = ev->warning != NULL;
 	e->conn = ev->conn;
-	ev_label(ev, label, sizeof(label), b->preview);
+	e->pending = ev->err && ev->pending && !e->err;
+	ev_label_parts(ev, label, sizeof(label), b->preview, &e->parts);
 	e->label = oom_check(strdup(label));
 	if (b->with_json)
 		e->json = oom_check(record_json(ev));
@@ -214,7 +215,7 @@ void evbuf_finish(struct evbuf *b, const struct model *m)
 			snprintf(c->name, sizeof(c->name), "%s", c->key);
 			snprintf(c->sub, sizeof(c->sub), "not traced");
 		} else {
-			snprintf(c->name, sizeof(c->name), "%s", model_prog(m, c->pid));
+			snprintf(c->name, sizeof(c->name), "%s", model_name(m, c->pid));
 			proc_caption(m, c->pid, c->sub, sizeof(c->sub));
 		}
 		sanitize_ascii(c->name);

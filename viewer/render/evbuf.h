@@ -19,8 +19,10 @@ struct bev {
 	int64_t t, dur, tend;
 	enum tr_kind kind;
 	bool err, fault, warn;
+	bool pending;        /* a "not yet" (EINPROGRESS, EAGAIN): not a failure */
 	bool stack;          /* the record has a call stack */
 	char *label;
+	struct label_parts parts; /* where label may be shortened */
 	char *json;          /* the record with pairing fields (html) */
 	const struct conn *conn;
 	struct arrow a;

@@ -24,6 +24,9 @@ enum view_format {
 	FMT_JSONL,
 };
 
+/* --gap when not given: pauses of 100 ms and more are marked. */
+#define VIEW_DEFAULT_GAP_NS ((int64_t)100 * 1000 * 1000)
+
 struct view_opts {
 	enum view_format format;
 	int width;            /* text: columns of the terminal */
@@ -36,6 +39,14 @@ struct view_opts {
 	struct filter filter;
 	FILE *out;
 	const char *title;    /* what was read, for html */
+	int64_t gap;          /* text, html, mermaid: a pause of at least this
+			       * long (ns) between two events is marked with
+			       * its length; 0: never */
+	bool pids;            /* text: the pid at the start of every row */
+	bool all;             /* mermaid: every call, not only connection
+			       * set-up, data, teardown, failures and faults */
+	int group;            /* mermaid: processes of one program in one
+			       * participant: 1 yes, 0 no, -1 when many */
 };
 
 /* What a pass has: the options, the reader and the model it feeds. */

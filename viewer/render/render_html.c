@@ -1,28 +1,32 @@
-/* html: one self-contained page (no network needed to open it) with the
- * flow diagram as SVG: a column per process or remote endpoint, a box per
- * call, arrows from the earlier to the later of two paired calls (slanted
- * when both are drawn). Hovering an event shows all of its fields on the
- * side, clicking pins it and highlights what it pairs with. The records
- * are embedded once as JSON; the page's script only reads them, so a few
- * thousand events stay quick. Stack frames that addr2line can place get
- * "src" ("file:line"), "src_func" and, inside inlined code, "inlined" (the
- * functions it was inlined into), and the stack in the details panel shows
- * them; a page without any keeps the plain script. */
+/* html: one self-contained page (no network needed to open it), an
+ * explorer of the flow diagram. The tool writes the data once, as JSON:
+ *
+ *   cols   a column per process (or remote endpoint that was not traced)
+ *          with its name, role and lane: columns of processes never
+ *          alive at the same time share a lane, as in the text view;
+ *   conns  the connection list (ends, bytes each way, how it ended);
+ *   ev     per event its place, times, label (and where the label may be
+ *          shortened: diagram.h), arrow and partner;
+ *   rec    per event its whole record with the pairing fields, for the
+ *          details panel.
+ *
+ * The page's script (html/explorer.js, with html/explorer.css, embedded
+ * at build time) lays the rows out and draws only what is on screen, so
+ * a page holds a whole long run. Stack frames that addr2line can place
+ * get "src" ("file:line"), "src_func" and, inside inlined code,
+ * "inlined" (the functions it was inlined into). docs/viewer.md, "HTML",
+ * says what the page does. */
 #include "render/render.h"
 
 #include "render/evbuf.h"
+#include "render/html_assets.h"
+#include "util/oom.h"
 #include "util/symbolize.h"
 #include "util/textutil.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define ROW_H 22
-#define COL_W 270
-#define GUTTER 84
-#define TOP 8
-#define CHAR_W 7.25
-#define LABEL_MAX 34
 #define PREVIEW_MAX 24
 
 struct html {
@@ -31,6 +35,8 @@ struct html {
 	struct evbuf buf;
 	struct symbolizer *sym;
 	bool src;            /* some frame got a file:line */
+	int *lane;           /* per column */
+	int nlanes;
 };
 
 static void *ht_begin(struct view_ctx *ctx)
@@ -131,268 +137,213 @@ static void symbolize(struct html *s)
 			s->src = true;
 }
 
-static const char *kind_class(enum arrow_kind k)
+/* Lanes: a column takes the first lane free since before its first row,
+ * preferring one whose last owner was the same program (the curls of a
+ * run stay in the curl lanes), else a new one. Columns come ordered by
+ * their first row within processes, then remote endpoints (evbuf). */
+static void lay_out_lanes(struct html *s)
 {
-	switch (k) {
-	case AR_CONNECT:
-		return "connect";
-	case AR_DATA:
-		return "data";
-	case AR_CLOSE:
-		return "close";
-	default:
-		return "fail";
-	}
-}
-
-static int col_x(int col)
-{
-	return GUTTER + col * COL_W + 12;
-}
-
-static int row_y(long row)
-{
-	return TOP + (int)row * ROW_H + ROW_H / 2;
-}
-
-static const char style[] =
-	"body{font:14px system-ui,sans-serif;margin:0;color:#222}"
-	"header{padding:10px 16px;border-bottom:1px solid #ddd;margin-right:364px}"
-	"h1{font-size:18px;margin:0 0 4px}"
-	"header p{margin:2px 0}.warn{color:#a40}"
-	".legend span{margin-right:14px}"
-	"#main{margin-right:380px;overflow-x:auto}"
-	"#heads{position:sticky;top:0;background:#fff;border-bottom:1px solid #ddd;z-index:1}"
-	"svg text{font:12px ui-monospace,Menlo,Consolas,monospace}"
-	".colname{font-weight:bold;font-size:13px}.colsub{fill:#777}"
-	".life{stroke:#bbb;stroke-width:1}"
-	".t{fill:#888;text-anchor:end}"
-	".ev{cursor:pointer}.ev rect{fill:#f6f6f6;stroke:#999}"
-	".ev.err rect{fill:#fee;stroke:#c22}.ev.err text{fill:#a00}"
-	".ev.fault rect{fill:#fde8fd;stroke:#a0a;stroke-width:2}"
-	".ev.warn rect{fill:#fff6d5;stroke:#c90;stroke-width:2}"
-	".ev.hl rect{fill:#fff3b0}.ev.sel rect{stroke:#06c;stroke-width:2.5}"
-	".ar{fill:none;stroke-width:1.4}.ar.connect{stroke:#088}.ar.data{stroke:#26c}"
-	".ar.close{stroke:#c80;stroke-dasharray:4 3}.ar.fail{stroke:#c22}"
-	".al{font-size:10px;fill:#555;paint-order:stroke;stroke:#fff;stroke-width:3px}"
-	"#details{position:fixed;right:0;top:0;width:364px;height:100vh;overflow:auto;"
-	"border-left:1px solid #ddd;background:#fafafa;padding:8px;box-sizing:border-box}"
-	"#details table{border-collapse:collapse;width:100%}"
-	"#details th{text-align:left;vertical-align:top;padding:2px 6px 2px 0;color:#555;"
-	"font-weight:normal}"
-	"#details td{font:12px ui-monospace,monospace;word-break:break-all;padding:2px 0}"
-	"#details h2{font-size:15px;margin:4px 0 8px}.stack{font:12px ui-monospace,monospace}";
-
-/* The script, in three parts: the middle one draws a stack frame, with
- * its file:line when the page has some. */
-static const char script_head[] =
-	"(function(){\n"
-	"var data=JSON.parse(document.getElementById('events').textContent);\n"
-	"var det=document.getElementById('details'),flow=document.getElementById('flow');\n"
-	"var bySeq={},pairedBy={},pinned=null,lit=[];\n"
-	"data.forEach(function(r,i){bySeq[r.seq]=i;(r.pair||[]).forEach(function(q){"
-	"(pairedBy[q]=pairedBy[q]||[]).push(r.seq);});});\n"
-	"function esc(s){return String(s).replace(/[&<>\"]/g,function(c){return{'&':'&amp;',"
-	"'<':'&lt;','>':'&gt;','\"':'&quot;'}[c];});}\n"
-	"function el(seq){return document.getElementById('e'+seq);}\n"
-	"function show(i){var r=data[i],g=el(r.seq);\n"
-	" var h='<h2>'+esc(r.fn||r.rec)+' <small>#'+r.seq+'</small></h2>';\n"
-	" h+='<p>'+esc(g?g.getAttribute('data-when'):'')+'</p><table>';\n"
-	" Object.keys(r).forEach(function(k){if(k==='stack')return;var v=r[k];\n"
-	"  h+='<tr><th>'+esc(k)+'</th><td>'+esc(typeof v==='object'?JSON.stringify(v):v)+'</td></tr>';});\n"
-	" h+='</table>';\n"
-	" if(r.stack){h+='<h3>stack</h3><ol class=\"stack\">';[].concat(r.stack).forEach(function(f){\n";
-
-static const char script_frame[] =
-	"  var t=f&&typeof f==='object'?(f.func||f.ip||'?')+(f.module?'  '+f.module+(f.offset?'+'+f.offset:''):''):f;\n"
-	"  h+='<li>'+esc(t)+'</li>';});h+='</ol>';}\n";
-
-static const char script_frame_src[] =
-	"  var o=f&&typeof f==='object',t=o?(f.src_func||f.func||f.ip||'?')+(f.src?'  '+f.src:'')"
-	"+(f.module?'  '+f.module+(f.offset?'+'+f.offset:''):''):f;\n"
-	"  h+='<li>'+esc(t);if(o&&f.inlined)[].concat(f.inlined).forEach(function(x){"
-	"h+='<br>inlined in '+esc((x&&x.func||'?')+(x&&x.src?'  '+x.src:''));});h+='</li>';});h+='</ol>';}\n";
-
-static const char script_tail[] =
-	" det.innerHTML=h;\n"
-	" lit.forEach(function(e){e.classList.remove('hl');});lit=[];\n"
-	" (r.pair||[]).concat(pairedBy[r.seq]||[]).forEach(function(q){var e=el(q);"
-	"if(e){e.classList.add('hl');lit.push(e);}});}\n"
-	"flow.addEventListener('mouseover',function(e){var g=e.target.closest('.ev');"
-	"if(g&&pinned===null)show(+g.getAttribute('data-i'));});\n"
-	"flow.addEventListener('click',function(e){var g=e.target.closest('.ev');\n"
-	" if(pinned!==null){var o=el(data[pinned].seq);if(o)o.classList.remove('sel');}\n"
-	" if(!g||(pinned!==null&&+g.getAttribute('data-i')===pinned)){pinned=null;return;}\n"
-	" pinned=+g.getAttribute('data-i');g.classList.add('sel');show(pinned);});\n"
-	"document.body.setAttribute('data-ready',String(data.length));\n"
-	"})();\n";
-
-static void svg_text(FILE *out, const char *s, size_t max)
-{
-	char buf[LABEL_MAX + 8];
-
-	if (strlen(s) > max) {
-		snprintf(buf, sizeof(buf), "%.*s...", (int)(max - 3), s);
-		s = buf;
-	}
-	html_escape(out, s);
-}
-
-static void heads(struct html *s, int width)
-{
-	FILE *out = s->out;
 	const struct evbuf *b = &s->buf;
+	size_t *last = oom_check(calloc(b->ncols + 1, sizeof(*last)));
+	size_t *owner = oom_check(calloc(b->ncols + 1, sizeof(*owner)));
 
-	fprintf(out, "<div id=\"heads\"><svg width=\"%d\" height=\"42\">\n", width);
-	fprintf(out, "<text x=\"%d\" y=\"18\" class=\"t\">time</text>\n", GUTTER - 8);
+	s->lane = oom_check(calloc(b->ncols + 1, sizeof(*s->lane)));
+	s->nlanes = 0;
 	for (size_t c = 0; c < b->ncols; c++) {
-		fprintf(out, "<text x=\"%d\" y=\"18\" class=\"colname\">", col_x((int)c) - 4);
-		svg_text(out, b->cols[c].name, LABEL_MAX);
-		fprintf(out, "</text><text x=\"%d\" y=\"34\" class=\"colsub\">", col_x((int)c) - 4);
-		html_escape(out, b->cols[c].sub);
-		fputs("</text>\n", out);
+		const struct bcol *col = &b->cols[c];
+		int pick = -1;
+		for (int l = 0; l < s->nlanes; l++) {
+			const struct bcol *prev = &b->cols[owner[l]];
+			if (last[l] >= col->first || prev->remote != col->remote)
+				continue;
+			if (pick < 0 || strcmp(prev->name, col->name) == 0) {
+				pick = l;
+				if (strcmp(prev->name, col->name) == 0)
+					break;
+			}
+		}
+		if (pick < 0)
+			pick = s->nlanes++;
+		s->lane[c] = pick;
+		last[pick] = col->last;
+		owner[pick] = c;
 	}
-	fputs("</svg></div>\n", out);
+	free(last);
+	free(owner);
 }
 
-static void arrows(struct html *s)
+/* A JSON string of ASCII text ("</" written "<\/": no "</script>" may end
+ * the page's data early). */
+static void js_str(FILE *out, const char *s)
+{
+	char prev = 0;
+
+	fputc('"', out);
+	for (; *s; prev = *s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\' || (ch == '/' && prev == '<'))
+			fprintf(out, "\\%c", ch);
+		else if (ch < 0x20 || ch >= 0x7f)
+			fprintf(out, "\\u%04x", ch);
+		else
+			fputc(ch, out);
+	}
+	fputc('"', out);
+}
+
+static void js_key_str(FILE *out, const char *key, const char *v)
+{
+	fprintf(out, ",\"%s\":", key);
+	js_str(out, v);
+}
+
+static int pid_col(const struct evbuf *b, int pid)
+{
+	for (size_t c = 0; c < b->ncols; c++)
+		if (!b->cols[c].remote && b->cols[c].pid == pid)
+			return (int)c;
+	return -1;
+}
+
+static void write_cols(struct html *s)
 {
 	FILE *out = s->out;
 	const struct evbuf *b = &s->buf;
 
-	fputs("<g class=\"arrows\">\n", out);
-	for (size_t i = 0; i < b->n; i++) {
-		const struct bev *e = &b->v[i];
-		int x1, y1, x2, y2;
-		if (e->a.kind == AR_NONE || e->pcol < 0)
-			continue;
-		/* From the other end (its own row when drawn) to this one. */
-		x1 = col_x(e->pcol);
-		y1 = row_y(e->prow >= 0 ? e->prow : (long)i);
-		x2 = col_x(e->col);
-		y2 = row_y((long)i);
-		if (e->a.out) {
-			int tx = x1, ty = y1;
-			x1 = x2;
-			y1 = y2;
-			x2 = tx;
-			y2 = ty;
-		}
-		fprintf(out, "<line class=\"ar %s\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" marker-end=\"url(#h-%s)\"/>",
-			kind_class(e->a.kind), x1, y1, x2, y2, kind_class(e->a.kind));
-		if (e->a.text[0]) {
-			fprintf(out, "<text class=\"al\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">",
-				(x1 + x2) / 2, (y1 + y2) / 2 - 3);
-			html_escape(out, e->a.text);
-			fputs("</text>", out);
-		}
-		fputc('\n', out);
+	fputs("\"cols\":[", out);
+	for (size_t c = 0; c < b->ncols; c++) {
+		const struct bcol *col = &b->cols[c];
+		fprintf(out, "%s{\"pid\":%d,\"remote\":%s,\"lane\":%d,\"first\":%zu,\"last\":%zu",
+			c ? ",\n" : "", col->pid, col->remote ? "true" : "false", s->lane[c],
+			col->first, col->last);
+		fputs(",\"name\":", out);
+		js_str(out, col->name);
+		js_key_str(out, "sub", col->sub);
+		js_key_str(out, "role", col->remote ? "" : model_role(s->ctx->model, col->pid));
+		fputc('}', out);
 	}
-	fputs("</g>\n", out);
+	fprintf(out, "],\n\"lanes\":%d,\n", s->nlanes);
 }
 
-static void events(struct html *s)
+static void write_conns(struct html *s)
+{
+	FILE *out = s->out;
+	const struct model *m = s->ctx->model;
+	char end[160];
+
+	fputs("\"conns\":[", out);
+	for (size_t i = 0; i < model_nconns(m); i++) {
+		const struct conn *c = model_conn(m, i);
+		int64_t msgs[2];
+		/* A server that never saw the connection (refused by a fault
+		 * before it got there) is still the one it was meant for. */
+		int listener = c->side[1].seen ? 0 : model_listener(m, c->side[1].addr);
+		int scol = c->side[1].seen ? pid_col(&s->buf, c->side[1].pid) :
+			   listener ? pid_col(&s->buf, listener) : -1;
+		int64_t up = conn_bytes(c, 0, &msgs[0]), down = conn_bytes(c, 1, &msgs[1]);
+		fprintf(out, "%s{\"id\":%u,\"dgram\":%s,\"c\":%d,\"s\":%d,\"sseen\":%s,\"up\":%lld,\"down\":%lld,"
+			"\"upm\":%lld,\"downm\":%lld,\"t0\":%lld,\"t1\":%lld,\"injected\":%s",
+			i ? ",\n" : "", c->id, c->kind == CONN_DGRAM ? "true" : "false",
+			c->side[0].seen ? pid_col(&s->buf, c->side[0].pid) : -1,
+			scol, c->side[1].seen ? "true" : "false", (long long)up,
+			(long long)down, (long long)msgs[0], (long long)msgs[1],
+			(long long)c->first_t, (long long)c->last_t,
+			c->fail_injected || c->side[0].reset_injected || c->side[1].reset_injected ||
+					c->side[0].eof_injected || c->side[1].eof_injected ?
+				"true" : "false");
+		js_key_str(out, "proto", conn_proto(c));
+		js_key_str(out, "caddr", c->side[0].addr ? c->side[0].addr : "");
+		js_key_str(out, "saddr", c->side[1].addr ? c->side[1].addr : "");
+		js_key_str(out, "setup", conn_outcome_text(c));
+		js_key_str(out, "end", conn_end_text(c, end, sizeof(end)));
+		js_key_str(out, "fail", conn_fail(c));
+		fputc('}', out);
+	}
+	fputs("],\n", out);
+}
+
+enum { F_ERR = 1, F_FAULT = 2, F_WARN = 4, F_STACK = 8, F_PENDING = 16, F_NOTE = 32 };
+
+static void write_events(struct html *s)
 {
 	FILE *out = s->out;
 	const struct evbuf *b = &s->buf;
-	char t[32], d[32];
 
-	fputs("<g class=\"events\">\n", out);
+	fputs("\"ev\":[", out);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct bev *e = &b->v[i];
-		size_t len = strlen(e->label);
-		int x = col_x(e->col) + 4, y = row_y((long)i);
-		if (len > LABEL_MAX)
-			len = LABEL_MAX;
-		fmt_secs(t, sizeof(t), e->tend);
-		fmt_dur(d, sizeof(d), e->dur);
-		fprintf(out, "<text class=\"t\" x=\"%d\" y=\"%d\">%s</text>", GUTTER - 8, y + 4, t);
-		fprintf(out, "<g class=\"ev%s%s%s\" id=\"e%llu\" data-i=\"%zu\" data-when=\"returned at %ss, took %s\"><title>",
-			e->err ? " err" : "", e->fault ? " fault" : "", e->warn ? " warn" : "",
-			(unsigned long long)e->seq, i, t, d);
-		html_escape(out, e->label);
-		fprintf(out, " (%s)</title><rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"3\"/><text x=\"%d\" y=\"%d\">",
-			d, x, y - 9, (int)((double)len * CHAR_W) + 12, ROW_H - 4, x + 6, y + 4);
-		if (e->fault)
-			fputs("\xe2\x9a\xa1 ", out);
-		else if (e->warn)
-			fputs("\xe2\x9a\xa0 ", out);
-		svg_text(out, e->label, LABEL_MAX);
-		fputs("</text></g>\n", out);
+		unsigned flags = (e->err ? F_ERR : 0) | (e->fault ? F_FAULT : 0) |
+				 (e->warn ? F_WARN : 0) | (e->stack ? F_STACK : 0) |
+				 (e->pending ? F_PENDING : 0) | (e->kind != TR_CALL ? F_NOTE : 0);
+		bool arrow = e->a.kind != AR_NONE && e->pcol >= 0;
+		fprintf(out, "%s[%llu,%d,%lld,%lld,%u,%u,", i ? ",\n" : "", (unsigned long long)e->seq,
+			e->col, (long long)e->t, (long long)e->dur, flags, e->conn ? e->conn->id : 0);
+		js_str(out, e->label);
+		fprintf(out, ",%zu,%zu,%d,%d,%ld,%d,", e->parts.call_end, e->parts.result_end,
+			arrow ? (int)e->a.kind : 0, arrow && e->a.out ? 1 : 0, arrow ? e->prow : -1L,
+			arrow ? e->pcol : -1);
+		js_str(out, arrow ? e->a.text : "");
+		fputc(']', out);
 	}
-	fputs("</g>\n", out);
+	fputs("],\n\"rec\":[", out);
+	for (size_t i = 0; i < b->n; i++)
+		fprintf(out, "%s%s", i ? ",\n" : "", b->v[i].json ? b->v[i].json : "{}");
+	fputs("]", out);
 }
 
-static void markers(FILE *out)
+static void write_data(struct html *s)
 {
-	static const struct {
-		const char *name, *colour;
-	} m[] = { { "connect", "#088" }, { "data", "#26c" }, { "close", "#c80" } };
+	FILE *out = s->out;
+	const struct view_opts *o = s->ctx->o;
 
-	fputs("<defs>", out);
-	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		fprintf(out, "<marker id=\"h-%s\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto\"><path d=\"M0,0L10,5L0,10z\" fill=\"%s\"/></marker>",
-			m[i].name, m[i].colour);
-	fputs("<marker id=\"h-fail\" viewBox=\"0 0 10 10\" refX=\"5\" refY=\"5\" markerWidth=\"9\" markerHeight=\"9\"><path d=\"M1,1L9,9M9,1L1,9\" stroke=\"#c22\" stroke-width=\"2\"/></marker>",
-	      out);
-	fputs("</defs>\n", out);
+	fputs("<script type=\"application/json\" id=\"data\">{", out);
+	fputs("\"title\":", out);
+	js_str(out, o->title ? o->title : "");
+	fprintf(out, ",\"gap\":%lld,\"over\":%lu,\"limit\":%zu,\"lines\":%s,\n", (long long)o->gap,
+		s->buf.over, s->buf.limit, s->src ? "true" : "false");
+	write_cols(s);
+	write_conns(s);
+	write_events(s);
+	fputs("}</script>\n", out);
 }
 
 static void page(struct html *s)
 {
 	FILE *out = s->out;
-	struct evbuf *b = &s->buf;
-	struct view_ctx *ctx = s->ctx;
-	int width = GUTTER + (int)b->ncols * COL_W + 40;
-	int height = TOP + (int)b->n * ROW_H + 10;
-	size_t procs = 0;
+	const struct view_opts *o = s->ctx->o;
 
-	for (size_t c = 0; c < b->ncols; c++)
-		procs += !b->cols[c].remote;
-	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>socktrace view: ",
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width\">\n<title>socktrace view: ",
 	      out);
-	html_escape(out, ctx->o->title);
-	fprintf(out, "</title>\n<style>%s</style></head>\n<body>\n<header><h1>socktrace view</h1><p>",
-		style);
-	html_escape(out, ctx->o->title);
-	fprintf(out, ": %zu event%s drawn, %zu process%s", b->n, b->n == 1 ? "" : "s", procs,
-		procs == 1 ? "" : "es");
-	if (b->ncols > procs)
-		fprintf(out, ", %zu endpoint%s not traced", b->ncols - procs,
-			b->ncols - procs == 1 ? "" : "s");
-	fprintf(out, ", %zu connection%s</p>\n", model_nconns(ctx->model),
-		model_nconns(ctx->model) == 1 ? "" : "s");
-	if (b->over)
-		fprintf(out, "<p class=\"warn\" id=\"over\">%lu more event%s not drawn (--limit %zu): narrow the view with --pid, --conn, --fn, --since/--until, or raise --limit.</p>\n",
-			b->over, b->over == 1 ? "" : "s", b->limit);
-	fputs("<p class=\"legend\"><span style=\"color:#088\">&#9654; connect/accept</span>"
-	      "<span style=\"color:#26c\">&#9654; data (bytes)</span>"
-	      "<span style=\"color:#c80\">- - &#9654; close (FIN/RST)</span>"
-	      "<span style=\"color:#c22\">&#10007; failed call</span>"
-	      "<span style=\"color:#a0a\">&#9889; injected fault</span>"
-	      "<span style=\"color:#c90\">&#9888; warning of the shim</span>"
-	      "<span>times: seconds since the first traced process started, when each call returned</span></p>\n"
-	      "</header>\n<div id=\"main\">\n",
+	html_escape(out, o->title ? o->title : "");
+	fputs("</title>\n<style>\n", out);
+	fwrite(html_explorer_css, 1, html_explorer_css_len, out);
+	fputs("</style></head>\n<body>\n"
+	      "<header id=\"top\"><h1>socktrace view <span id=\"summary\"></span></h1>\n"
+	      "<div id=\"tools\"><input id=\"filter\" type=\"search\" spellcheck=\"false\" "
+	      "placeholder=\"filter: c3  :8080  127.0.0.1  curl  1234  connect  ECONNRESET  text\" "
+	      "title=\"Words that must all match: c3 or conn:3 (a connection), :8080 (a port), "
+	      "an address, a program, a pid, a call, an errno, or any text of the label; "
+	      "-word hides what matches\">\n"
+	      "<label>time <select id=\"axis\"><option value=\"rows\">one row per event, "
+	      "pauses marked</option><option value=\"prop\">proportional</option></select></label>\n"
+	      "<select id=\"scale\" title=\"proportional axis: pixels per millisecond\"></select>\n"
+	      "<span id=\"count\"></span>\n"
+	      "<span class=\"keys\">keys: <b>n</b>/<b>p</b> next/previous event of the selection, "
+	      "<b>/</b> filter, <b>Esc</b> clear</span></div>\n"
+	      "<p id=\"notes\"></p></header>\n"
+	      "<div id=\"heads\"><div id=\"heads-inner\"></div></div>\n"
+	      "<div id=\"scroll\" tabindex=\"0\"><div id=\"inner\"><div id=\"gut\"></div>"
+	      "<svg id=\"flow\" xmlns=\"http://www.w3.org/2000/svg\"></svg></div></div>\n"
+	      "<aside id=\"side\"><section id=\"conns\"><h2>Connections</h2>"
+	      "<div id=\"conn-list\"></div></section>\n"
+	      "<section id=\"details\"><p>Click an event for all its fields, a connection "
+	      "above to follow it.</p></section></aside>\n",
 	      out);
-	heads(s, width);
-	fprintf(out, "<svg id=\"flow\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n",
-		width, height);
-	markers(out);
-	fputs("<g class=\"lifelines\">\n", out);
-	for (size_t c = 0; c < b->ncols; c++)
-		fprintf(out, "<line class=\"life\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n",
-			col_x((int)c), row_y((long)b->cols[c].first) - ROW_H / 2, col_x((int)c),
-			row_y((long)b->cols[c].last) + ROW_H / 2);
-	fputs("</g>\n", out);
-	arrows(s);
-	events(s);
-	fputs("</svg>\n</div>\n<aside id=\"details\"><p>Hover over an event to see all its fields; click to keep it.</p></aside>\n"
-	      "<script type=\"application/json\" id=\"events\">[\n",
-	      out);
-	for (size_t i = 0; i < b->n; i++)
-		fprintf(out, "%s%s\n", b->v[i].json, i + 1 < b->n ? "," : "");
-	fprintf(out, "]</script>\n<script>\n%s%s%s</script>\n</body></html>\n", script_head,
-		s->src ? script_frame_src : script_frame, script_tail);
+	write_data(s);
+	fputs("<script>\n", out);
+	fwrite(html_explorer_js, 1, html_explorer_js_len, out);
+	fputs("</script>\n</body></html>\n", out);
 }
 
 static int ht_finish(void *p, bool draw)
@@ -403,6 +354,7 @@ static int ht_finish(void *p, bool draw)
 	if (draw) {
 		evbuf_finish(&s->buf, s->ctx->model);
 		symbolize(s);
+		lay_out_lanes(s);
 		page(s);
 		if (s->buf.over)
 			fprintf(stderr, "socktrace view: %lu event%s not drawn (over --limit %zu)\n",
@@ -411,6 +363,7 @@ static int ht_finish(void *p, bool draw)
 	}
 	evbuf_free(&s->buf);
 	sym_free(s->sym);
+	free(s->lane);
 	free(s);
 	return rc;
 }

@@ -10,7 +10,16 @@
  * connection: each call whose arrow ends there (a connect, data, a FIN, a
  * refused connect) has a slice there over the same time, and a flow to it
  * or from it. Whether a peer was traced is known once the whole trace is
- * read: a first pass, of the pairing model alone, tells. */
+ * read: a first pass, of the pairing model alone, tells.
+ *
+ * Every call on a connection says which in its name ("send c3"), so that
+ * Perfetto's search finds a connection's calls and its colours (by name)
+ * tell connections apart. And each connection is an async slice of its own
+ * ("b" ... "e", category "conn", id its number) on one process track,
+ * "connections", from its connect to its last call, as DevTools' network
+ * waterfall shows requests: named "c3 curl 1002 -> python3 1001
+ * 127.0.0.1:7000", with the bytes each way and how it ended as args. The
+ * first pass knows all that; it is written when the second begins. */
 #include "render/render.h"
 #include "util/oom.h"
 
@@ -23,6 +32,8 @@
 
 /* Track ids of remote endpoints: above any pid Linux gives (2^22). */
 #define REMOTE_PID_BASE 0x40000000
+/* The track of the connections' async slices, below those. */
+#define CONNS_PID (REMOTE_PID_BASE - 1)
 
 struct perfetto {
 	struct view_ctx *ctx;
@@ -36,6 +47,8 @@ struct perfetto {
 	size_t nfinal;
 	uint64_t flow_id;
 	unsigned long flows_dropped; /* flow_times() found no times */
+	uint8_t *shown;      /* per conn id (first pass): a call on it is shown */
+	size_t nshown;
 	bool first;
 };
 
@@ -83,8 +96,7 @@ static void names(struct perfetto *s, const struct vev *ev)
 
 	if (!hmap_get(&s->seen, key, sizeof(int))) {
 		hmap_put(&s->seen, key, sizeof(int), s);
-		snprintf(label, sizeof(label), "%s %d", ev->file->prog, ev->pid);
-		sanitize_ascii(label);
+		proc_label(s->ctx->model, ev->pid, label, sizeof(label));
 		sep(s);
 		fprintf(s->out, "{\"ph\":\"M\",\"pid\":%d,\"name\":\"process_name\",\"args\":{\"name\":",
 			ev->pid);
@@ -95,7 +107,7 @@ static void names(struct perfetto *s, const struct vev *ev)
 	if (!hmap_get(&s->seen, key, sizeof(key))) {
 		hmap_put(&s->seen, key, sizeof(key), s);
 		if (ev->tid == ev->pid)
-			snprintf(label, sizeof(label), "%s %d", ev->file->prog, ev->tid);
+			proc_label(s->ctx->model, ev->pid, label, sizeof(label));
 		else
 			snprintf(label, sizeof(label), "thread %d", ev->tid);
 		sanitize_ascii(label);
@@ -169,11 +181,105 @@ static void flow(struct perfetto *s, const char *name, const struct evref *from,
 
 /* ---- remote endpoints ---- */
 
-/* The first pass: the model learns the whole trace, nothing is drawn. */
+/* The first pass: the model learns the whole trace, nothing is drawn but
+ * which connections have a call shown (the filters apply). */
 static void pf_scan(void *p, struct vev *ev)
 {
-	(void)p;
-	(void)ev;
+	struct perfetto *s = p;
+	uint32_t id = ev->conn ? ev->conn->id : 0;
+
+	if (!id)
+		return;
+	if (id >= s->nshown) {
+		size_t n = s->nshown ? s->nshown : 64;
+		while (n <= id)
+			n *= 2;
+		s->shown = oom_check(realloc(s->shown, n));
+		memset(s->shown + s->nshown, 0, n - s->nshown);
+		s->nshown = n;
+	}
+	s->shown[id] = 1;
+}
+
+/* One end of connection c in its async slice's name: "curl 1002", or its
+ * address when no traced process was there. */
+static void conn_end_name(const struct model *m, const struct conn *c, int side, char *buf,
+			  size_t cap)
+{
+	const struct cside *sd = &c->side[side];
+
+	if (sd->seen && sd->pid)
+		proc_label(m, sd->pid, buf, cap);
+	else
+		snprintf(buf, cap, "%s", *sd->addr ? sd->addr : "?");
+	sanitize_ascii(buf);
+}
+
+/* Whether connection c gets an async slice: not without a call on it, nor
+ * a process's socketpair that carried nothing (curl's wake-up pair): no
+ * connection anyone looks for. */
+static bool conn_drawn(const struct conn *c)
+{
+	if (c->first_t == INT64_MAX)
+		return false;
+	return !(c->socketpair && c->side[0].pid == c->side[1].pid && !conn_bytes(c, 0, NULL) &&
+		 !conn_bytes(c, 1, NULL));
+}
+
+/* Connection c as an async slice on the connections' track: from its
+ * connect (else its first call) to the return of its last call. */
+static void conn_slice(struct perfetto *s, const struct model *m, const struct conn *c)
+{
+	char client[ADDR_MAX + 64], server[ADDR_MAX + 64], name[3 * ADDR_MAX + 160];
+	char end[160], key[64];
+	int64_t t0 = c->connect_t >= 0 ? c->connect_t : c->first_t, t1 = c->last_t;
+	const char *addr = *c->side[1].addr ? c->side[1].addr : "?";
+
+	if (t1 < t0)
+		t1 = t0;
+	conn_end_name(m, c, 0, client, sizeof(client));
+	conn_end_name(m, c, 1, server, sizeof(server));
+	if (c->socketpair)
+		snprintf(name, sizeof(name), "c%u %s <-> %s socketpair", c->id, client, server);
+	else if (c->side[1].seen && c->side[1].pid)
+		snprintf(name, sizeof(name), "c%u %s -> %s %s", c->id, client, server, addr);
+	else
+		snprintf(name, sizeof(name), "c%u %s -> %s", c->id, client, server);
+	sanitize_ascii(name);
+	sep(s);
+	fprintf(s->out, "{\"ph\":\"b\",\"cat\":\"conn\",\"id\":%u,\"pid\":%d,\"tid\":%d,\"ts\":", c->id,
+		CONNS_PID, CONNS_PID);
+	put_us(s->out, t0);
+	fputs(",\"name\":", s->out);
+	put_jstr(s->out, name);
+	fputs(",\"args\":{\"proto\":", s->out);
+	put_jstr(s->out, conn_proto(c));
+	for (int side = 0; side < 2; side++) {
+		fprintf(s->out, ",\"%s\":", conn_side_name(c, side));
+		put_jstr(s->out, side ? server : client);
+		fprintf(s->out, ",\"%s_address\":", conn_side_name(c, side));
+		put_jstr(s->out, c->side[side].addr);
+	}
+	for (int d = 0; d < 2; d++) {
+		int64_t msgs;
+		int64_t bytes = conn_bytes(c, d, &msgs);
+		snprintf(key, sizeof(key), "%s_to_%s", conn_side_name(c, d), conn_side_name(c, 1 - d));
+		fprintf(s->out, ",\"%s_bytes\":%lld", key, (long long)bytes);
+		if (c->kind == CONN_DGRAM)
+			fprintf(s->out, ",\"%s_datagrams\":%lld", key, (long long)msgs);
+	}
+	fputs(",\"outcome\":", s->out);
+	put_jstr(s->out, conn_outcome_text(c));
+	fputs(",\"ended\":", s->out);
+	put_jstr(s->out, conn_end_text(c, end, sizeof(end)));
+	fputs("}}", s->out);
+	sep(s);
+	fprintf(s->out, "{\"ph\":\"e\",\"cat\":\"conn\",\"id\":%u,\"pid\":%d,\"tid\":%d,\"ts\":", c->id,
+		CONNS_PID, CONNS_PID);
+	put_us(s->out, t1);
+	fputs(",\"name\":", s->out);
+	put_jstr(s->out, name);
+	fputs("}", s->out);
 }
 
 /* At the end of the first pass: which ends of each connection were ever
@@ -193,6 +299,19 @@ static void pf_rewind(void *p, struct view_ctx *ctx)
 		const struct conn *c = model_conn(ctx->model, i);
 		s->final[c->id] = (uint8_t)conn_final(c);
 		memcpy(s->fail[c->id], c->fail, sizeof(s->fail[0]));
+	}
+	bool named = false;
+	for (size_t i = 0; i + 1 < n; i++) {
+		const struct conn *c = model_conn(ctx->model, i);
+		if (c->id >= s->nshown || !s->shown[c->id] || !conn_drawn(c))
+			continue;
+		if (!named) {
+			sep(s);
+			fprintf(s->out, "{\"ph\":\"M\",\"pid\":%d,\"name\":\"process_name\",\"args\":{\"name\":\"connections\"}}",
+				CONNS_PID);
+			named = true;
+		}
+		conn_slice(s, ctx->model, c);
 	}
 }
 
@@ -269,6 +388,8 @@ static void remote_flow(struct perfetto *s, const struct vev *ev, const struct a
 	t->end = sat_add64(there.t, there.dur);
 	me.t = there.t;
 	me.dur = there.dur;
+	/* "connect c3", "data c3 12 B", "close c3 FIN": the arrow's text
+	 * names the connection. */
 	snprintf(name, sizeof(name), "%s %s", kind, a->text);
 	sep(s);
 	fprintf(s->out, "{\"ph\":\"X\",\"cat\":\"remote\",\"pid\":%d,\"tid\":%d,\"ts\":", there.pid,
@@ -323,10 +444,13 @@ static void pf_event(void *p, struct vev *ev)
 		fputs("}", s->out);
 		return;
 	}
-	if (ev->err)
-		snprintf(name, sizeof(name), "%s %s", ev->fn, ev->err);
-	else
-		snprintf(name, sizeof(name), "%s", ev->fn);
+	/* "send c3", "connect c4 ECONNREFUSED": a connection's calls found
+	 * and coloured by it. */
+	size_t len = (size_t)snprintf(name, sizeof(name), "%s", ev->fn);
+	if (ev->conn && len < sizeof(name))
+		len += (size_t)snprintf(name + len, sizeof(name) - len, " c%u", ev->conn->id);
+	if (ev->err && len < sizeof(name))
+		snprintf(name + len, sizeof(name) - len, " %s", ev->err);
 	sep(s);
 	fprintf(s->out, "{\"ph\":\"X\",\"cat\":\"%s\",\"pid\":%d,\"tid\":%d,\"ts\":",
 		ev->kind == TR_CALL ? "call" : "process", ev->pid, ev->tid);
@@ -382,6 +506,7 @@ static int pf_finish(void *p, bool draw)
 	hmap_free(&s->rthreads, free);
 	free(s->final);
 	free(s->fail);
+	free(s->shown);
 	free(s);
 	return rc;
 }

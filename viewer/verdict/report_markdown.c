@@ -145,6 +145,8 @@ static int diagram_section(FILE *out, const struct report_input *in, unsigned lo
 	filter_init(&o.filter);
 	o.format = FMT_MERMAID;
 	o.limit = DIAGRAM_LIMIT;
+	o.gap = VIEW_DEFAULT_GAP_NS;
+	o.group = -1; /* as socktrace view draws it */
 	o.out = out;
 	o.title = in->paths[0];
 	if (in->verdict) {
