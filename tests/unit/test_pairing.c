@@ -323,6 +323,10 @@ static void fork_per_connection_server(void **state)
 	assert_false(paired(eof, find(r, 10, "close", 0)));
 	assert_true(paired(eof, child_close));
 	assert_true(child_close->out);
+	/* The child serves what its parent accepted: a server too. */
+	assert_string_equal(model_role(r->pass.model, 11), "server");
+	assert_string_equal(model_role(r->pass.model, 10), "server");
+	assert_string_equal(model_role(r->pass.model, 20), "client");
 	done(r);
 }
 

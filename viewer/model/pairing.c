@@ -44,6 +44,7 @@ struct proc {
 	int64_t forked;      /* tr_file.forked: INT64_MIN when not known */
 	char *prog;
 	char *name;          /* tr_file.name of that image */
+	unsigned sides;      /* bit s: made calls on side s of a connection */
 	struct hmap fds;     /* int fd -> struct fdent */
 };
 
@@ -1406,6 +1407,10 @@ void model_feed(struct model *m, struct vev *ev)
 	default:
 		break;
 	}
+	/* Its role: a forked child serving what its parent accepted is a
+	 * server too; both ends of a socketpair are its own. */
+	if (ev->conn && ev->side >= 0 && !ev->conn->socketpair)
+		pr->sides |= 1u << ev->side;
 }
 
 /* ---- the model ---- */
@@ -1518,16 +1523,10 @@ const char *model_name(const struct model *m, int pid)
 
 const char *model_role(const struct model *m, int pid)
 {
-	bool client = false, server = false;
+	const struct proc *p = proc_find(m, pid);
+	unsigned sides = p ? p->sides : 0;
 
-	for (size_t i = 0; i < m->nconns && !(client && server); i++) {
-		const struct conn *c = m->conns[i];
-		if (c->socketpair)
-			continue; /* both ends its own */
-		client |= c->side[0].pid == pid && c->side[0].seen;
-		server |= c->side[1].pid == pid && c->side[1].seen;
-	}
-	return client && server ? "client and server" : client ? "client" : server ? "server" : "";
+	return sides == 3 ? "client and server" : sides == 1 ? "client" : sides == 2 ? "server" : "";
 }
 
 void model_take_prior(struct model *m, const struct model *first)
