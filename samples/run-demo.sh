@@ -2,12 +2,21 @@
 # Runs the TCP and the UDP sample pairs under the shim and draws what it
 # recorded with `socktrace view`: the classic socket diagram, from a real run.
 #
-# Usage: samples/run-demo.sh [BUILD_DIR]    (default ./build; builds nothing)
+# Usage: samples/run-demo.sh [--installed] [BUILD_DIR]
+#                                           (default ./build; builds nothing)
+#   --installed  the installed copy: the shim by its bare name,
+#                LD_PRELOAD=libsocktrace.so, and socktrace from $PATH; only
+#                the sample programs come from BUILD_DIR
 #
 # The trace is left in a fresh directory (printed at the end) for a closer
 # look. Exits non-zero if any step fails.
 set -eu
 
+installed=
+if [ "${1:-}" = --installed ]; then
+	installed=1
+	shift
+fi
 build=${1:-./build}
 if [ ! -d "$build" ]; then
 	echo "run-demo: no build directory $build (run: meson setup build && ninja -C build)" >&2
@@ -15,8 +24,23 @@ if [ ! -d "$build" ]; then
 fi
 # Absolute: the programs must find the shim whatever their working directory.
 build=$(cd "$build" && pwd)
-shim=$build/preload/libsocktrace.so
-for f in "$shim" "$build/samples/tcp_server" "$build/samples/tcp_client" \
+if [ -n "$installed" ]; then
+	# The loader finds it by name (ldconfig ran when it was installed).
+	shim=libsocktrace.so
+	if ! tool=$(command -v socktrace); then
+		echo "run-demo: --installed: no socktrace in PATH" >&2
+		exit 1
+	fi
+	echo "== the installed copy: $tool, LD_PRELOAD=$shim"
+	built=
+else
+	# The SONAME's file: the libsocktrace.so link beside it is made by
+	# meson setup, and a build directory older than the SONAME loses it.
+	shim=$build/preload/libsocktrace.so.1
+	tool=$build/viewer/socktrace
+	built="$shim $tool"
+fi
+for f in $built "$build/samples/tcp_server" "$build/samples/tcp_client" \
 	"$build/samples/udp_server" "$build/samples/udp_client"; do
 	if [ ! -e "$f" ]; then
 		echo "run-demo: missing $f (run: ninja -C $build)" >&2
@@ -79,6 +103,6 @@ done
 # The flow diagram: client and server side by side, one trace per run.
 echo
 echo "== socktrace view (both runs merged: a TCP pair, then a UDP pair)"
-"$build/viewer/socktrace" view --format text --color never --width 110 "$trace"
+"$tool" view --format text --color never --width 110 "$trace"
 echo
 echo "trace kept in $trace"

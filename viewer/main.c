@@ -39,6 +39,8 @@ static const struct command commands[] = {
 	{ "ctl", cmd_ctl, "ctl PID|--all|--prog GLOB [--add|--replace] RULE... | --disable N | --clear",
 	  "change the fault rules of programs already running under the shim; ctl --list\n"
 	  "        shows them" },
+	{ "shim", cmd_shim, "shim",
+	  "print the path of the shim, for LD_PRELOAD=\"$(socktrace shim)\" CMD" },
 	{ "version", cmd_version, "version", "print the version" },
 };
 
@@ -56,8 +58,9 @@ static void usage(FILE *out)
 		fprintf(out, "  %s\n        %s\n", commands[i].synopsis, commands[i].summary);
 	fputs("  help [COMMAND]\n        this text, or a command's own help (COMMAND --help)\n"
 	      "\n"
-	      "Without `socktrace run`: LD_PRELOAD=/path/to/libsocktrace.so CMD,\n"
-	      "configured by SOCKTRACE_* variables (see README.md).\n",
+	      "Without `socktrace run`: LD_PRELOAD=\"$(socktrace shim)\" CMD (installed:\n"
+	      "LD_PRELOAD=libsocktrace.so CMD), configured by SOCKTRACE_* variables.\n"
+	      "All of it, with the grammar of rules and expect lines: man socktrace\n",
 	      out);
 }
 

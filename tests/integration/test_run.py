@@ -2,6 +2,7 @@
 goes, LD_PRELOAD kept, and the warnings about programs the shim cannot see."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -57,7 +58,8 @@ def test_existing_preload_is_kept(sb):
                  env={"LD_PRELOAD": "libc.so.6"})
     check_eq(r.returncode, 0, "run with an LD_PRELOAD already set")
     parts = r.stdout.strip().split(":")
-    check(parts[0].endswith("libsocktrace.so") and parts[-1] == "libc.so.6",
+    # The shim by its SONAME's file (libsocktrace.so.1).
+    check(re.search(r"/libsocktrace\.so\.[0-9]+$", parts[0]) and parts[-1] == "libc.so.6",
           "LD_PRELOAD is ours then the program's: %r" % r.stdout)
 
 

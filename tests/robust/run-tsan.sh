@@ -48,13 +48,14 @@ if [ ! -f "$dir/build.ninja" ]; then
 	fi
 fi
 # The tool too: `socktrace cat` reads the binary traces back.
-if ! ninja -C "$dir" preload/libsocktrace.so viewer/socktrace >/dev/null; then
-	ninja -C "$dir" preload/libsocktrace.so viewer/socktrace || true
+# The shim's target is its SONAME's file (the .so link is meson setup's).
+if ! ninja -C "$dir" preload/libsocktrace.so.1 viewer/socktrace >/dev/null; then
+	ninja -C "$dir" preload/libsocktrace.so.1 viewer/socktrace || true
 	echo "run-tsan: building the shim and the tool failed" >&2
 	exit 2
 fi
 dir=$(cd "$dir" && pwd)
-shim="$dir/preload/libsocktrace.so"
+shim="$dir/preload/libsocktrace.so.1"
 tool="$dir/viewer/socktrace"
 if ! nm -D "$shim" | grep ' U __tsan_' >/dev/null; then
 	echo "run-tsan: $shim is not built with ThreadSanitizer (set $dir up with -Db_sanitize=thread)" >&2

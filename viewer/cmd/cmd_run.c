@@ -51,7 +51,7 @@ static void usage(FILE *out)
 	      "  -h, --help         this text\n"
 	      "\n"
 	      "environment: SOCKTRACE_LIB overrides where the shim is found; every\n"
-	      "other SOCKTRACE_* variable is passed to the shim (see README.md).\n",
+	      "other SOCKTRACE_* variable is passed to the shim (see man socktrace).\n",
 	      out);
 }
 

@@ -11,6 +11,7 @@ int cmd_ctl(int argc, char **argv);
 int cmd_assert(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
+int cmd_shim(int argc, char **argv);
 
 /* Exit statuses of the tool itself (a traced command's own status is
  * passed through unchanged by `run`). */

@@ -7,11 +7,27 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SHIM_NAME "libsocktrace.so"
+/* The SONAME's file (libsocktrace.so.1): always there beside the bare
+ * libsocktrace.so link, in the build tree as in an install, and the name
+ * the loader records. */
+#define SHIM_NAME ST_SHIM_SONAME
 
 static int usable(const char *path)
 {
 	return access(path, R_OK) == 0;
+}
+
+/* DIR/REL/SHIM_NAME, resolved, into path when it is there. */
+static int beside(char *path, size_t cap, const char *dir, const char *rel)
+{
+	char joined[PATH_MAX], resolved[PATH_MAX];
+
+	if ((size_t)snprintf(joined, sizeof(joined), "%s/%s/" SHIM_NAME, dir, rel) >=
+	    sizeof(joined) || !usable(joined) || !realpath(joined, resolved) ||
+	    strlen(resolved) >= cap)
+		return -1;
+	strcpy(path, resolved);
+	return 0;
 }
 
 int st_find_shim(char *path, size_t cap)
@@ -34,14 +50,15 @@ int st_find_shim(char *path, size_t cap)
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
+		const char *dir = dirname(self);
 		/* Build tree: build/viewer/socktrace beside build/preload/. */
-		if ((size_t)snprintf(path, cap, "%s/../preload/" SHIM_NAME, dirname(self)) < cap &&
-		    usable(path)) {
-			char resolved[PATH_MAX];
-			if (realpath(path, resolved) && strlen(resolved) < cap)
-				strcpy(path, resolved);
+		if (beside(path, cap, dir, "../preload") == 0)
 			return 0;
-		}
+		/* The shim installed with this tool, wherever the prefix now is:
+		 * a DESTDIR staging tree, a prefix moved elsewhere. The same
+		 * files as LIBDIR below once installed where configured. */
+		if (ST_BIN_TO_LIBDIR[0] && beside(path, cap, dir, ST_BIN_TO_LIBDIR) == 0)
+			return 0;
 	}
 	if ((size_t)snprintf(path, cap, "%s/" SHIM_NAME, ST_LIBDIR) < cap && usable(path))
 		return 0;
