@@ -226,6 +226,19 @@ static bool conn_drawn(const struct conn *c)
 		 !conn_bytes(c, 1, NULL));
 }
 
+
+/* The start ('b') or end ('e') of a connection's slice on the connections
+ * track, up to its name; the caller closes the object. */
+static void conn_edge(struct perfetto *s, char ph, uint32_t id, int64_t ts, const char *name)
+{
+	sep(s);
+	fprintf(s->out, "{\"ph\":\"%c\",\"cat\":\"conn\",\"id\":%u,\"pid\":%d,\"tid\":%d,\"ts\":", ph,
+		id, CONNS_PID, CONNS_PID);
+	put_us(s->out, ts);
+	fputs(",\"name\":", s->out);
+	put_jstr(s->out, name);
+}
+
 /* Connection c as an async slice on the connections' track: from its
  * connect (else its first call) to the return of its last call. */
 static void conn_slice(struct perfetto *s, const struct model *m, const struct conn *c)
@@ -246,12 +259,7 @@ static void conn_slice(struct perfetto *s, const struct model *m, const struct c
 	else
 		snprintf(name, sizeof(name), "c%u %s -> %s", c->id, client, server);
 	sanitize_ascii(name);
-	sep(s);
-	fprintf(s->out, "{\"ph\":\"b\",\"cat\":\"conn\",\"id\":%u,\"pid\":%d,\"tid\":%d,\"ts\":", c->id,
-		CONNS_PID, CONNS_PID);
-	put_us(s->out, t0);
-	fputs(",\"name\":", s->out);
-	put_jstr(s->out, name);
+	conn_edge(s, 'b', c->id, t0, name);
 	fputs(",\"args\":{\"proto\":", s->out);
 	put_jstr(s->out, conn_proto(c));
 	for (int side = 0; side < 2; side++) {
@@ -273,12 +281,7 @@ static void conn_slice(struct perfetto *s, const struct model *m, const struct c
 	fputs(",\"ended\":", s->out);
 	put_jstr(s->out, conn_end_text(c, end, sizeof(end)));
 	fputs("}}", s->out);
-	sep(s);
-	fprintf(s->out, "{\"ph\":\"e\",\"cat\":\"conn\",\"id\":%u,\"pid\":%d,\"tid\":%d,\"ts\":", c->id,
-		CONNS_PID, CONNS_PID);
-	put_us(s->out, t1);
-	fputs(",\"name\":", s->out);
-	put_jstr(s->out, name);
+	conn_edge(s, 'e', c->id, t1, name);
 	fputs("}", s->out);
 }
 
