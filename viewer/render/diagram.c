@@ -99,12 +99,15 @@ static void preview(struct sbuf *b, const struct vev *ev, size_t max)
 	sb_add(b, " %s", out);
 }
 
+/* The result of most calls: " = -1 ECONNREFUSED", " = 4" (show_ok); the
+ * label's result ends there. */
 static void ret_suffix(struct sbuf *b, const struct vev *ev, bool show_ok)
 {
 	if (ev->err)
 		sb_add(b, " = %lld %s", (long long)ev->ret, ev->err);
 	else if (show_ok)
 		sb_add(b, " = %lld", (long long)ev->ret);
+	result_done(b);
 }
 
 size_t ev_label_parts(const struct vev *ev, char *buf, size_t cap, size_t preview_max,
@@ -153,7 +156,6 @@ size_t ev_label_parts(const struct vev *ev, char *buf, size_t cap, size_t previe
 		sb_add(&b, ")");
 		call_done(&b);
 		ret_suffix(&b, ev, true);
-		result_done(&b);
 		break;
 	case OP_SOCKETPAIR:
 		sb_add(&b, "%s(", fn);
@@ -172,7 +174,6 @@ size_t ev_label_parts(const struct vev *ev, char *buf, size_t cap, size_t previe
 		sb_add(&b, "%s(%d, %s)", fn, ev->fd, ev->addr ? ev->addr : "?");
 		call_done(&b);
 		ret_suffix(&b, ev, false);
-		result_done(&b);
 		if (!ev->err && ev->local && ev->addr && strcmp(ev->local, ev->addr) != 0)
 			sb_add(&b, " -> %s", ev->local);
 		break;
@@ -183,7 +184,6 @@ size_t ev_label_parts(const struct vev *ev, char *buf, size_t cap, size_t previe
 		sb_add(&b, ")");
 		call_done(&b);
 		ret_suffix(&b, ev, false);
-		result_done(&b);
 		if (!ev->err && ev->local)
 			sb_add(&b, " %s", ev->local);
 		break;
@@ -192,16 +192,14 @@ size_t ev_label_parts(const struct vev *ev, char *buf, size_t cap, size_t previe
 		sb_add(&b, "%s(%d)", fn, ev->fd);
 		call_done(&b);
 		ret_suffix(&b, ev, true);
-		result_done(&b);
 		if (!ev->err && ev->peer)
 			sb_add(&b, " %s", ev->peer);
 		break;
 	case OP_CONNECT:
 		sb_add(&b, "%s(%d, %s)", fn, ev->fd,
 		       ev->addr ? ev->addr : ev->peer ? ev->peer : "?");
-		       call_done(&b);
+		call_done(&b);
 		ret_suffix(&b, ev, false);
-		result_done(&b);
 		/* A "not yet" and what became of it (the connect is held until
 		 * that is known, see causal.h). */
 		if (ev->pending && ev->conn && conn_outcome(ev->conn) != OUT_UNKNOWN)
@@ -214,7 +212,6 @@ size_t ev_label_parts(const struct vev *ev, char *buf, size_t cap, size_t previe
 		call_done(&b);
 		if (ev->err) {
 			ret_suffix(&b, ev, false);
-			result_done(&b);
 		} else if (ev->op == OP_RECV && ev->ret == 0 && (ev->bytes <= 0)) {
 			sb_add(&b, " = 0 EOF");
 			result_done(&b);
@@ -232,13 +229,11 @@ size_t ev_label_parts(const struct vev *ev, char *buf, size_t cap, size_t previe
 		sb_add(&b, "%s(%d, %s)", fn, ev->fd, ev->how ? ev->how : "?");
 		call_done(&b);
 		ret_suffix(&b, ev, false);
-		result_done(&b);
 		break;
 	case OP_CLOSE:
 		sb_add(&b, "%s(%d)", fn, ev->fd);
 		call_done(&b);
 		ret_suffix(&b, ev, false);
-		result_done(&b);
 		break;
 	case OP_DUP: {
 		sb_add(&b, "%s(%d", fn, ev->fd);
@@ -249,7 +244,6 @@ size_t ev_label_parts(const struct vev *ev, char *buf, size_t cap, size_t previe
 		sb_add(&b, ")");
 		call_done(&b);
 		ret_suffix(&b, ev, true);
-		result_done(&b);
 		break;
 	}
 	case OP_OPT: {
@@ -268,7 +262,6 @@ size_t ev_label_parts(const struct vev *ev, char *buf, size_t cap, size_t previe
 		sb_add(&b, ")");
 		call_done(&b);
 		ret_suffix(&b, ev, false);
-		result_done(&b);
 		if (!ev->err && !set && has_value(ev)) {
 			sb_add(&b, " -> ");
 			opt_value(&b, ev);
@@ -299,7 +292,6 @@ size_t ev_label_parts(const struct vev *ev, char *buf, size_t cap, size_t previe
 			sb_add(&b, "%s()", fn);
 		call_done(&b);
 		ret_suffix(&b, ev, true);
-		result_done(&b);
 		break;
 	}
 	if (ev->tid != ev->pid)

@@ -172,8 +172,9 @@ static void lay_out_lanes(struct html *s)
 	free(owner);
 }
 
-/* A JSON string of ASCII text ("</" written "<\/": no "</script>" may end
- * the page's data early). */
+/* A JSON string ("</" written "<\/": no "</script>" may end the page's
+ * data early). Bytes past ASCII go as they are: the page is UTF-8, and a
+ * unix socket's path or the trace's own path may be. */
 static void js_str(FILE *out, const char *s)
 {
 	char prev = 0;
@@ -183,7 +184,7 @@ static void js_str(FILE *out, const char *s)
 		unsigned char ch = (unsigned char)*s;
 		if (ch == '"' || ch == '\\' || (ch == '/' && prev == '<'))
 			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
+		else if (ch < 0x20 || ch == 0x7f)
 			fprintf(out, "\\u%04x", ch);
 		else
 			fputc(ch, out);

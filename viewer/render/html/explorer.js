@@ -163,7 +163,7 @@
 	function applyFilter(text) {
 		var words = text.trim().split(/\s+/).filter(Boolean), tests = [];
 		words.forEach(function (w) {
-			var neg = w.length > 1 && w.charAt(0) === '-' && !/^-\d/.test(w) ? true : false;
+			var neg = w.length > 1 && w.charAt(0) === '-' && !/^-\d/.test(w);
 			var t = term(neg ? w.slice(1) : w);
 			tests.push(neg ? function (i) { return !t(i); } : t);
 		});
@@ -272,7 +272,7 @@
 		} else {
 			var bx = to.x - ux * s, by = to.y - uy * s;
 			over.push('<path d="M' + to.x + ',' + to.y + 'L' + (bx - uy * 4) + ',' + (by + ux * 4) + 'L' +
-				(bx + uy * 4) + ',' + (by - ux * 4) + 'z" style="fill:' + (kind === 4 ? '#c22' : c) + ';stroke:none"/>');
+				(bx + uy * 4) + ',' + (by - ux * 4) + 'z" style="fill:' + c + ';stroke:none"/>');
 		}
 		over.push('</g>');
 		if (e[ATEXT]) {
