@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* SOCKTRACE_LIB is read by the socktrace tool, not the shim, but it is
- * inherited by every traced program and must not be called unknown. */
+/* SOCKTRACE_LIB and SOCKTRACE_KEEP are read by the socktrace tool, not
+ * the shim, but every traced program inherits them: they are not unknown. */
 const char *const st_config_vars[] = {
 	"SOCKTRACE_OUT",
 	"SOCKTRACE_LOG",
@@ -22,6 +22,7 @@ const char *const st_config_vars[] = {
 	"SOCKTRACE_BACKTRACE",
 	"SOCKTRACE_CTL",
 	"SOCKTRACE_LIB",
+	"SOCKTRACE_KEEP",
 	NULL,
 };
 

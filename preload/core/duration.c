@@ -33,7 +33,8 @@ static bool parse_scaled(const char *s, const struct unit *units, double *out)
 }
 
 static const struct unit time_units[] = {
-	{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 },
+	/* A bare number is seconds, as for sleep(1) and timeout(1). */
+	{ "", 1e9 }, { "ns", 1 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 },
 	{ "h", 3600e9 }, { NULL, 0 },
 };
 

@@ -111,7 +111,8 @@ static bool parse_number_value(struct st_parser *p, struct st_check *c, const ch
 		}
 		if (st_parse_duration(v, &c->value) && c->value > 0)
 			return true;
-		st_parse_fail(p, col, "recovery: '%s' is not a duration; write e.g. recovery<2s, recovery<=500ms",
+		st_parse_fail(p, col, "recovery: '%s' is not a duration; write e.g. recovery<2s, recovery<=500ms ("
+			      ST_DURATION_EXAMPLES ")",
 			      v);
 		return false;
 	}

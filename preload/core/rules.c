@@ -398,7 +398,8 @@ static bool parse_duration_key(struct st_parser *p, uint64_t *dst, const char *k
 			       const char *v, unsigned col)
 {
 	if (!st_parse_duration(v, dst)) {
-		st_parse_fail(p, col, "%s=%s is not a duration; write e.g. 200ms, 1.5s, 500us, 2m", key, v);
+		st_parse_fail(p, col, "%s=%s is not a duration; write e.g. " ST_DURATION_EXAMPLES,
+			      key, v);
 		return false;
 	}
 	return true;

@@ -114,9 +114,13 @@ unsigned st_origin_line(const char *origin, size_t *file_len);
 /* The rule as text that parses back to the same rule. */
 size_t st_rule_format(const struct st_rule *rule, char *buf, size_t cap);
 
-/* Durations: "200ms", "2s", "1.5s", "500us", "10ns", "1m"; 0 on error. */
+/* Durations, one grammar for rules, expect lines and every option of the
+ * tool: a number is seconds ("1.5"), or takes a unit: ns, us (or µs), ms,
+ * s, m, h ("200ms", "30us", "2m"); false on error. */
 bool st_parse_duration(const char *s, uint64_t *ns);
 size_t st_format_duration(uint64_t ns, char *buf, size_t cap);
+/* What an error about a duration shows as examples of the grammar. */
+#define ST_DURATION_EXAMPLES "1.5 (seconds), 200ms, 30us, 2m"
 /* Rates: "100kB/s", "1MB/s", "512B/s", "1Mbit/s"; bytes per second. */
 bool st_parse_rate(const char *s, uint64_t *bytes_per_sec);
 /* The largest unit that shows the rate exactly: "100kB/s", "1MiB/s". */

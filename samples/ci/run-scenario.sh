@@ -7,7 +7,8 @@
 #   CLIENT     fetch_retry (default: the scenario passes) or fetch_once
 #              (it fails, and the reports say why)
 #
-# Writes into $SOCKTRACE_REPORT_DIR (default socktrace-report/): trace/
+# Writes into $REPORT_DIR (default socktrace-report/; not SOCKTRACE_REPORT_DIR:
+# the shim warns about SOCKTRACE_ names it does not know): trace/
 # (the trace of the run), report.md (Markdown, also appended to
 # $GITHUB_STEP_SUMMARY when set) and junit.xml (one test case per check).
 # Exits with socktrace run's status: 0 when every expectation holds, 122
@@ -19,7 +20,7 @@ client=${2:-fetch_retry}
 here=$(cd "$(dirname "$0")" && pwd)
 scenario=$(cd "$here/.." && pwd)/scenarios/retry.scn
 tool=$build/viewer/socktrace
-out=${SOCKTRACE_REPORT_DIR:-socktrace-report}
+out=${REPORT_DIR:-socktrace-report}
 
 for f in "$tool" "$build/samples/$client" "$build/samples/tcp_server"; do
 	if [ ! -x "$f" ]; then

@@ -420,7 +420,7 @@ def test_run_bad_rule(sb):
     res = sb.run([tool(), "run", "-o", out, "-s", bad, "--", "touch", marker],
                  traced=False, check_rc=False)
     check_eq(res.returncode, 2, "status with a bad scenario\n" + res.explain())
-    check_eq(res.err, "%s:4:27: unknown key 'delya'\n"
+    check_eq(res.err, "%s:4:27: unknown key 'delya'; did you mean 'delay'?\n"
              "socktrace run: fix the rules above; nothing was run\n" % bad,
              "message for the scenario")
     check(not os.path.exists(marker) and not os.path.exists(out), "nothing ran, no trace")
@@ -460,9 +460,9 @@ def test_shim_bad_rule(sb):
     check(not os.path.exists(marker), "the program did not run")
 
     # ';' separates inline rules: the second is named SOCKTRACE_FAULTS:2.
-    res = sb.run(["touch", marker], env=faults("recv reset", "connect delay=5"), check_rc=False)
+    res = sb.run(["touch", marker], env=faults("recv reset", "connect delay=5x"), check_rc=False)
     check_eq(res.returncode, 125, "status with a bad second rule\n" + res.explain())
-    check("SOCKTRACE_FAULTS:2:15: delay=5 is not a duration; write e.g. 200ms, 1.5s, 500us, 2m"
+    check("SOCKTRACE_FAULTS:2:15: delay=5x is not a duration; write e.g. 1.5 (seconds), 200ms, 30us, 2m"
           in res.err, "the message: %r" % res.err)
 
 

@@ -19,7 +19,13 @@ static void test_distance(void **state)
 	assert_int_equal(st_edit_distance("kitten", "sitting"), 3);
 	assert_int_equal(st_edit_distance("sitting", "kitten"), 3);
 	assert_int_equal(st_edit_distance("flaw", "lawn"), 2);
-	assert_int_equal(st_edit_distance("ab", "ba"), 2); /* no transpositions */
+	/* A swap of adjacent letters is one edit, whatever else differs. */
+	assert_int_equal(st_edit_distance("ab", "ba"), 1);
+	assert_int_equal(st_edit_distance("prot", "port"), 1);
+	assert_int_equal(st_edit_distance("ETIMEDOTU", "ETIMEDOUT"), 1);
+	assert_int_equal(st_edit_distance("aXcb", "abc"), 2);
+	/* Optimal string alignment: a swapped pair is not edited again. */
+	assert_int_equal(st_edit_distance("ca", "abc"), 3);
 	assert_int_equal(st_edit_distance("ECONNREFUSED", "ECONREFUSED"), 1);  /* deletion */
 	assert_int_equal(st_edit_distance("ECONNREFUSED", "ECONNNREFUSED"), 1); /* insertion */
 	assert_int_equal(st_edit_distance("ECONNREFUSED", "ECONNREFUSEX"), 1); /* substitution */
@@ -72,6 +78,10 @@ static void test_suggest(void **state)
 	/* The exact name is its own best match. */
 	assert_string_equal(st_suggest("EPIPE", errnos, NERR), "EPIPE");
 	assert_null(st_suggest("xyz", errnos, NERR));
+	/* A transposition in a short word is within the limit. */
+	static const char *const keys[] = { "prob", "port", "addr", "prog" };
+	/* prob is as close (one letter changed); port has the same letters. */
+	assert_string_equal(st_suggest("prot", keys, 4), "port");
 	assert_null(st_suggest("ENOENT", errnos, NERR));
 	assert_null(st_suggest("ECONNREFUSED", errnos, 0));
 }

@@ -1,7 +1,9 @@
 /* socktrace cat: the records of trace files as JSON Lines, each file's
  * header first, exactly the lines SOCKTRACE_FORMAT=jsonl would have
  * written; with --split, one .jsonl file per process. */
+#include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/tracedir.h"
 #include "read/trace_reader.h"
 
 #include <socktrace/trace_format.h>
@@ -99,7 +101,7 @@ int cmd_cat(int argc, char **argv)
 	int opt, status = 0;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "h", longopts)) != -1) {
 		switch (opt) {
 		case 's':
 			split = optarg;
@@ -108,11 +110,11 @@ int cmd_cat(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			fputs("Try 'socktrace cat --help'.\n", stderr);
-			return ST_EXIT_USAGE;
+			return ST_EXIT_USAGE; /* cli_getopt said why */
 		}
 	}
-	dflt = tr_default_path();
+	if (optind >= argc && !(dflt = st_default_trace("cat")))
+		return 1;
 	if (tr_expand_paths(optind < argc ? (const char *const *)argv + optind : &dflt,
 			    optind < argc ? (size_t)(argc - optind) : 1, stderr, &files, &nfiles) != 0)
 		return 1;

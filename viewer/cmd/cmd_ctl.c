@@ -5,6 +5,7 @@
 #include "cmd/commands.h"
 #include "cmd/ctlclient.h"
 #include "rules.h"
+#include "cmd/cli.h"
 #include "verdict/scenario.h"
 
 #include <errno.h>
@@ -89,13 +90,12 @@ static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 static int usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	char msg[1024];
 
-	fputs("socktrace ctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputs("\n(socktrace ctl --help for the usage)\n", stderr);
-	return ST_EXIT_USAGE;
+	return cli_usage_error("%s", msg);
 }
 
 static bool set_op(struct ctl_args *a, enum st_ctl_op op)
@@ -148,7 +148,7 @@ static int parse_options(struct ctl_args *a, int argc, char **argv)
 	if (!a->files)
 		return 1;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:t:qh", longopts, NULL)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "f:t:qh", longopts)) != -1) {
 		bool ok = true;
 		switch (opt) {
 		case OPT_ADD: ok = set_op(a, ST_CTL_OP_ADD); break;
@@ -165,7 +165,7 @@ static int parse_options(struct ctl_args *a, int argc, char **argv)
 		case 'q': a->quiet = true; break;
 		case 't':
 			if (strcmp(optarg, "0") != 0 && !st_parse_duration(optarg, &a->timeout_ns))
-				return usage_error("--timeout %s: not a duration (1s, 500ms)", optarg);
+				return usage_error("--timeout %s: not a duration (" ST_DURATION_EXAMPLES ")", optarg);
 			if (strcmp(optarg, "0") == 0)
 				a->timeout_ns = 0;
 			break;
@@ -173,7 +173,7 @@ static int parse_options(struct ctl_args *a, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		default:
-			return usage_error("%s", "bad option");
+			return ST_EXIT_USAGE; /* cli_getopt said why */
 		}
 		if (!ok)
 			return usage_error("%s", "one change at a time: --add, --replace, --disable, --enable or --clear");

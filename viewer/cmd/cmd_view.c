@@ -1,9 +1,12 @@
 /* socktrace view: the flow diagram of a trace, in five formats. */
+#include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/tracedir.h"
 #include "cmd/pager.h"
 #include "model/filter.h"
 #include "render/render.h"
 #include "util/textutil.h"
+#include "rules.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -177,8 +180,9 @@ int cmd_view(int argc, char **argv)
 	o.gap = VIEW_DEFAULT_GAP_NS;
 	o.group = -1;
 	filter_init(&o.filter);
+	o.filter.who = "socktrace view";
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:o:w:n:p:c:eh", longopts, NULL)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "f:o:w:n:p:c:eh", longopts)) != -1) {
 		int rc = filter_option(&o.filter, opt, optarg);
 		if (rc < 0)
 			goto usage_error;
@@ -217,7 +221,7 @@ int cmd_view(int argc, char **argv)
 			break;
 		case OPT_GAP:
 			if (!parse_time(optarg, &o.gap) || o.gap < 0) {
-				fprintf(stderr, "socktrace view: --gap takes a duration (100ms, 1.5s, 0 for none), not '%s'\n",
+				fprintf(stderr, "socktrace view: --gap takes a duration (" ST_DURATION_EXAMPLES "; 0: none), not '%s'\n",
 					optarg);
 				goto usage_error;
 			}
@@ -249,7 +253,8 @@ int cmd_view(int argc, char **argv)
 			filter_free(&o.filter);
 			return 0;
 		default:
-			goto usage_error;
+			filter_free(&o.filter);
+			return ST_EXIT_USAGE; /* cli_getopt said why */
 		}
 	}
 	if (output) {
@@ -291,7 +296,10 @@ int cmd_view(int argc, char **argv)
 	else
 		o.limit = o.format == FMT_MERMAID ? DEFAULT_LIMIT_MERMAID : DEFAULT_LIMIT_HTML;
 
-	dflt = tr_default_path();
+	if (optind >= argc && !(dflt = st_default_trace("view"))) {
+		filter_free(&o.filter);
+		return 1;
+	}
 	const char *const *paths = optind < argc ? (const char *const *)argv + optind : &dflt;
 	size_t npaths = optind < argc ? (size_t)(argc - optind) : 1;
 	o.title = paths[0];

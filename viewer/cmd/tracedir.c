@@ -5,6 +5,7 @@
 
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -44,29 +45,33 @@ int st_make_run_dir(char *path, size_t cap)
 	time_t now = time(NULL);
 	struct tm tm;
 	char name[64];
-	char latest[PATH_MAX];
 
 	localtime_r(&now, &tm);
 	strftime(name, sizeof(name), "run-%Y%m%d-%H%M%S", &tm);
 	if ((size_t)snprintf(path, cap, "%s/%s-%d", ST_TRACE_ROOT, name, (int)getpid()) >= cap ||
 	    st_mkdirs(path) != 0) {
-		fprintf(stderr, "socktrace: cannot create %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "socktrace run: cannot create %s: %s\n", path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+void st_point_latest(const char *path)
+{
+	char latest[PATH_MAX], final[PATH_MAX];
+	struct stat st;
+
 	/* Replace the link atomically: a concurrent `view` never finds it
 	 * missing. A plain directory named latest is the user's: keep it. */
 	snprintf(latest, sizeof(latest), "%s/.latest-%d", ST_TRACE_ROOT, (int)getpid());
 	unlink(latest);
-	if (symlink(path + strlen(ST_TRACE_ROOT) + 1, latest) == 0) {
-		char final[PATH_MAX];
-		snprintf(final, sizeof(final), "%s/%s", ST_TRACE_ROOT, ST_TRACE_LATEST);
-		struct stat st;
-		if (lstat(final, &st) == 0 && !S_ISLNK(st.st_mode))
-			unlink(latest);
-		else if (rename(latest, final) != 0)
-			unlink(latest);
-	}
-	return 0;
+	if (symlink(path + strlen(ST_TRACE_ROOT) + 1, latest) != 0)
+		return;
+	snprintf(final, sizeof(final), "%s/%s", ST_TRACE_ROOT, ST_TRACE_LATEST);
+	if (lstat(final, &st) == 0 && !S_ISLNK(st.st_mode))
+		unlink(latest);
+	else if (rename(latest, final) != 0)
+		unlink(latest);
 }
 
 /* The writer's pid, from the header line the shim writes first. */
@@ -252,4 +257,134 @@ int st_report_warnings(const char *dir)
 	}
 	closedir(d);
 	return w.count;
+}
+
+/* A name st_make_run_dir gives: run-YYYYmmdd-HHMMSS-PID. */
+static bool is_run_name(const char *name, int *pid)
+{
+	unsigned d, t;
+	int n = 0;
+
+	if (sscanf(name, "run-%8u-%6u-%d%n", &d, &t, pid, &n) != 3 || name[n] || n < 20)
+		return false;
+	return *pid > 0;
+}
+
+static bool alive(int pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* A run may go when its `socktrace run` and every writer of its files
+ * have ended, and it holds nothing but trace files and the shim's own. */
+static bool run_is_over(int rootfd, const char *name, int run_pid)
+{
+	int fd;
+	DIR *d;
+	struct dirent *de;
+	bool over = true;
+
+	if (alive(run_pid))
+		return false;
+	fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while (over && (de = readdir(d))) {
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || !tr_is_trace_name(de->d_name) ||
+		    alive(header_pid(dirfd(d), de->d_name)))
+			over = false;
+	}
+	closedir(d);
+	return over;
+}
+
+static void remove_run(int rootfd, const char *name)
+{
+	int fd = openat(rootfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+	unlinkat(rootfd, name, AT_REMOVEDIR);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void st_prune_runs(unsigned keep, const char *current)
+{
+	DIR *root = opendir(ST_TRACE_ROOT);
+	struct dirent *de;
+	char **names = NULL, target[PATH_MAX] = "";
+	size_t n = 0, cap = 0;
+	const char *cur = strrchr(current, '/');
+	ssize_t len;
+
+	if (!root)
+		return;
+	len = readlinkat(dirfd(root), ST_TRACE_LATEST, target, sizeof(target) - 1);
+	target[len > 0 ? len : 0] = '\0';
+	while ((de = readdir(root))) {
+		int pid;
+		if (!is_run_name(de->d_name, &pid))
+			continue;
+		if (n == cap) {
+			char **more = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*names));
+			if (!more)
+				break;
+			names = more;
+		}
+		if (!(names[n] = strdup(de->d_name)))
+			break;
+		n++;
+	}
+	/* Oldest first: the names sort by their time. */
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 0; n > keep && i < n - keep; i++) {
+		int pid;
+		is_run_name(names[i], &pid);
+		if ((cur && strcmp(names[i], cur + 1) == 0) || strcmp(names[i], target) == 0)
+			continue;
+		if (run_is_over(dirfd(root), names[i], pid))
+			remove_run(dirfd(root), names[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(root);
+}
+
+const char *st_default_trace(const char *command)
+{
+	const char *path = tr_default_path();
+	struct stat st;
+
+	if (stat(path, &st) == 0)
+		return path;
+	if (getenv("SOCKTRACE_OUT") && *getenv("SOCKTRACE_OUT"))
+		fprintf(stderr, "socktrace %s: no trace in %s (SOCKTRACE_OUT): %s\n", command, path,
+			strerror(errno));
+	else
+		fprintf(stderr, "socktrace %s: no trace here (no %s/ in this directory); record one "
+			"first:\n  socktrace run -- CMD [ARGS...]\nor name a trace: socktrace %s "
+			"DIR|FILE|-\n",
+			command, ST_TRACE_ROOT, command);
+	return NULL;
 }

@@ -7,9 +7,23 @@
 #define ST_TRACE_ROOT "socktrace-out"
 #define ST_TRACE_LATEST "latest"
 
-/* Creates a fresh run directory socktrace-out/run-YYYYmmdd-HHMMSS-PID and
- * points socktrace-out/latest at it. Returns 0 or -1 with a message. */
+/* How many runs socktrace-out/ keeps by default (SOCKTRACE_KEEP, run
+ * --keep). */
+#define ST_KEEP_RUNS_DEFAULT 20
+
+/* Creates a fresh run directory socktrace-out/run-YYYYmmdd-HHMMSS-PID.
+ * Returns 0 or -1 with a message. */
 int st_make_run_dir(char *path, size_t cap);
+/* Points socktrace-out/latest at the run directory path, once its command
+ * has started. */
+void st_point_latest(const char *path);
+/* Removes the oldest runs of socktrace-out/ past the newest keep, never
+ * current, the one latest points to, one whose `socktrace run` or any of
+ * whose writers is alive, or one holding files that are not traces. */
+void st_prune_runs(unsigned keep, const char *current);
+/* The trace a reading command reads when given none; NULL, after saying
+ * what to run first, when there is none. */
+const char *st_default_trace(const char *command);
 /* mkdir -p with mode 0700 for what it creates. */
 int st_mkdirs(const char *path);
 /* After the traced processes have ended: trims the NUL padding that a

@@ -5,6 +5,7 @@
 #include "model/pairing.h"
 #include "suggest.h"
 #include "util/textutil.h"
+#include "rules.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@ void filter_init(struct filter *f)
 	memset(f, 0, sizeof(*f));
 	f->since = INT64_MIN;
 	f->until = INT64_MAX;
+	f->who = "socktrace";
 }
 
 void filter_free(struct filter *f)
@@ -61,7 +63,7 @@ static int add_pid(struct filter *f, const char *s)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (!*s || *end || errno || v < 0 || v > 0x7fffffff) {
-		fprintf(stderr, "socktrace: --pid takes process ids, not '%s'\n", s);
+		fprintf(stderr, "%s: --pid takes process ids, not '%s'\n", f->who, s);
 		return -1;
 	}
 	if (grow((void **)&f->pids, f->npids, sizeof(*f->pids)) != 0)
@@ -92,7 +94,7 @@ static int add_fn(struct filter *f, const char *s)
 			names[n++] = extra[k];
 		const char *near = st_suggest(s, names, n);
 		/* Not fatal: a newer shim may trace calls this tool does not know. */
-		fprintf(stderr, "socktrace: warning: --fn %s is not a call socktrace traces%s%s%s\n", s,
+		fprintf(stderr, "%s: warning: --fn %s is not a call socktrace traces%s%s%s\n", f->who, s,
 			near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
 	}
 	copy = strdup(s);
@@ -116,7 +118,7 @@ static int add_conn(struct filter *f, const char *s)
 	unsigned long v;
 
 	if (!*s) {
-		fputs("socktrace: --conn takes a connection id (c3) or an address\n", stderr);
+		fprintf(stderr, "%s: --conn takes a connection id (c3) or an address\n", f->who);
 		return -1;
 	}
 	if (*num >= '0' && *num <= '9') {
@@ -149,8 +151,8 @@ int filter_set_time(struct filter *f, const char *arg, bool since)
 	int64_t ns;
 
 	if (!parse_time(arg, &ns)) {
-		fprintf(stderr, "socktrace: --%s takes a time since the start of the trace (1.5, 1.5s, 200ms, 30us, 10ns), not '%s'\n",
-			since ? "since" : "until", arg);
+		fprintf(stderr, "%s: --%s takes a time since the start of the trace ("
+			ST_DURATION_EXAMPLES "), not '%s'\n", f->who, since ? "since" : "until", arg);
 		return -1;
 	}
 	if (since)

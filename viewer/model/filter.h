@@ -22,6 +22,8 @@ struct filter {
 	size_t nconn_addrs;
 	int64_t since, until; /* ns since the trace start, on return time */
 	bool errors;
+	/* Who the messages about bad values come from ("socktrace view"). */
+	const char *who;
 };
 
 void filter_init(struct filter *f);

@@ -1,5 +1,7 @@
 #include "util/textutil.h"
 
+#include "rules.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,31 +35,12 @@ char *fmt_secs(char *buf, size_t cap, int64_t ns)
 
 bool parse_time(const char *s, int64_t *ns)
 {
-	static const struct {
-		const char *unit;
-		double scale;
-	} units[] = {
-		{ "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 },
-		{ "ns", 1 },
-	};
-	char *end;
-	double v;
+	uint64_t v;
 
-	if (!s || !*s || strchr(" \t", *s))
+	if (!st_parse_duration(s, &v) || v > INT64_MAX)
 		return false;
-	v = strtod(s, &end);
-	if (end == s || !isfinite(v) || v < 0)
-		return false;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].unit) == 0) {
-			double x = v * units[i].scale;
-			if (x > 9.2e18)
-				return false;
-			*ns = (int64_t)llround(x);
-			return true;
-		}
-	}
-	return false;
+	*ns = (int64_t)v;
+	return true;
 }
 
 size_t fmt_preview(char *buf, size_t cap, const unsigned char *b, size_t n, size_t max,

@@ -12,8 +12,8 @@
 char *fmt_dur(char *buf, size_t cap, int64_t ns);
 /* Seconds with microseconds: "0.307423". */
 char *fmt_secs(char *buf, size_t cap, int64_t ns);
-/* Parses "1.5", "1.5s", "200ms", "30us", "10ns" (seconds by default) into
- * ns; false when it is not a time. */
+/* A duration in st_parse_duration's grammar (the one rules use), as the
+ * int64_t ns the model counts in; false when it is not one. */
 bool parse_time(const char *s, int64_t *ns);
 /* Bytes as a quoted C-like string, printable ASCII kept, \n \r \t \\ \"
  * and \xNN for the rest, cut to at most max characters (then "...");
