@@ -26,7 +26,7 @@ _socktrace_errnos="EACCES EADDRINUSE EADDRNOTAVAIL EAFNOSUPPORT EAGAIN EALREADY 
 # Options of each command, long and short, as its --help lists them.
 _socktrace_filters="-p --pid -c --conn --fn --since --until -e --errors"
 _socktrace_opts_run="-o --out -p --payload -f --fault -s --scenario --seed --backtrace
-	--format -q --quiet -h --help"
+	--format --keep -q --quiet -h --help"
 _socktrace_opts_check="-q --quiet -h --help"
 _socktrace_opts_view="-f --format -o --output -w --width --color --ascii -n --limit --gap
 	--pids --no-pager --all --group --no-group --stacks --addr2line $_socktrace_filters
