@@ -1,5 +1,7 @@
 #include "ctlfile.h"
 
+#include "dirsafe.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -65,37 +67,79 @@ bool st_ctl_dir_path(unsigned i, char *out, size_t cap, const char *setting, con
 	return n > 0 && (size_t)n < cap;
 }
 
-int st_ctl_dir_open(const char *path, uid_t uid, bool create, char *why, size_t why_cap)
+static int raw_stat(const char *path, struct stat *st, int flags)
 {
-	struct stat st;
-	int fd;
+	return (int)syscall(SYS_newfstatat, AT_FDCWD, path, st, flags);
+}
+
+/* why: "control directory PATH " and what st_dir_safe says. */
+static void unsafe(char *why, size_t cap, const char *path, const char *phrase)
+{
+	snprintf(why, cap, "control directory %s %s", path, phrase);
+}
+
+int st_ctl_dir_open(const char *path, uid_t uid, bool create, struct stat *out, char *why,
+		    size_t why_cap)
+{
+	struct stat link, st;
+	char phrase[160];
+	int fd, err;
 
 	why[0] = '\0';
-	/* O_NOFOLLOW|O_DIRECTORY: a symlink planted in /tmp by another user
-	 * is refused, not followed. */
-	fd = raw_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (fd < 0 && errno == ENOENT && create &&
-	    (syscall(SYS_mkdirat, AT_FDCWD, path, 0700) == 0 || errno == EEXIST))
-		fd = raw_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (raw_stat(path, &link, AT_SYMLINK_NOFOLLOW) != 0 &&
+	    (errno != ENOENT || !create ||
+	     (syscall(SYS_mkdirat, AT_FDCWD, path, 0700) != 0 && errno != EEXIST) ||
+	     raw_stat(path, &link, AT_SYMLINK_NOFOLLOW) != 0))
+		return -1;
+	/* A link planted by another user is not even followed. */
+	if (!st_dir_link_safe(&link, uid, phrase, sizeof(phrase))) {
+		unsafe(why, why_cap, path, phrase);
+		return -1;
+	}
+	fd = raw_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (fd < 0) {
-		if (errno == ELOOP || errno == ENOTDIR)
-			snprintf(why, why_cap, "%s is not a directory (a symbolic link?)", path);
-		else if (errno == EACCES)
-			snprintf(why, why_cap, "%s cannot be opened: it belongs to another user", path);
+		/* Say why when it is the directory's fault: not one, or
+		 * another user's that we may not even open. */
+		err = errno;
+		if (err == ENOTDIR || err == EACCES) {
+			if (raw_stat(path, &st, 0) != 0)
+				st = link;
+			if (!st_dir_safe(&link, &st, uid, phrase, sizeof(phrase)))
+				unsafe(why, why_cap, path, phrase);
+			else if (err == EACCES)
+				unsafe(why, why_cap, path, "cannot be opened (permission denied)");
+		}
+		errno = err;
 		return -1;
 	}
 	if (syscall(SYS_fstat, fd, &st) != 0) {
 		raw_close(fd);
 		return -1;
 	}
-	if (st.st_uid != uid || (st.st_mode & 077) != 0) {
-		snprintf(why, why_cap,
-			 "%s belongs to uid %u with mode %03o; it must be uid %u's alone (mode 0700)",
-			 path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777), (unsigned)uid);
+	if (!st_dir_safe(&link, &st, uid, phrase, sizeof(phrase))) {
+		unsafe(why, why_cap, path, phrase);
 		raw_close(fd);
+		errno = EACCES;
 		return -1;
 	}
+	if (out)
+		*out = st;
 	return fd;
+}
+
+bool st_ctl_dir_still(const char *path, uid_t uid, dev_t dev, ino_t ino)
+{
+	struct stat link, st;
+	char phrase[160];
+
+	if (raw_stat(path, &link, AT_SYMLINK_NOFOLLOW) != 0)
+		return false;
+	if (!S_ISLNK(link.st_mode))
+		st = link;
+	else if (raw_stat(path, &st, 0) != 0)
+		return false;
+	return st.st_dev == dev && st.st_ino == ino &&
+	       st_dir_safe(&link, &st, uid, phrase, sizeof(phrase));
 }
 
 void st_ctl_file_name(char *out, size_t cap, int pid)

@@ -13,6 +13,18 @@
  * never controlled reads the same words it would read anyway: the channel
  * costs it nothing per call.
  *
+ * Who is alive: the shim holds an open-file-description lock (F_OFD_SETLK,
+ * a read lock on byte ST_CTL_LOCK_LIVE) on its file from the moment it
+ * makes it, before writing anything in it. The lock belongs to the open
+ * file description, which the file's mapping keeps open after the
+ * descriptor is closed: it lasts exactly as long as some process maps the
+ * file (a fork child keeps its parent's until it has its own file), and
+ * goes at exit, kill or exec, whatever the pid namespace. `socktrace ctl`
+ * removes a file only when its identity is ours and nobody holds the lock
+ * (ST_CTL_FLAG_LOCKED; a file without that flag only when nobody has it
+ * open at all: a lease proves it). The tool's own lock, between two
+ * `socktrace ctl`, is a write lock on byte ST_CTL_LOCK_REQ.
+ *
  * Requests carry the whole new rule list, computed by the tool from what
  * the process published (or from a request still pending, which the new
  * one then supersedes): the shim only ever replaces its list, and two
@@ -26,6 +38,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #define ST_CTL_MAGIC "socktrace-ctl"
@@ -38,6 +51,11 @@
 /* Bit 63 of fault_fns is never a call: set, it means "a request waits". */
 #define ST_CTL_PENDING_BIT (UINT64_C(1) << 63)
 #define ST_CTL_WAKE_ALL UINT64_MAX
+/* The bytes of the file the two locks cover (one byte each). */
+#define ST_CTL_LOCK_LIVE 0
+#define ST_CTL_LOCK_REQ 1
+/* st_ctl_ident.flags: the maker holds the live lock. */
+#define ST_CTL_FLAG_LOCKED 1u
 
 enum st_ctl_op {
 	ST_CTL_OP_NONE,
@@ -58,7 +76,7 @@ struct st_ctl_ident {
 	uint32_t file_size;        /* sizeof(struct st_ctl_file): layout check */
 	int32_t pid, ppid;
 	uint32_t uid;
-	uint32_t pad;
+	uint32_t flags;            /* ST_CTL_FLAG_* */
 	uint64_t start_real_ns;    /* CLOCK_REALTIME when the shim started */
 	uint64_t seed;             /* of prob=, jitter=, corrupt= */
 	char prog[64];
@@ -91,7 +109,7 @@ struct st_ctl_rule {
 	uint8_t pad[7];
 };
 
-/* Written by `socktrace ctl` under an exclusive flock of the file. seq is
+/* Written by `socktrace ctl` under its lock (ST_CTL_LOCK_REQ). seq is
  * odd while it writes; the request's generation is seq / 2. */
 struct st_ctl_req {
 	uint64_t seq;
@@ -139,16 +157,23 @@ bool st_ctl_dir_path(unsigned i, char *out, size_t cap, const char *setting, con
 		     uid_t uid);
 
 /* Opens the directory (creating it, mode 0700, when create) and checks it
- * is safe: a real directory (no symlink), owned by uid, no access for
- * group or others. Returns its descriptor (O_CLOEXEC), or -1 with why
- * filled: "" when it simply does not exist or cannot be made (nothing to
- * report), a sentence when it exists but is not safe. Raw system calls
- * only: the shim calls it. */
-int st_ctl_dir_open(const char *path, uid_t uid, bool create, char *why, size_t why_cap);
+ * is safe, as a trace directory is (dirsafe.h: a link only when uid's
+ * own, the directory reached uid's and writable by nobody else). Returns
+ * its descriptor (O_CLOEXEC) and fills st (when not NULL) with its fstat,
+ * or -1 with why filled: "" when it simply does not exist or cannot be
+ * made (nothing to report), a sentence ("control directory PATH is ...")
+ * when it exists but is not safe. Raw system calls only: the shim calls
+ * it. */
+int st_ctl_dir_open(const char *path, uid_t uid, bool create, struct stat *st, char *why,
+		    size_t why_cap);
+/* The directory that st_ctl_dir_open opened (device and inode from its
+ * st), still there by that path and still safe: a fork child checks it so
+ * before making its file there by path. */
+bool st_ctl_dir_still(const char *path, uid_t uid, dev_t dev, ino_t ino);
 
 /* "PID.ctl". Not unique over time: the file of a dead process whose pid
- * is reused is replaced by the new process, and the tool tells a live
- * process's file by /proc/PID/maps, which maps it. */
+ * is reused is replaced by the new process (never a file whose live lock
+ * is held: a process of another pid namespace may have the same pid). */
 void st_ctl_file_name(char *out, size_t cap, int pid);
 /* Reads back a name made by st_ctl_file_name. */
 bool st_ctl_parse_name(const char *name, int *pid);

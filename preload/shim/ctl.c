@@ -43,7 +43,10 @@ static struct {
 	 * controlled, a fork child that soon execs, never maps it. */
 	struct st_ctl_file *file;
 	ino_t ino;
+	bool locked;               /* we hold the file's live lock (ctlfile.h) */
 	uid_t uid;                 /* whose directory dir is */
+	dev_t dir_dev;             /* dir as checked, for a fork child */
+	ino_t dir_ino;
 	bool warned;
 	bool active_at_start;      /* hooks had work before any request */
 	char dir[PATH_MAX];
@@ -69,19 +72,58 @@ static void copy_field(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+/* The live lock (ctlfile.h): taken on the new file before anything is
+ * written in it, so that a file with our identity in it and no lock held
+ * is one whose every mapping is gone. The descriptor is closed soon, the
+ * lock stays with the mapping (of the open file description). */
+static bool hold_live(int fd)
+{
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET,
+			    .l_start = ST_CTL_LOCK_LIVE, .l_len = 1 };
+
+	return st_syscall(SYS_fcntl, fd, F_OFD_SETLK, &fl) == 0;
+}
+
+/* Someone holds the live lock of dir/name: its maker is alive. */
+static bool live_elsewhere(int dir, const char *name)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = ST_CTL_LOCK_LIVE, .l_len = 1 };
+	int fd = (int)st_syscall(SYS_openat, dir, name,
+			      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+	bool held;
+
+	if (fd < 0)
+		return false;
+	held = st_syscall(SYS_fcntl, fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	raw_close(fd);
+	return held;
+}
+
 /* A file of the same name belongs to a dead process whose pid we reuse,
- * or to this very process before it exec'ed: it is replaced. */
-static int create_file(int dir, const char *name)
+ * or to this very process before it exec'ed: it is replaced. Not when its
+ * maker is alive: a process of another pid namespace that has our pid
+ * number there (a container sharing the directory); this process then
+ * goes without a control file, and errno is EBUSY. */
+static int create_file(int dir, const char *name, bool *locked)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct stat st;
 		int fd = (int)st_syscall(SYS_openat, dir, name,
 				      O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST)
+		if (fd >= 0) {
+			*locked = hold_live(fd);
 			return fd;
+		}
+		if (errno != EEXIST)
+			return -1;
 		if (st_syscall(SYS_newfstatat, dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 			return -1;
+		if (live_elsewhere(dir, name)) {
+			errno = EBUSY;
+			return -1;
+		}
 		st_syscall(SYS_unlinkat, dir, name, 0);
 	}
 	return -1;
@@ -112,6 +154,7 @@ static void fill_ident(struct st_ctl_hot *hot)
 	id->pid = st_shim.pid;
 	id->ppid = st_shim.ppid;
 	id->uid = (uint32_t)geteuid();
+	id->flags = ctl.locked ? ST_CTL_FLAG_LOCKED : 0;
 	/* When the shim started, on the wall clock. */
 	id->start_real_ns = (uint64_t)real.tv_sec * 1000000000u + (uint64_t)real.tv_nsec -
 			    (st_now() - st_shim.start_mono);
@@ -221,13 +264,16 @@ static int find_dir(void)
 {
 	const char *setting = st_shim.cfg.ctl_dir[0] ? st_shim.cfg.ctl_dir : NULL;
 	const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
-	char why[PATH_MAX + 160];
+	char why[PATH_MAX + 200];
 
 	for (unsigned i = 0; st_ctl_dir_path(i, ctl.dir, sizeof(ctl.dir), setting, xdg, geteuid());
 	     i++) {
-		int dir = st_ctl_dir_open(ctl.dir, geteuid(), true, why, sizeof(why));
+		struct stat st;
+		int dir = st_ctl_dir_open(ctl.dir, geteuid(), true, &st, why, sizeof(why));
 		if (dir >= 0) {
 			ctl.uid = geteuid();
+			ctl.dir_dev = st.st_dev;
+			ctl.dir_ino = st.st_ino;
 			return dir;
 		}
 		if (why[0]) {
@@ -243,31 +289,36 @@ static int find_dir(void)
 /* Makes this process's file and maps its page 0 over st_hot.
  * dir_known: ctl.dir was found and checked earlier in this process (we
  * are a fork child): the file is made by path, without opening the
- * directory again, unless the process has changed user since (a daemon
- * dropping privileges): then its own directory is found. */
+ * directory again, when it is still the directory checked then and still
+ * passes the checks (one stat: it may have been opened to others, given
+ * away or replaced since). Else, or when the process has changed user
+ * since (a daemon dropping privileges), the directory is found again,
+ * checked, and refused with a message as at start-up. */
 static bool open_channel(bool dir_known)
 {
 	char name[32], path[PATH_MAX];
 	struct stat st;
 	int dir = AT_FDCWD, fd = -1;
 	const char *at = name;
-	bool ok;
+	bool ok, locked = false;
 
 	st_ctl_file_name(name, sizeof(name), st_shim.pid);
 	if (dir_known && ctl.uid == geteuid() &&
-	    snprintf(path, sizeof(path), "%s/%s", ctl.dir, name) < (int)sizeof(path)) {
+	    snprintf(path, sizeof(path), "%s/%s", ctl.dir, name) < (int)sizeof(path) &&
+	    st_ctl_dir_still(ctl.dir, ctl.uid, ctl.dir_dev, ctl.dir_ino)) {
 		at = path;
-		fd = create_file(AT_FDCWD, path);
+		fd = create_file(AT_FDCWD, path, &locked);
 		if (fd < 0 && errno != ENOENT)
 			return false;
 	}
 	if (fd < 0) {
-		/* First time, or the directory went away since. */
+		/* First time, or the directory changed since. */
 		at = name;
 		if ((dir = find_dir()) < 0)
 			return false;
-		fd = create_file(dir, name);
+		fd = create_file(dir, name, &locked);
 	}
+	ctl.locked = locked;
 	/* Below the file size limit only: growing the file past it would
 	 * kill the program with SIGXFSZ. Without the file, `socktrace ctl`
 	 * does not see the process. */
@@ -332,7 +383,11 @@ void st_ctl_finish(void)
 	/* Not in a child made by a raw clone, which shares our memory but
 	 * is not the process the file names. */
 	if (ctl.on && ctl.owner && ctl.owner == (int)st_syscall(SYS_getpid)) {
-		st_syscall(SYS_unlinkat, AT_FDCWD, ctl.path, 0);
+		struct stat st;
+		/* Only the file we made (the directory may have been replaced). */
+		if (st_syscall(SYS_newfstatat, AT_FDCWD, ctl.path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_ino == ctl.ino && S_ISREG(st.st_mode))
+			st_syscall(SYS_unlinkat, AT_FDCWD, ctl.path, 0);
 		ctl.owner = 0;
 	}
 }

@@ -1,5 +1,6 @@
 #include "writer.h"
 
+#include "dirsafe.h"
 #include "header.h"
 #include "log.h"
 #include "real.h"
@@ -659,7 +660,7 @@ static void refuse_dir(const char *dir, const char *why)
 static int open_dir(const char *dir)
 {
 	struct stat link, st;
-	char why[96];
+	char why[160];
 	int dfd;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -670,9 +671,8 @@ static int open_dir(const char *dir)
 		stop_tracing_msg("cannot open %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (S_ISLNK(link.st_mode) && link.st_uid != geteuid()) {
-		snprintf(why, sizeof(why), "is a link owned by uid %u, not by this user (uid %u)",
-			 (unsigned)link.st_uid, (unsigned)geteuid());
+	/* The checks are the control directory's too (dirsafe.h). */
+	if (!st_dir_link_safe(&link, geteuid(), why, sizeof(why))) {
 		refuse_dir(dir, why);
 		return -1;
 	}
@@ -681,21 +681,13 @@ static int open_dir(const char *dir)
 		stop_tracing_msg("cannot open %s: %s", dir, strerror(errno));
 		return -1;
 	}
-	why[0] = '\0';
 	if (fstat(dfd, &st) != 0)
 		snprintf(why, sizeof(why), "cannot be examined (%s)", strerror(errno));
-	else if (st.st_uid != geteuid())
-		snprintf(why, sizeof(why), "belongs to uid %u, not to this user (uid %u)",
-			 (unsigned)st.st_uid, (unsigned)geteuid());
-	else if (st.st_mode & (S_IWGRP | S_IWOTH))
-		snprintf(why, sizeof(why), "is writable by other users (mode %04o; chmod go-w)",
-			 (unsigned)(st.st_mode & 07777));
-	if (why[0]) {
-		real_close(dfd);
-		refuse_dir(dir, why);
-		return -1;
-	}
-	return dfd;
+	else if (st_dir_safe(&link, &st, geteuid(), why, sizeof(why)))
+		return dfd;
+	real_close(dfd);
+	refuse_dir(dir, why);
+	return -1;
 }
 
 /* The file name: the program name reduced to a safe set, and the pid. */

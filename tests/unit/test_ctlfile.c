@@ -9,6 +9,7 @@
 #include "ctlfile.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ static void test_dir_candidates(void **state)
 static void test_dir_checks(void **state)
 {
 	char base[] = "/tmp/st-ctl-dirs.XXXXXX", path[PATH_MAX], link[PATH_MAX], why[PATH_MAX + 200];
+	struct stat st;
 	int fd;
 	(void)state;
 
@@ -63,30 +65,51 @@ static void test_dir_checks(void **state)
 	snprintf(path, sizeof(path), "%s/ctl", base);
 
 	/* Missing: made with mode 0700 when asked, else nothing to say. */
-	assert_int_equal(st_ctl_dir_open(path, geteuid(), false, why, sizeof(why)), -1);
+	assert_int_equal(st_ctl_dir_open(path, geteuid(), false, NULL, why, sizeof(why)), -1);
 	assert_string_equal(why, "");
-	fd = st_ctl_dir_open(path, geteuid(), true, why, sizeof(why));
+	fd = st_ctl_dir_open(path, geteuid(), true, NULL, why, sizeof(why));
 	assert_true(fd >= 0);
 	close(fd);
-	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 
-	/* Open to others: refused, and said why. */
+	/* Writable by others, sticky or not: refused, and said why, in the
+	 * trace directory's words (dirsafe.c). Readable is not refused. */
 	assert_int_equal(chmod(path, 0777), 0);
-	assert_int_equal(st_ctl_dir_open(path, geteuid(), true, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "mode 777"));
+	assert_int_equal(st_ctl_dir_open(path, geteuid(), true, NULL, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "is writable by other users (mode 0777; chmod go-w)"));
+	assert_int_equal(strncmp(why, "control directory ", 18), 0);
+	assert_int_equal(chmod(path, 01777), 0);
+	assert_int_equal(st_ctl_dir_open(path, geteuid(), true, NULL, why, sizeof(why)), -1);
+	assert_int_equal(chmod(path, 0755), 0);
+	fd = st_ctl_dir_open(path, geteuid(), false, &st, why, sizeof(why));
+	assert_true(fd >= 0);
+	close(fd);
+	assert_true(st_ctl_dir_still(path, geteuid(), st.st_dev, st.st_ino));
+	assert_false(st_ctl_dir_still(path, geteuid(), st.st_dev, st.st_ino + 1));
+	assert_int_equal(chmod(path, 0770), 0);
+	assert_false(st_ctl_dir_still(path, geteuid(), st.st_dev, st.st_ino));
 	assert_int_equal(chmod(path, 0700), 0);
 
 	/* Another owner: refused. */
-	assert_int_equal(st_ctl_dir_open(path, geteuid() + 1, false, why, sizeof(why)), -1);
+	assert_int_equal(st_ctl_dir_open(path, geteuid() + 1, false, NULL, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "belongs to uid"));
 
-	/* A symbolic link, even to a good directory: refused. */
+	/* A symbolic link of our own to a good directory: followed, as for
+	 * traces (another user's is refused: test_ctl_stale.py, as root). */
 	snprintf(link, sizeof(link), "%s/link", base);
 	assert_int_equal(symlink(path, link), 0);
-	assert_int_equal(st_ctl_dir_open(link, geteuid(), true, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "not a directory"));
+	fd = st_ctl_dir_open(link, geteuid(), true, NULL, why, sizeof(why));
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(link);
+	/* A link to a file, or a file: not a directory. */
+	snprintf(link, sizeof(link), "%s/file", base);
+	fd = open(link, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(st_ctl_dir_open(link, geteuid(), true, NULL, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "is not a directory"));
 
 	unlink(link);
 	rmdir(path);

@@ -344,7 +344,7 @@ static bool keep_target(struct ctl_proc *p, void *arg)
 static int find_targets(const struct ctl_args *a, struct targets *t, char dirs[][PATH_MAX],
 			size_t *ndirs)
 {
-	char unsafe[PATH_MAX + 160];
+	char unsafe[PATH_MAX + 200];
 
 	*ndirs = ctl_dirs(dirs, CTL_DIRS_MAX, a->dir, unsafe, sizeof(unsafe));
 	if (unsafe[0])

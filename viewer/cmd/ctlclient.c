@@ -8,11 +8,11 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -46,7 +46,7 @@ static bool same_dir(const char *a, const char *b)
 static void add_dir(char dirs[][PATH_MAX], size_t cap, size_t *n, const char *path,
 		    char *unsafe, size_t unsafe_cap)
 {
-	char why[PATH_MAX + 160];
+	char why[PATH_MAX + 200];
 	int fd;
 
 	if (*n >= cap)
@@ -54,7 +54,7 @@ static void add_dir(char dirs[][PATH_MAX], size_t cap, size_t *n, const char *pa
 	for (size_t i = 0; i < *n; i++)
 		if (same_dir(dirs[i], path))
 			return;
-	fd = st_ctl_dir_open(path, geteuid(), false, why, sizeof(why));
+	fd = st_ctl_dir_open(path, geteuid(), false, NULL, why, sizeof(why));
 	if (fd < 0) {
 		if (why[0] && !unsafe[0])
 			snprintf(unsafe, unsafe_cap, "%s", why);
@@ -96,11 +96,12 @@ size_t ctl_dirs(char dirs[][PATH_MAX], size_t cap, const char *override, char *u
 	return n;
 }
 
-/* The process maps this very file (device and inode in /proc/PID/maps):
- * it is alive and still the image that made it. Also finds its trace
- * file there, the mapping under its trace directory. When maps cannot be
- * read (another user's process, a non-dumpable one), the start time had
- * to match already: it is taken as alive. */
+/* The process PID of our pid namespace maps this very file (device and
+ * inode in /proc/PID/maps): it is the one that made it, not a process of
+ * another namespace with the same pid. Also finds its trace file there,
+ * the mapping under its trace directory. When maps cannot be read
+ * (another user's process, a non-dumpable one), it is taken as the one:
+ * someone holds the live lock already. */
 static bool maps_file(struct ctl_proc *p)
 {
 	char path[64], line[PATH_MAX + 256];
@@ -145,33 +146,70 @@ static bool pid_exists(int pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-/* Opens and checks one file: ours (owner, mode), of this version. */
-static int open_file(int dir, const char *name, struct ctl_proc *p, const char *dirpath)
+static struct sigaction lease_saved_sigio;
+
+int ctl_take_lease(int fd)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	bool in_use;
+
+	/* Whoever opens the file while we hold the lease makes the kernel
+	 * signal us (SIGIO by default, which would end this process) and
+	 * waits for us to drop it, which we do at once. */
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGIO, &ign, &lease_saved_sigio);
+	if (fcntl(fd, F_SETLEASE, F_WRLCK) == 0)
+		return 0;
+	in_use = errno == EAGAIN || errno == EBUSY;
+	sigaction(SIGIO, &lease_saved_sigio, NULL);
+	return in_use ? 1 : -1;
+}
+
+void ctl_drop_lease(int fd)
+{
+	fcntl(fd, F_SETLEASE, F_UNLCK);
+	sigaction(SIGIO, &lease_saved_sigio, NULL);
+}
+
+/* The maker's live lock (ctlfile.h): 1 held, 0 free, -1 cannot tell. */
+static int live_lock_held(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = ST_CTL_LOCK_LIVE, .l_len = 1 };
+
+	if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
+		return -1;
+	return fl.l_type != F_UNLCK;
+}
+
+/* Opens one file if it may be ours: a regular file (never through a
+ * link) of this user, private to them. Not mapped yet. */
+static int open_file(int dir, const char *name, struct ctl_proc *p)
 {
 	int fd = openat(dir, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	struct stat sb, *st = &sb;
+	struct stat st;
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_uid != geteuid() ||
-	    (st->st_mode & 077) != 0) {
-		close(fd);
-		return -1;
-	}
-	if ((size_t)st->st_size != sizeof(struct st_ctl_file)) {
-		fprintf(stderr, "socktrace ctl: %s/%s: not a control file of this version of socktrace; left alone\n",
-			dirpath, name);
-		close(fd);
-		return -1;
-	}
-	p->file = mmap(NULL, sizeof(*p->file), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p->file == MAP_FAILED) {
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
 		close(fd);
 		return -1;
 	}
 	p->fd = fd;
-	p->dev = st->st_dev;
-	p->ino = st->st_ino;
+	p->dev = st.st_dev;
+	p->ino = st.st_ino;
+	p->size = st.st_size;
+	return 0;
+}
+
+static int map_file(struct ctl_proc *p)
+{
+	p->file = mmap(NULL, sizeof(*p->file), PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+	if (p->file == MAP_FAILED) {
+		p->file = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -185,23 +223,14 @@ void ctl_close(struct ctl_proc *p)
 	p->fd = -1;
 }
 
-static bool ident_ok(const struct ctl_proc *p)
-{
-	const struct st_ctl_ident *id = &p->file->hot.ident;
-
-	return memcmp(id->magic, ST_CTL_MAGIC, sizeof(ST_CTL_MAGIC)) == 0 &&
-	       id->version == ST_CTL_VERSION && id->file_size == sizeof(struct st_ctl_file);
-}
-
-/* Only files we made and that are ours: never another user's, never a
- * symlink, and only the very file found stale (a process that reused the
- * pid may have replaced it since). */
-static bool remove_stale(int dir, const char *name, ino_t ino)
+/* Only the very file found ended (a process that reused the pid may have
+ * replaced it since), and still a regular file of ours. */
+static bool remove_stale(int dir, const char *name, const struct ctl_proc *p)
 {
 	struct stat st;
 
 	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid() || (ino && st.st_ino != ino))
+	    st.st_uid != geteuid() || st.st_ino != p->ino || st.st_dev != p->dev)
 		return false;
 	return unlinkat(dir, name, 0) == 0;
 }
@@ -209,6 +238,49 @@ static bool remove_stale(int dir, const char *name, ino_t ino)
 bool ctl_alive(struct ctl_proc *p)
 {
 	return pid_exists(p->pid) && maps_file(p);
+}
+
+enum file_kind {
+	FILE_LIVE,     /* a process here that maps it: mapped, for each() */
+	FILE_ENDED,    /* ours, and nobody has it any more: to remove */
+	FILE_LEFT,     /* not ours, being made, alive elsewhere, or no proof */
+};
+
+/* What one file is. Deleting needs a proof that its maker has ended: its
+ * live lock free (a process of another pid namespace holds it all the
+ * same), or for a file without one, nobody having it open (a lease). A
+ * pid that does not exist here proves nothing: it may be another
+ * namespace's. Names and contents not ours are never touched. */
+static enum file_kind classify(int dir, const char *name, struct ctl_proc *p)
+{
+	struct st_ctl_ident id;
+	int held;
+
+	if (open_file(dir, name, p) != 0)
+		return FILE_LEFT;
+	if (pread(p->fd, &id, sizeof(id), offsetof(struct st_ctl_hot, ident)) != (ssize_t)sizeof(id) ||
+	    memcmp(id.magic, ST_CTL_MAGIC, sizeof(ST_CTL_MAGIC)) != 0)
+		return FILE_LEFT; /* not ours, or its identity not written yet */
+	if (id.version != ST_CTL_VERSION || id.file_size != sizeof(struct st_ctl_file) ||
+	    (size_t)p->size != sizeof(struct st_ctl_file)) {
+		fprintf(stderr, "socktrace ctl: %s: not a control file of this version of socktrace; left alone\n",
+			p->path);
+		return FILE_LEFT;
+	}
+	if (id.flags & ST_CTL_FLAG_LOCKED) {
+		held = live_lock_held(p->fd);
+	} else {
+		held = ctl_take_lease(p->fd);
+		if (held == 0)
+			ctl_drop_lease(p->fd);
+	}
+	if (held == 0)
+		return FILE_ENDED;
+	/* Alive (or no proof either way): ours to show only when it is a
+	 * process here that maps this very file. */
+	if (!pid_exists(p->pid) || map_file(p) != 0 || !maps_file(p))
+		return FILE_LEFT;
+	return FILE_LIVE;
 }
 
 int ctl_scan(const char *dirpath, bool (*each)(struct ctl_proc *p, void *arg), void *arg)
@@ -225,28 +297,19 @@ int ctl_scan(const char *dirpath, bool (*each)(struct ctl_proc *p, void *arg), v
 		if (!st_ctl_parse_name(de->d_name, &p.pid))
 			continue;
 		snprintf(p.path, sizeof(p.path), "%s/%s", dirpath, de->d_name);
-		if (!pid_exists(p.pid)) {
-			removed += remove_stale(dirfd(d), de->d_name, 0);
-			continue;
-		}
-		if (open_file(dirfd(d), de->d_name, &p, dirpath) != 0)
-			continue;
-		if (!ident_ok(&p)) {
-			fprintf(stderr, "socktrace ctl: %s: not a control file of this version of socktrace; left alone\n",
-				p.path);
+		switch (classify(dirfd(d), de->d_name, &p)) {
+		case FILE_LIVE:
+			if (!each(&p, arg))
+				ctl_close(&p);
+			break;
+		case FILE_ENDED:
 			ctl_close(&p);
-			continue;
-		}
-		if (!maps_file(&p)) {
-			/* Another process that reused the pid, or this one after
-			 * exec'ing a program without the shim. */
-			ino_t ino = p.ino;
+			removed += remove_stale(dirfd(d), de->d_name, &p);
+			break;
+		case FILE_LEFT:
 			ctl_close(&p);
-			removed += remove_stale(dirfd(d), de->d_name, ino);
-			continue;
+			break;
 		}
-		if (!each(&p, arg))
-			ctl_close(&p);
 	}
 	closedir(d);
 	return removed;
@@ -329,12 +392,23 @@ uint64_t ctl_next_gen(const struct ctl_proc *p)
 	return (seq + (seq & 1) + 2) / 2;
 }
 
+/* A write lock on its own byte (ctlfile.h), apart from the shim's live
+ * lock: never flock, which some file systems (NFS) turn into a lock of
+ * the whole file, the live lock's byte too. */
+static int req_lock(int fd, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET,
+			    .l_start = ST_CTL_LOCK_REQ, .l_len = 1 };
+
+	return fcntl(fd, F_OFD_SETLK, &fl);
+}
+
 bool ctl_lock(struct ctl_proc *p, uint64_t timeout_ns)
 {
 	uint64_t deadline = ctl_now() + timeout_ns;
 
-	while (flock(p->fd, LOCK_EX | LOCK_NB) != 0) {
-		if ((errno != EWOULDBLOCK && errno != EINTR) || ctl_now() > deadline)
+	while (req_lock(p->fd, F_WRLCK) != 0) {
+		if ((errno != EAGAIN && errno != EACCES && errno != EINTR) || ctl_now() > deadline)
 			return false;
 		nap_ms(2);
 	}
@@ -343,7 +417,7 @@ bool ctl_lock(struct ctl_proc *p, uint64_t timeout_ns)
 
 void ctl_unlock(struct ctl_proc *p)
 {
-	flock(p->fd, LOCK_UN);
+	req_lock(p->fd, F_UNLCK);
 }
 
 uint64_t ctl_post(struct ctl_proc *p, enum st_ctl_op op, const struct st_ctl_rule *rules,
@@ -386,7 +460,9 @@ enum ctl_wait_result ctl_wait(struct ctl_proc *p, uint64_t gen, uint64_t timeout
 		}
 		if (ctl_now() >= deadline)
 			return CTL_PENDING;
-		if (i % 64 == 63 && !pid_exists(p->pid))
+		if (i % 64 == 63 && (!pid_exists(p->pid) ||
+				     ((p->file->hot.ident.flags & ST_CTL_FLAG_LOCKED) &&
+				      live_lock_held(p->fd) == 0)))
 			return CTL_GONE;
 		nap_ms(1);
 	}

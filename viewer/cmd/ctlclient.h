@@ -29,17 +29,22 @@ struct ctl_proc {
 	int pid;
 	dev_t dev;             /* the file's, to find it in /proc/PID/maps */
 	ino_t ino;
+	off_t size;
 	int fd;
 	struct st_ctl_file *file;
 	char trace[PATH_MAX];  /* its trace file, from /proc/PID/maps, or "" */
 };
 
-/* Calls each(proc, arg) for every live process's file in dir, and removes
- * the files of processes that are gone (or that exec'ed a program without
- * the shim). Files of another version are reported and left alone. When
+/* Calls each(proc, arg) for every live process's file in dir (a process
+ * of this pid namespace that maps it), and removes the files of processes
+ * that have ended (or exec'ed a program without the shim): only files
+ * with our identity, and only with a proof that nobody maps them any more
+ * (the maker's live lock is free, ctlfile.h). A file whose maker lives
+ * elsewhere (another pid namespace), one being made, one that is not
+ * ours, is left alone; one of another version is also reported. When
  * each returns true it keeps proc (a copy of *p) and closes it later with
- * ctl_close. Returns the number of stale files removed, or -1 when dir
- * cannot be read. */
+ * ctl_close. Returns the number of files removed, or -1 when dir cannot
+ * be read. */
 int ctl_scan(const char *dir, bool (*each)(struct ctl_proc *p, void *arg), void *arg);
 void ctl_close(struct ctl_proc *p);
 /* The process is there and still maps this file. */
@@ -89,5 +94,15 @@ enum ctl_wait_result ctl_wait(struct ctl_proc *p, uint64_t gen, uint64_t timeout
 			      struct ctl_state *st);
 
 uint64_t ctl_now(void);
+
+/* Whether some other open file description of fd's file exists, in any
+ * process of any namespace (a descriptor, or a mapping): a write lease is
+ * granted only when none does. fd must be open for reading and writing,
+ * and the file ours. Returns 1 when the file is in use, 0 when it is not
+ * and the lease is now held (SIGIO ignored meanwhile: ctl_drop_lease ends
+ * both, soon: an opener waits for it), -1 when leases are not available
+ * (the file system, a file of another user). Also used to tidy traces. */
+int ctl_take_lease(int fd);
+void ctl_drop_lease(int fd);
 
 #endif

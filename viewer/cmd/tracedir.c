@@ -1,5 +1,7 @@
 #include "cmd/tracedir.h"
 
+#include "cmd/ctlclient.h"
+
 #include "read/trace_reader.h"
 #include "recframe.h"
 
@@ -137,16 +139,37 @@ static off_t binary_records_end(int fd, off_t size)
 	return last;
 }
 
+/* Whether the trace's writer may still run, when no lease could tell: its
+ * pid, read from the header, is a process here (another user's too). */
+static bool writer_may_run(int dirfd, const char *name)
+{
+	int pid = header_pid(dirfd, name);
+
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* Trims the padding a writer that did not end cleanly (killed) left after
+ * its last record. Never under a live writer: cutting the file under its
+ * mapping would kill it with SIGBUS at its next record. The proof that
+ * there is none: a lease, granted only when nobody else has the file open
+ * or mapped, in any pid namespace (a writer in a container has a pid that
+ * means nothing here, or another process's), and held while trimming (a
+ * writer reopening its file waits for it). Without leases (the file
+ * system, another user's file), the writer's pid decides, as before. */
 static void tidy_one(int dirfd, const char *name)
 {
-	int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	char buf[4096];
+	int lease = -1;
 	off_t end;
 
 	if (fd < 0)
 		return;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	lease = ctl_take_lease(fd);
+	if (lease == 1 || (lease < 0 && writer_may_run(dirfd, name)))
 		goto out;
 	end = st.st_size;
 	while (end > 0) {
@@ -174,6 +197,8 @@ static void tidy_one(int dirfd, const char *name)
 	if (end < st.st_size && ftruncate(fd, end) != 0)
 		fprintf(stderr, "socktrace: cannot trim %s: %s\n", name, strerror(errno));
 out:
+	if (lease == 0)
+		ctl_drop_lease(fd);
 	close(fd);
 }
 
@@ -186,14 +211,9 @@ int st_tidy_traces(const char *dir)
 	if (!d)
 		return -1;
 	while ((de = readdir(d))) {
-		int pid;
-
 		if (!tr_is_trace_name(de->d_name))
 			continue;
 		count++;
-		pid = header_pid(dirfd(d), de->d_name);
-		if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
-			continue; /* its writer may still be running */
 		tidy_one(dirfd(d), de->d_name);
 	}
 	closedir(d);
