@@ -122,7 +122,7 @@ SHELLS = ("sh", "bash", "shell")
 MARK_RUN = re.compile(r"^<!--\s*runnable((?:\s+[a-z]+=\S+)*)\s*-->$")
 MARK_LATER = re.compile(r"^<!--\s*runnable later:\s*(.*?)\s*-->$")
 MARK_OUT = re.compile(r"^<!--\s*output(?:\s+of\s+([\w-]+))?(\s+unordered)?\s*-->$")
-MARK_ANY = re.compile(r"^<!--\s*(runnable|output)\b")
+MARK_ANY = re.compile(r"^<!--\s*(run|out)")  # typos too: an unknown marker fails
 # A fence indented by 4 or more is text of an indented code block (as the
 # example in docs/design.md), not a fence; so is a marker there.
 FENCE = re.compile(r"^( {0,3})(```+|~~~+)\s*([^`\s]*)(.*)$")
