@@ -27,13 +27,13 @@ _socktrace_errnos="EACCES EADDRINUSE EADDRNOTAVAIL EAFNOSUPPORT EAGAIN EALREADY 
 _socktrace_filters="-p --pid -c --conn --fn --since --until -e --errors"
 _socktrace_opts_run="-o --out -p --payload -f --fault -s --scenario --seed --backtrace
 	--format --keep -q --quiet -h --help"
-_socktrace_opts_check="-q --quiet -h --help"
+_socktrace_opts_check="-f --fault -q --quiet --json -h --help"
 _socktrace_opts_view="-f --format -o --output -w --width --color --ascii -n --limit --gap
 	--pids --no-pager --all --group --no-group --stacks --addr2line $_socktrace_filters
 	-h --help"
 _socktrace_opts_stats="$_socktrace_filters -a --all --by-caller --addr2line --json
 	-o --output -h --help"
-_socktrace_opts_assert="-q --quiet --color -h --help"
+_socktrace_opts_assert="-q --quiet --json --color -h --help"
 _socktrace_opts_report="-s --scenario -f --format -o --output -h --help"
 _socktrace_opts_cat="--split -h --help"
 _socktrace_opts_ctl="--all --prog --add --replace -f --file --disable --enable --clear
@@ -140,7 +140,7 @@ _socktrace()
 	*:--addr2line)
 		COMPREPLY=($(compgen -c -W none -- "$cur"))
 		return ;;
-	run:-f | run:--fault)
+	run:-f | run:--fault | check:-f | check:--fault)
 		_socktrace_rule "$cur"
 		return ;;
 	ctl:--disable | ctl:--enable)

@@ -212,7 +212,8 @@ static void unknown_word(struct st_parser *p, const struct st_word *w, const cha
 	const char *hint = st_suggest(key, condition_words, NCONDITIONS);
 
 	if (hint)
-		st_parse_fail(p, w->col, "unknown condition '%s'; did you mean '%s'?", key, hint);
+		st_parse_fail_hint(p, w->col, hint, "unknown condition '%s'; did you mean '%s'?", key,
+				   hint);
 	else
 		st_parse_fail(p, w->col, "'%s' is not a selection word or a condition; selection: peer=, local=, port=, host=, prog=, after=, for=; " CONDITIONS_HELP,
 			      w->text);

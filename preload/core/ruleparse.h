@@ -18,6 +18,7 @@ struct st_parser {
 	st_rule_report report;
 	void *ctx;
 	int errors;
+	st_rule_report_error report_error; /* instead of report: in parts */
 };
 
 struct st_word {
@@ -28,6 +29,10 @@ struct st_word {
 /* Reports "NAME:LINE:COL: message" and counts the error. */
 void st_parse_fail(struct st_parser *p, unsigned col, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same, for a message that suggests a word ("did you mean 'port'?"):
+ * hint, that word, goes to a report_error in its own field. */
+void st_parse_fail_hint(struct st_parser *p, unsigned col, const char *hint, const char *fmt,
+			...) __attribute__((format(printf, 4, 5)));
 bool st_parse_u64(const char *s, uint64_t *out);
 /* The first word of a rule or expectation: the calls it selects. */
 bool st_parse_calls(struct st_parser *p, struct st_rule *r, const struct st_word *w);

@@ -20,19 +20,41 @@
 #include <string.h>
 #include <sys/socket.h>
 
-void st_parse_fail(struct st_parser *p, unsigned col, const char *fmt, ...)
+static void vfail(struct st_parser *p, unsigned col, const char *hint, const char *fmt,
+		  va_list ap)
 {
 	char msg[512];
 	int n = snprintf(msg, sizeof(msg), "%s:%u:%u: ", p->name, p->line, col);
+
+	if (n > 0 && (size_t)n < sizeof(msg))
+		vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	else
+		n = 0;
+	p->errors++;
+	if (p->report_error) {
+		struct st_parse_error e = { p->name, p->line, col, msg + n, hint, msg };
+		p->report_error(p->ctx, &e);
+	} else if (p->report) {
+		p->report(p->ctx, msg);
+	}
+}
+
+void st_parse_fail(struct st_parser *p, unsigned col, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (n > 0 && (size_t)n < sizeof(msg))
-		vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	vfail(p, col, NULL, fmt, ap);
 	va_end(ap);
-	p->errors++;
-	if (p->report)
-		p->report(p->ctx, msg);
+}
+
+void st_parse_fail_hint(struct st_parser *p, unsigned col, const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(p, col, hint, fmt, ap);
+	va_end(ap);
 }
 
 static const char *const keys[] = {
@@ -130,7 +152,8 @@ bool st_parse_calls(struct st_parser *p, struct st_rule *r, const struct st_word
 			size_t n = call_words(words, sizeof(words) / sizeof(words[0]));
 			const char *hint = st_suggest(name, words, n);
 			if (hint)
-				st_parse_fail(p, col, "unknown call '%s'; did you mean '%s'?", name, hint);
+				st_parse_fail_hint(p, col, hint, "unknown call '%s'; did you mean '%s'?",
+						   name, hint);
 			else if (strchr(name, '='))
 				st_parse_fail(p, col, "a rule starts with the calls it applies to, e.g. 'connect %s'",
 				     name);
@@ -288,7 +311,8 @@ static bool parse_error_value(struct st_parser *p, struct st_rule *r, const char
 							   "EAI_FAMILY", "EAI_SYSTEM" };
 			const char *hint = st_suggest(v, eai, sizeof(eai) / sizeof(eai[0]));
 			if (hint)
-				st_parse_fail(p, col, "unknown getaddrinfo error '%s', did you mean '%s'?", v, hint);
+				st_parse_fail_hint(p, col, hint, "unknown getaddrinfo error '%s', did you mean '%s'?",
+						   v, hint);
 			else
 				st_parse_fail(p, col, "getaddrinfo error must be an EAI_* name such as EAI_AGAIN or EAI_NONAME, not '%s'",
 				     v);
@@ -311,7 +335,8 @@ static bool parse_error_value(struct st_parser *p, struct st_rule *r, const char
 				names[k++] = table[i].name;
 			const char *hint = st_suggest(v, names, k);
 			if (hint)
-				st_parse_fail(p, col, "unknown errno '%s', did you mean '%s'?", v, hint);
+				st_parse_fail_hint(p, col, hint, "unknown errno '%s', did you mean '%s'?", v,
+						   hint);
 			else
 				st_parse_fail(p, col, "unknown errno '%s'; write a name such as ECONNREFUSED or a number",
 				     v);
@@ -342,7 +367,7 @@ static bool parse_error_value(struct st_parser *p, struct st_rule *r, const char
 			strcat(list, names[j]);
 		}
 		if (hint)
-			st_parse_fail(p, col, "%s never fails with %s; did you mean '%s'? (it can fail with %s)",
+			st_parse_fail_hint(p, col, hint, "%s never fails with %s; did you mean '%s'? (it can fail with %s)",
 			     ci->name, v, hint, list);
 		else
 			st_parse_fail(p, col, "%s never fails with %s; it can fail with %s", ci->name, v, list);
@@ -442,7 +467,8 @@ bool st_parse_keyword(struct st_parser *p, struct st_rule *r, const struct st_wo
 		if (known)
 			st_parse_fail(p, w->col, "'%s' needs a value: %s=...", key, key);
 		else if (hint)
-			st_parse_fail(p, w->col, "unknown word '%s'; did you mean '%s'?", key, hint);
+			st_parse_fail_hint(p, w->col, hint, "unknown word '%s'; did you mean '%s'?", key,
+					   hint);
 		else
 			st_parse_fail(p, w->col, "unknown word '%s'; actions: error=, delay=, short=, reset, close, hang, corrupt=, bandwidth=",
 			     key);
@@ -552,7 +578,7 @@ bool st_parse_keyword(struct st_parser *p, struct st_rule *r, const struct st_wo
 
 	const char *hint = st_suggest(key, keys, NKEYS);
 	if (hint)
-		st_parse_fail(p, w->col, "unknown key '%s'; did you mean '%s'?", key, hint);
+		st_parse_fail_hint(p, w->col, hint, "unknown key '%s'; did you mean '%s'?", key, hint);
 	else
 		st_parse_fail(p, w->col, "unknown key '%s'", key);
 	return false;
@@ -737,21 +763,36 @@ unsigned st_origin_line(const char *origin, size_t *file_len)
 	return (unsigned)line;
 }
 
-int st_rules_parse(struct st_ruleset *set, const char *name, const char *text,
-		   size_t len, bool split_semicolons, st_rule_report report, void *ctx)
+static int parse_all(struct st_parser *p, const char *text, size_t len)
 {
-	struct st_parser p = { set, name, 0, split_semicolons, report, ctx, 0 };
 	size_t start = 0;
 
 	for (size_t i = 0; i <= len; i++) {
-		bool end = i == len || text[i] == '\n' || (split_semicolons && text[i] == ';');
+		bool end = i == len || text[i] == '\n' || (p->inline_rules && text[i] == ';');
 		if (!end)
 			continue;
-		p.line++;
-		parse_line(&p, text + start, i - start);
+		p->line++;
+		parse_line(p, text + start, i - start);
 		start = i + 1;
 	}
-	return p.errors;
+	return p->errors;
+}
+
+int st_rules_parse(struct st_ruleset *set, const char *name, const char *text,
+		   size_t len, bool split_semicolons, st_rule_report report, void *ctx)
+{
+	struct st_parser p = { set, name, 0, split_semicolons, report, ctx, 0, NULL };
+
+	return parse_all(&p, text, len);
+}
+
+int st_rules_parse_detailed(struct st_ruleset *set, const char *name, const char *text,
+			    size_t len, bool split_semicolons, st_rule_report_error report,
+			    void *ctx)
+{
+	struct st_parser p = { set, name, 0, split_semicolons, NULL, ctx, 0, report };
+
+	return parse_all(&p, text, len);
 }
 
 static void put_duration(char *buf, size_t cap, size_t *o, const char *key, uint64_t ns)

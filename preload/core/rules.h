@@ -107,6 +107,22 @@ typedef void (*st_rule_report)(void *ctx, const char *message);
 int st_rules_parse(struct st_ruleset *set, const char *name, const char *text,
 		   size_t len, bool split_semicolons, st_rule_report report, void *ctx);
 
+/* One error in its parts, for callers that show errors otherwise than as
+ * lines of text (socktrace check --json). Valid during the call only. */
+struct st_parse_error {
+	const char *name;       /* as given to the parser: a file, SOCKTRACE_FAULTS */
+	unsigned line, col;     /* 1-based */
+	const char *message;    /* what is wrong and the fix, without the place */
+	const char *suggestion; /* the word it suggests ("port"), or NULL */
+	const char *text;       /* all of it, as st_rule_report gets it */
+};
+typedef void (*st_rule_report_error)(void *ctx, const struct st_parse_error *e);
+
+/* st_rules_parse, each error given in its parts. */
+int st_rules_parse_detailed(struct st_ruleset *set, const char *name, const char *text,
+			    size_t len, bool split_semicolons, st_rule_report_error report,
+			    void *ctx);
+
 /* The line of an origin ("file:line"), 0 when it names none; with
  * file_len, the length of its file part. */
 unsigned st_origin_line(const char *origin, size_t *file_len);

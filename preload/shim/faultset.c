@@ -193,7 +193,7 @@ void st_faults_init(void)
 		st_rules_parse(&set, "SOCKTRACE_FAULTS", st_shim.cfg.faults,
 			       strlen(st_shim.cfg.faults), true, report_rule, &errors);
 	if (errors) {
-		st_log("%d error%s in the fault rules: %s does not start (check them with `socktrace check`)",
+		st_log("%d error%s in the fault rules: %s does not start; check rules without running: socktrace check -f 'RULE' (or socktrace check FILE)",
 		       errors, errors == 1 ? "" : "s", st_shim.prog);
 		st_syscall(SYS_exit_group, ST_EXIT_BAD_RULES);
 	}

@@ -1,12 +1,12 @@
 /* socktrace assert: a scenario's expectations checked over a trace
  * recorded earlier. */
+#include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "verdict/scenario.h"
 #include "util/textutil.h"
 #include "read/trace_reader.h"
 #include "verdict/verdict.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +25,16 @@ static void usage(FILE *out)
 	      "\n"
 	      "options:\n"
 	      "  -q, --quiet          print only the failed checks\n"
+	      "      --json           the verdict as one JSON document on standard output\n"
+	      "                       (every check, whatever -q):\n"
+	      "                         {\"pass\", \"checks\", \"passed\", \"failed\", \"summary\",\n"
+	      "                          \"scenario\", \"traces\", \"events\", \"span_ns\",\n"
+	      "                          \"results\": [{\"kind\": \"expect\"|\"rule\", \"origin\",\n"
+	      "                            \"file\", \"line\", \"text\", \"condition\", \"pass\",\n"
+	      "                            \"expected\", \"seen\", \"value\", \"unit\", \"connections\"\n"
+	      "                            (rules also \"optional\", \"selected\", \"calls\")}]}\n"
+	      "                       value: what was counted, in unit (calls, bytes, ns,\n"
+	      "                       acts), or null; keys sorted\n"
 	      "      --color WHEN     auto (default), always or never\n"
 	      "  -h, --help           this text\n"
 	      "\n"
@@ -33,68 +43,79 @@ static void usage(FILE *out)
 	      out);
 }
 
+/* Long options without a letter. */
+enum { OPT_COLOR = 1000, OPT_JSON };
+
 int cmd_assert(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "color", required_argument, NULL, 'C' },
-		{ "colour", required_argument, NULL, 'C' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "color", required_argument, NULL, OPT_COLOR },
+		{ "colour", required_argument, NULL, OPT_COLOR },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct st_scenario sc;
 	struct verdict v;
-	const char *color = "auto", *dflt;
-	bool quiet = false;
+	const char *color = "auto", *dflt, *scenario;
+	const char *const *paths;
+	size_t npaths;
+	bool quiet = false, json = false;
 	int opt, status;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "qh", longopts)) != -1) {
 		switch (opt) {
 		case 'q':
 			quiet = true;
 			break;
-		case 'C':
-			if (!color_when_valid(optarg)) {
-				fprintf(stderr, "socktrace assert: --color takes auto, always or never, not '%s'\n",
-					optarg);
-				return ST_EXIT_USAGE;
-			}
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_COLOR:
+			if (!color_when_valid(optarg))
+				return cli_usage_error("--color takes auto, always or never, not '%s'",
+						       optarg);
 			color = optarg;
 			break;
 		case 'h':
 			usage(stdout);
 			return 0;
 		default:
-			fputs("Try 'socktrace assert --help'.\n", stderr);
-			return ST_EXIT_USAGE;
+			return ST_EXIT_USAGE; /* cli_getopt said why */
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "socktrace assert: no scenario given\n");
-		usage(stderr);
-		return ST_EXIT_USAGE;
-	}
+	if (optind >= argc)
+		return cli_usage_error("no scenario given: socktrace assert SCENARIO [TRACE...]");
+	scenario = argv[optind++];
 	memset(&sc, 0, sizeof(sc));
-	if (st_scenario_load_file(&sc, argv[optind]) != 0) {
+	if (st_scenario_load_file(&sc, scenario) != 0) {
 		st_scenario_free(&sc);
 		return ST_EXIT_USAGE;
 	}
 	if (sc.expects.count == 0 && sc.rules.count == 0) {
-		fprintf(stderr, "socktrace assert: %s has no expect line and no rule: nothing to check\n",
-			argv[optind]);
+		cli_error("%s has no expect line and no rule: nothing to check", scenario);
 		st_scenario_free(&sc);
 		return ST_EXIT_USAGE;
 	}
-	optind++;
 	dflt = tr_default_path();
-	if (verdict_eval(&v, &sc, optind < argc ? (const char *const *)argv + optind : &dflt,
-			 optind < argc ? (size_t)(argc - optind) : 1) != 0) {
+	paths = optind < argc ? (const char *const *)argv + optind : &dflt;
+	npaths = optind < argc ? (size_t)(argc - optind) : 1;
+	if (verdict_eval(&v, &sc, paths, npaths) != 0) {
 		st_scenario_free(&sc);
 		return ST_EXIT_TRACE_UNREADABLE;
 	}
-	verdict_print(&v, stdout, color_wanted(color, STDOUT_FILENO), quiet);
 	status = v.failed ? 1 : 0;
+	if (json) {
+		if (verdict_print_json(&v, scenario, paths, npaths, stdout) != 0 ||
+		    fflush(stdout) != 0 || ferror(stdout)) {
+			cli_error("cannot write the output");
+			status = 1;
+		}
+	} else {
+		verdict_print(&v, stdout, color_wanted(color, STDOUT_FILENO), quiet);
+	}
 	verdict_free(&v);
 	st_scenario_free(&sc);
 	return status;

@@ -1,5 +1,6 @@
 /* socktrace report: the verdict and the figures of a trace as Markdown or
  * JUnit XML, for CI systems to show. */
+#include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "verdict/report.h"
 #include "verdict/scenario.h"
@@ -7,7 +8,6 @@
 #include "verdict/verdict.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +24,7 @@ static void usage(FILE *out)
 	      "            injected faults (without --scenario: of failed calls and\n"
 	      "            faults; none when there are none)\n"
 	      "  junit     JUnit XML, one test case per check (needs --scenario)\n"
+	      "TRACE may also be - (standard input, a pipe) or a gzip or zstd file.\n"
 	      "\n"
 	      "options:\n"
 	      "  -s, --scenario FILE  check its expect lines and rules (as socktrace assert)\n"
@@ -61,7 +62,7 @@ int cmd_report(int argc, char **argv)
 	int opt, status;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "s:f:o:h", longopts, NULL)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "s:f:o:h", longopts)) != -1) {
 		switch (opt) {
 		case 's':
 			in.scenario_path = optarg;
@@ -76,19 +77,15 @@ int cmd_report(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			fputs("Try 'socktrace report --help'.\n", stderr);
-			return ST_EXIT_USAGE;
+			return ST_EXIT_USAGE; /* cli_getopt said why */
 		}
 	}
-	if (!format || (strcmp(format, "markdown") != 0 && strcmp(format, "junit") != 0)) {
-		fprintf(stderr, "socktrace report: --format takes markdown or junit%s%s%s\n",
-			format ? ", not '" : "", format ? format : "", format ? "'" : "");
-		return ST_EXIT_USAGE;
-	}
-	if (strcmp(format, "junit") == 0 && !in.scenario_path) {
-		fprintf(stderr, "socktrace report: --format=junit lists the checks of a scenario: give --scenario FILE\n");
-		return ST_EXIT_USAGE;
-	}
+	if (!format)
+		return cli_usage_error("give --format=markdown or --format=junit");
+	if (strcmp(format, "markdown") != 0 && strcmp(format, "junit") != 0)
+		return cli_usage_error("--format takes markdown or junit, not '%s'", format);
+	if (strcmp(format, "junit") == 0 && !in.scenario_path)
+		return cli_usage_error("--format=junit lists the checks of a scenario: give --scenario FILE");
 	dflt = tr_default_path();
 	in.paths = optind < argc ? (const char *const *)argv + optind : &dflt;
 	in.npaths = optind < argc ? (size_t)(argc - optind) : 1;
@@ -106,12 +103,12 @@ int cmd_report(int argc, char **argv)
 		in.verdict = &v;
 	}
 	if (output && !(out = fopen(output, "w"))) {
-		fprintf(stderr, "socktrace report: cannot write %s: %s\n", output, strerror(errno));
+		cli_error("cannot write %s: %s", output, strerror(errno));
 		status = 1;
 	} else {
 		status = write_report(out, format, &in) != 0 ? ST_EXIT_TRACE_UNREADABLE : 0;
 		if ((fflush(out) != 0 || ferror(out)) && status == 0) {
-			fprintf(stderr, "socktrace report: cannot write the output: %s\n", strerror(errno));
+			cli_error("cannot write the output: %s", strerror(errno));
 			status = 1;
 		}
 		if (output)

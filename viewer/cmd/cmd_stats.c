@@ -1,4 +1,5 @@
 /* socktrace stats: what the calls cost and how the connections went. */
+#include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "model/filter.h"
 #include "model/pipeline.h"
@@ -6,7 +7,6 @@
 #include "read/trace_reader.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +26,7 @@ static void usage(FILE *out)
 	      "TRACE is a trace file or a directory of them; by default $SOCKTRACE_OUT,\n"
 	      "else socktrace-out/latest, else socktrace-out. Memory stays small however\n"
 	      "long the trace: it grows with the connections, not with the calls.\n"
+	      "TRACE may also be - (standard input, a pipe) or a gzip or zstd file.\n"
 	      "\n"
 	      "options (the filters of socktrace view: only matching calls count):\n"
 	      "  -p, --pid PID[,PID...]     calls of these processes\n"
@@ -42,8 +43,16 @@ static void usage(FILE *out)
 	      "                             with file:line when it has debug information\n"
 	      "      --addr2line PROG       --by-caller: get file:line from PROG (default\n"
 	      "                             addr2line, from binutils; none: names only)\n"
-	      "      --json                 all of it as one JSON document (every\n"
-	      "                             connection; docs/viewer.md has its fields)\n"
+	      "      --json                 all of it as one JSON document, keys sorted:\n"
+	      "                             {\"calls\", \"processes\", \"note\" (links left out),\n"
+	      "                              \"by_call\": [{\"call\", \"count\", \"errors\",\n"
+	      "                                \"pending\", \"faults\", \"total_ns\", \"p50_ns\",\n"
+	      "                                \"p99_ns\", \"max_ns\", \"errno\": {NAME: N}}],\n"
+	      "                              \"totals\", \"by_caller\" (the --by-caller\n"
+	      "                              table, else null), \"warnings\", \"connections\"\n"
+	      "                              (every one), \"by_server\", \"by_program\",\n"
+	      "                              \"endings\", \"socketpairs\"}; times in ns, null\n"
+	      "                             when not known (docs/viewer.md, docs/ci.md)\n"
 	      "  -o, --output FILE          write to FILE instead of standard output\n"
 	      "  -h, --help                 this text\n"
 	      "\n"
@@ -84,11 +93,16 @@ int cmd_stats(int argc, char **argv)
 	const char *addr2line = "addr2line";
 
 	filter_init(&f);
+	f.who = "socktrace stats";
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "p:c:eo:ah", longopts, NULL)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "p:c:eo:ah", longopts)) != -1) {
 		int rc = filter_option(&f, opt, optarg);
-		if (rc < 0)
-			goto usage_error;
+		if (rc < 0) {
+			/* The filter said what is wrong with the value. */
+			fputs("Try 'socktrace stats --help'.\n", stderr);
+			filter_free(&f);
+			return ST_EXIT_USAGE;
+		}
 		if (rc == 0)
 			continue;
 		switch (opt) {
@@ -112,7 +126,8 @@ int cmd_stats(int argc, char **argv)
 			filter_free(&f);
 			return 0;
 		default:
-			goto usage_error;
+			filter_free(&f);
+			return ST_EXIT_USAGE; /* cli_getopt said why */
 		}
 	}
 	dflt = tr_default_path();
@@ -130,7 +145,7 @@ int cmd_stats(int argc, char **argv)
 	tr_report(&pass.reader, "socktrace stats");
 	if (status == 0) {
 		if (output && !(out = fopen(output, "w"))) {
-			fprintf(stderr, "socktrace stats: cannot write %s: %s\n", output, strerror(errno));
+			cli_error("cannot write %s: %s", output, strerror(errno));
 			status = 1;
 		} else {
 			char note[512];
@@ -143,10 +158,9 @@ int cmd_stats(int argc, char **argv)
 					fprintf(out, "\nnote: %s\n", note);
 			}
 			if (note[0])
-				fprintf(stderr, "socktrace stats: %s\n", note);
+				cli_error("%s", note);
 			if ((fflush(out) != 0 || ferror(out)) && status == 0) {
-				fprintf(stderr, "socktrace stats: cannot write the output: %s\n",
-					strerror(errno));
+				cli_error("cannot write the output: %s", strerror(errno));
 				status = 1;
 			}
 			if (output)
@@ -157,9 +171,4 @@ int cmd_stats(int argc, char **argv)
 	pass_close(&pass);
 	filter_free(&f);
 	return status;
-
-usage_error:
-	fputs("Try 'socktrace stats --help'.\n", stderr);
-	filter_free(&f);
-	return ST_EXIT_USAGE;
 }

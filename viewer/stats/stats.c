@@ -19,6 +19,9 @@ struct caller {
 	uint64_t offset;
 	bool has_offset;
 	char caption[608];      /* "db_connect  callers.c:54", at print time */
+	char site_func[200];    /* its parts: the function ("" unknown), */
+	char site_where[400];   /* file:line, module+offset or ip ("") */
+	bool site_line;         /* site_where is a file:line */
 };
 
 struct stats {
@@ -277,8 +280,11 @@ static void caption(struct symbolizer *sym, struct caller *c)
 		snprintf(c->caption, sizeof(c->caption), "(no stack)");
 		return;
 	}
-	if (sym_describe(&f, r && r->nlocs ? &r->locs[0] : NULL, true, func, sizeof(func), where,
-			 sizeof(where)))
+	c->site_line = sym_describe(&f, r && r->nlocs ? &r->locs[0] : NULL, true, func,
+				    sizeof(func), where, sizeof(where));
+	snprintf(c->site_func, sizeof(c->site_func), "%s", strcmp(func, "?") != 0 ? func : "");
+	snprintf(c->site_where, sizeof(c->site_where), "%s", where);
+	if (c->site_line)
 		snprintf(c->caption, sizeof(c->caption), "%s  %s", func, where);
 	else if (strcmp(func, "?") != 0 || !*where)
 		snprintf(c->caption, sizeof(c->caption), "%s", func);
@@ -288,13 +294,12 @@ static void caption(struct symbolizer *sym, struct caller *c)
 
 #define CALLER_MAX 60
 
-void stats_print_callers(const struct stats *st, FILE *out)
+/* The call sites named and sorted as the table shows them. */
+static struct caller **sorted_callers(const struct stats *st, size_t *np)
 {
 	struct caller **v = oom_check(calloc(st->callers.len + 1, sizeof(*v)));
 	const struct hmap_ent *e;
 	size_t n = 0, pos = 0;
-	int w = 6;
-	char t[4][32], cap[CALLER_MAX + 1];
 
 	while ((e = hmap_next(&st->callers, &pos))) {
 		struct caller *c = e->val;
@@ -304,14 +309,52 @@ void stats_print_callers(const struct stats *st, FILE *out)
 	}
 	/* One addr2line per module, for every call site at once. */
 	sym_resolve(st->sym);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		caption(st->sym, v[i]);
+	qsort(v, n, sizeof(*v), cmp_callers);
+	*np = n;
+	return v;
+}
+
+bool stats_is_by_caller(const struct stats *st)
+{
+	return st->by_caller;
+}
+
+size_t stats_callers(const struct stats *st, struct caller_row **rows)
+{
+	size_t n = 0;
+	struct caller **v = st->by_caller ? sorted_callers(st, &n) : NULL;
+
+	*rows = oom_check(calloc(n + 1, sizeof(**rows)));
+	for (size_t i = 0; i < n; i++) {
+		struct caller_row *r = &(*rows)[i];
+		r->cs = &v[i]->cs;
+		if (v[i]->cs.nerrs)
+			qsort(v[i]->cs.errs, v[i]->cs.nerrs, sizeof(*v[i]->cs.errs), cmp_errs);
+		r->nostack = v[i]->nostack;
+		r->caption = v[i]->caption;
+		r->function = v[i]->site_func[0] ? v[i]->site_func : NULL;
+		r->location = v[i]->site_where[0] ? v[i]->site_where : NULL;
+		r->module = v[i]->module;
+		r->line_known = v[i]->site_line;
+	}
+	free(v);
+	return n;
+}
+
+void stats_print_callers(const struct stats *st, FILE *out)
+{
+	size_t n;
+	struct caller **v = sorted_callers(st, &n);
+	int w = 6;
+	char t[4][32], cap[CALLER_MAX + 1];
+
+	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(v[i]->caption) > w)
 			w = (int)strlen(v[i]->caption);
-	}
 	if (w > CALLER_MAX)
 		w = CALLER_MAX;
-	qsort(v, n, sizeof(*v), cmp_callers);
 	fprintf(out, "%-*s  %-16s %9s %7s %7s %6s %10s %10s %10s %10s  %s\n", w, "caller", "call",
 		"count", "errors", "pending", "faults", "total", "p50", "p99", "max", "by errno");
 	for (size_t i = 0; i < n; i++) {
@@ -344,12 +387,8 @@ void stats_print(const struct stats *st, const struct model *m, size_t max_conns
 	else
 		print_calls(st, out);
 	if (st->warnings.len) {
-		size_t pos = 0, n = 0;
-		const struct hmap_ent *e;
-		struct errcount *v = oom_check(calloc(st->warnings.len, sizeof(*v)));
-		while ((e = hmap_next(&st->warnings, &pos)))
-			v[n++] = *(const struct errcount *)e->val;
-		qsort(v, n, sizeof(*v), cmp_errs);
+		struct errcount *v;
+		size_t n = stats_warnings(st, &v);
 		fputs("\nwarnings of the shim (what it could not see):", out);
 		for (size_t i = 0; i < n; i++)
 			fprintf(out, " %s:%llu", v[i].name, (unsigned long long)v[i].count);
@@ -358,6 +397,19 @@ void stats_print(const struct stats *st, const struct model *m, size_t max_conns
 	}
 	fputc('\n', out);
 	stats_print_conns(st, m, max_conns, out);
+}
+
+size_t stats_warnings(const struct stats *st, struct errcount **out)
+{
+	size_t pos = 0, n = 0;
+	const struct hmap_ent *e;
+	struct errcount *v = oom_check(calloc(st->warnings.len + 1, sizeof(*v)));
+
+	while ((e = hmap_next(&st->warnings, &pos)))
+		v[n++] = *(const struct errcount *)e->val;
+	qsort(v, n, sizeof(*v), cmp_errs);
+	*out = v;
+	return n;
 }
 
 bool stats_has_conn(const struct stats *st, uint32_t id)

@@ -51,6 +51,24 @@ void stats_print_conns(const struct stats *st, const struct model *m, size_t max
 /* All of it as one JSON document (stats_json.c), for scripts; note: what
  * the causal order could not link (pass_ordering_note), "" when nothing. */
 int stats_print_json(const struct stats *st, const struct model *m, const char *note, FILE *out);
+/* The warnings of the shim in the trace (kinds, most frequent first); *v
+ * is the caller's to free. */
+size_t stats_warnings(const struct stats *st, struct errcount **v);
+/* One line of the --by-caller table. */
+struct caller_row {
+	const struct callstat *cs;  /* cs->name: the call */
+	const char *caption;        /* as the table shows it: "db_connect  callers.c:54" */
+	const char *function;       /* the function, NULL when not known */
+	const char *location;       /* file:line (line_known), else module+0xOFFSET or
+				     * the ip; NULL when not known */
+	const char *module;         /* the frame's module as recorded, or NULL */
+	bool line_known;
+	bool nostack;               /* the calls recorded without a stack */
+};
+/* With stats_by_caller, the call sites in the table's order (else none);
+ * *rows is the caller's to free, valid while st is. */
+size_t stats_callers(const struct stats *st, struct caller_row **rows);
+bool stats_is_by_caller(const struct stats *st);
 /* For the tests: the figures of one call name, NULL if it never came. */
 const struct callstat *stats_call(const struct stats *st, const char *name);
 

@@ -91,16 +91,6 @@ static void print_counts(FILE *out, struct hmap *counts)
 	free(names);
 }
 
-/* A line of a roll-up: connections and bytes of one server address or
- * one program. */
-struct rollup {
-	char key[ADDR_MAX + 64];
-	uint64_t conns, failed, as_client, as_server;
-	int64_t out, in;     /* bytes client->server, server->client (address);
-			      * sent, received (program) */
-	int64_t slowest_connect;
-};
-
 static struct rollup *rollup_get(struct hmap *h, const char *key)
 {
 	struct rollup *r = hmap_gets(h, key);
@@ -126,7 +116,7 @@ static int cmp_rollups(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-static const struct rollup **sorted(const struct hmap *h, size_t *n)
+const struct rollup **rollups_sorted(const struct hmap *h, size_t *n)
 {
 	const struct rollup **v = oom_check(calloc(h->len + 1, sizeof(*v)));
 	size_t pos = 0;
@@ -142,7 +132,7 @@ static const struct rollup **sorted(const struct hmap *h, size_t *n)
 static void print_rollups(FILE *out, const struct hmap *by_addr, const struct hmap *by_prog)
 {
 	size_t n;
-	const struct rollup **v = sorted(by_addr, &n);
+	const struct rollup **v = rollups_sorted(by_addr, &n);
 	char t[32];
 	int w = 14;
 
@@ -157,7 +147,7 @@ static void print_rollups(FILE *out, const struct hmap *by_addr, const struct hm
 			(long long)v[i]->out, (long long)v[i]->in,
 			dur_or_dash(t, sizeof(t), v[i]->slowest_connect));
 	free(v);
-	v = sorted(by_prog, &n);
+	v = rollups_sorted(by_prog, &n);
 	w = 14;
 	for (size_t i = 0; i < n; i++)
 		if ((int)strlen(v[i]->key) > w)
@@ -197,12 +187,39 @@ static void roll_up(struct hmap *by_addr, struct hmap *by_prog, const struct con
 	}
 }
 
+void conn_summary(const struct stats *st, const struct model *m, struct conn_summary *s)
+{
+	struct conn_figures f;
+
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < model_nconns(m); i++) {
+		const struct conn *c = model_conn(m, i);
+		if (!stats_has_conn(st, c->id))
+			continue;
+		if (c->socketpair) {
+			s->pairs++;
+			continue;
+		}
+		s->counted++;
+		conn_figures(m, c, &f);
+		hmap_count(&s->endings, f.ended);
+		roll_up(&s->by_addr, &s->by_prog, &f);
+	}
+}
+
+void conn_summary_free(struct conn_summary *s)
+{
+	hmap_free(&s->endings, NULL);
+	hmap_free(&s->by_addr, free);
+	hmap_free(&s->by_prog, free);
+}
+
 void stats_print_conns(const struct stats *st, const struct model *m, size_t max, FILE *out)
 {
-	size_t n = model_nconns(m), listed = 0, counted = 0, pairs = 0;
+	size_t n = model_nconns(m), listed = 0;
 	int w[2] = { 6, 6 };
 	char a[2][400], b[2][48], d[3][32];
-	struct hmap endings = HMAP_INIT, by_addr = HMAP_INIT, by_prog = HMAP_INIT;
+	struct conn_summary sum;
 	struct conn_figures f;
 
 	/* Widths first: the table is built from the model, never stored. */
@@ -218,30 +235,24 @@ void stats_print_conns(const struct stats *st, const struct model *m, size_t max
 		}
 		listed++;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct conn *c = model_conn(m, i);
-		pairs += stats_has_conn(st, c->id) && c->socketpair;
-	}
+	conn_summary(st, m, &sum);
 	if (listed == 0) {
 		fputs("(no connections)\n", out);
-		if (pairs)
-			fprintf(out, "\n%zu socketpair%s within processes\n", pairs, pairs == 1 ? "" : "s");
+		if (sum.pairs)
+			fprintf(out, "\n%zu socketpair%s within processes\n", sum.pairs,
+				sum.pairs == 1 ? "" : "s");
+		conn_summary_free(&sum);
 		return;
 	}
 	fprintf(out, "%-6s %-10s %-*s %-*s %9s %9s %10s %14s %14s  %s\n", "conn", "proto", w[0],
 		"client", w[1], "server", "connect", "1st byte", "duration", "client->server",
 		"server->client", "how it ended");
 	listed = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && listed < max; i++) {
 		const struct conn *c = model_conn(m, i);
 		if (!stats_has_conn(st, c->id) || c->socketpair)
 			continue;
-		counted++;
 		conn_figures(m, c, &f);
-		hmap_count(&endings, f.ended);
-		roll_up(&by_addr, &by_prog, &f);
-		if (listed >= max)
-			continue;
 		listed++;
 		char id[16];
 		snprintf(id, sizeof(id), "c%u", c->id);
@@ -254,18 +265,16 @@ void stats_print_conns(const struct stats *st, const struct model *m, size_t max
 			dur_or_dash(d[1], sizeof(d[1]), f.first_byte_ns),
 			fmt_dur(d[2], sizeof(d[2]), f.duration_ns), b[0], b[1], f.ended);
 	}
-	if (counted > listed)
-		fprintf(out, "... %zu more connection%s (--all lists every one)\n", counted - listed,
-			counted - listed == 1 ? "" : "s");
-	print_rollups(out, &by_addr, &by_prog);
-	if (pairs)
-		fprintf(out, "\n%zu socketpair%s within processes, not counted above\n", pairs,
-			pairs == 1 ? "" : "s");
+	if (sum.counted > listed)
+		fprintf(out, "... %zu more connection%s (--all lists every one)\n",
+			sum.counted - listed, sum.counted - listed == 1 ? "" : "s");
+	print_rollups(out, &sum.by_addr, &sum.by_prog);
+	if (sum.pairs)
+		fprintf(out, "\n%zu socketpair%s within processes, not counted above\n", sum.pairs,
+			sum.pairs == 1 ? "" : "s");
 	/* How they ended, in one line. */
-	fprintf(out, "\n%zu connection%s:", counted, counted == 1 ? "" : "s");
-	print_counts(out, &endings);
+	fprintf(out, "\n%zu connection%s:", sum.counted, sum.counted == 1 ? "" : "s");
+	print_counts(out, &sum.endings);
 	fputc('\n', out);
-	hmap_free(&endings, NULL);
-	hmap_free(&by_addr, free);
-	hmap_free(&by_prog, free);
+	conn_summary_free(&sum);
 }

@@ -393,6 +393,13 @@ static struct result *next_result(struct verdict *v, enum result_kind kind, cons
 	return r;
 }
 
+static void seen_value(struct result *r, uint64_t value, const char *unit)
+{
+	r->has_value = true;
+	r->value = value;
+	r->unit = unit;
+}
+
 /* what qualifies "calls": "" or " that failed". */
 static void judge_count(struct result *r, const struct st_check *c, uint64_t seen,
 			const char *what)
@@ -402,6 +409,7 @@ static void judge_count(struct result *r, const struct st_check *c, uint64_t see
 	snprintf(r->seen, sizeof(r->seen), "%" PRIu64 " call%s%s", seen, seen == 1 ? "" : "s",
 		 what);
 	r->pass = st_cmp_holds(c->cmp, seen, c->value);
+	seen_value(r, seen, "calls");
 }
 
 static void judge_check(struct result *r, const struct st_check *c, const struct sel_state *s,
@@ -436,6 +444,7 @@ static void judge_check(struct result *r, const struct st_check *c, const struct
 			snprintf(r->seen, sizeof(r->seen), "%" PRIu64 " bytes on the busiest connection",
 				 s->max_bytes);
 		r->pass = st_cmp_holds(c->cmp, s->max_bytes, c->value);
+		seen_value(r, s->max_bytes, "bytes");
 		return;
 	}
 	case ST_CHECK_SUCCEEDS:
@@ -452,6 +461,7 @@ static void judge_check(struct result *r, const struct st_check *c, const struct
 	case ST_CHECK_NEVER:
 		snprintf(r->expected, sizeof(r->expected), "no call failing with %s",
 			 c->nnever ? c->text + strlen("never=") : "any errno");
+		seen_value(r, s->never_hits[index], "calls");
 		if (!s->never_hits[index]) {
 			snprintf(r->seen, sizeof(r->seen), "none (%" PRIu64 " calls)", s->count);
 			r->pass = true;
@@ -479,6 +489,8 @@ static void judge_check(struct result *r, const struct st_check *c, const struct
 		fmt_dur(d, sizeof(d), took);
 		snprintf(r->seen, sizeof(r->seen), "recovered in %s; first failure: %s", d, a);
 		r->pass = took >= 0 && st_cmp_holds(c->cmp, (uint64_t)took, c->value);
+		if (took >= 0)
+			seen_value(r, (uint64_t)took, "ns");
 		return;
 	}
 }
@@ -488,6 +500,11 @@ static void judge_rule(struct result *r, const struct st_rule *rule, const struc
 	char a[256];
 
 	snprintf(r->name, sizeof(r->name), "rule acts: %s", rule->text);
+	r->condition = rule->text;
+	r->optional = rule->optional;
+	r->selected = s->selected;
+	r->of_its_calls = s->of_its_calls;
+	seen_value(r, s->fired, "acts");
 	snprintf(r->expected, sizeof(r->expected), "%s", rule->optional ? "optional: may act or not"
 									: "acts at least once");
 	memcpy(r->conns, s->conns, sizeof(r->conns));
@@ -519,6 +536,7 @@ static void judge(struct verdict *v, const struct eval *e)
 		for (size_t k = 0; k < x->nchecks; k++) {
 			struct result *r = next_result(v, RESULT_EXPECT, x->sel.origin);
 			snprintf(r->name, sizeof(r->name), "expect %s %s", x->sel.text, x->checks[k].text);
+			r->condition = x->checks[k].text;
 			judge_check(r, &x->checks[k], &e->sel[i], k);
 			memcpy(r->conns, e->sel[i].conns, sizeof(r->conns));
 			r->nconns = e->sel[i].nconns;

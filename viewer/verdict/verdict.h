@@ -7,6 +7,7 @@
 
 #include "verdict/scenario.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,9 +25,19 @@ struct result {
 	enum result_kind kind;
 	const char *origin;    /* FILE:LINE of the line */
 	char name[ST_RULE_TEXT_MAX + 160]; /* what was checked, for lists */
+	const char *condition; /* the condition ("count>=4"), or the rule's text */
 	char expected[160];
 	char seen[400];
 	bool pass;
+	/* What was counted, for scripts (assert --json): calls, bytes, the
+	 * ns it took to recover, the times a rule acted; has_value false when
+	 * nothing was (succeeds, recovery that never came). */
+	bool has_value;
+	uint64_t value;
+	const char *unit;      /* "calls", "bytes", "ns", "acts" */
+	bool optional;         /* a rule marked optional */
+	uint64_t selected;     /* a rule: calls its selection words matched */
+	uint64_t of_its_calls; /* a rule: calls of the kinds it names */
 	uint32_t conns[VERDICT_CONNS_MAX]; /* connections involved (c1, ...) */
 	size_t nconns;
 };
@@ -49,6 +60,14 @@ bool verdict_wanted(const struct st_scenario *sc);
 /* The results as lines for a terminal (PASS/FAIL, expected, seen), and
  * a last line counting them. */
 void verdict_print(const struct verdict *v, FILE *out, bool color, bool failures_only);
+/* The results as one JSON document (verdict_json.c), for scripts:
+ * scenario, the trace paths, the counts and every result. Returns 0, or
+ * 1 when it could not be written. */
+int verdict_print_json(const struct verdict *v, const char *scenario, const char *const *paths,
+		       size_t npaths, FILE *out);
+/* A JSON string of s, bytes that are not UTF-8 made '?' (file names,
+ * program names); "" for NULL. */
+json_t *verdict_json_text(const char *s);
 void verdict_free(struct verdict *v);
 
 #endif
