@@ -22,6 +22,7 @@ static void usage(FILE *out)
 	      "and that each of its fault rules acted at least once (unless marked\n"
 	      "optional). Prints one line per check: PASS or FAIL, what was expected and\n"
 	      "what was seen.\n"
+	      "TRACE may also be - (standard input, a pipe) or a gzip or zstd file.\n"
 	      "\n"
 	      "options:\n"
 	      "  -q, --quiet          print only the failed checks\n"

@@ -26,7 +26,8 @@ static void usage(FILE *out)
 	      "file after the other in the order of their names, each file's header first:\n"
 	      "exactly the lines SOCKTRACE_FORMAT=jsonl would have written, for jq and grep.\n"
 	      "TRACE is a file or a directory (default: $SOCKTRACE_OUT, else\n"
-	      "./socktrace-out/latest).\n"
+	      "./socktrace-out/latest), - for standard input, or a pipe; gzip and zstd\n"
+	      "files are decompressed.\n"
 	      "\n"
 	      "  --split OUTDIR  write one PROG.PID.jsonl per trace file into OUTDIR instead\n"
 	      "  -h, --help      this help\n"
@@ -49,16 +50,19 @@ static int split_name(char *out, size_t cap, const char *dir, const char *path)
 	const char *base;
 	size_t len;
 
-	snprintf(copy, sizeof(copy), "%s", path);
+	snprintf(copy, sizeof(copy), "%s", tr_shown_path(path));
 	base = basename(copy);
 	len = strlen(base);
-	static const char *const suffixes[] = { SOCKTRACE_FILE_SUFFIX_BINARY,
+	/* A compressed file's suffix, then the trace's. */
+	static const char *const suffixes[] = { ".gz", ".zst", SOCKTRACE_FILE_SUFFIX_BINARY,
 						 SOCKTRACE_FILE_SUFFIX_JSONL };
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		size_t sl = strlen(suffixes[i]);
-		if (len > sl && strcmp(base + len - sl, suffixes[i]) == 0) {
+		if (len > sl && memcmp(base + len - sl, suffixes[i], sl) == 0) {
 			len -= sl;
-			break;
+			if (i >= 2)
+				break;
+			i = 1;
 		}
 	}
 	return (size_t)snprintf(out, cap, "%s/%.*s%s", dir, (int)len, base,
@@ -140,7 +144,7 @@ int cmd_cat(int argc, char **argv)
 		}
 		if (tr_file_lines(files[i], stderr, put_line, out, &c) != 0)
 			status = 1;
-		report(files[i], &c);
+		report(tr_shown_path(files[i]), &c);
 		if (split ? fclose(out) != 0 : fflush(out) != 0) {
 			fprintf(stderr, "socktrace cat: cannot write %s: %s\n",
 				split ? name : "the output", strerror(errno));

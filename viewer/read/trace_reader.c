@@ -2,6 +2,7 @@
 #include "read/trace_reader.h"
 
 #include "read/binrec.h"
+#include "read/instream.h"
 #include "read/progname.h"
 #include "read/trace_fields.h"
 #include "recframe.h"
@@ -20,6 +21,9 @@
 #include <unistd.h>
 
 #define TR_BUF (16 * 1024)
+
+/* A file as messages name it: standard input is "stdin". */
+#define SHOWN(f) ins_shown((f)->path)
 
 enum line_status {
 	LN_LINE,  /* a whole line, ended by '\n' */
@@ -81,6 +85,20 @@ bool tr_is_trace_name(const char *name)
 				  has_suffix(name, SOCKTRACE_FILE_SUFFIX_JSONL));
 }
 
+bool tr_is_any_trace_name(const char *name)
+{
+	char stem[NAME_MAX + 1];
+	size_t n;
+
+	if (tr_is_trace_name(name))
+		return true;
+	if (!ins_compressed_name(name, &n) || n >= sizeof(stem))
+		return false;
+	memcpy(stem, name, n);
+	stem[n] = '\0';
+	return tr_is_trace_name(stem);
+}
+
 /* Adds the trace files of dir, sorted by name; 0 when there are none. */
 static int list_dir(const struct tr_reader *r, const char *dir, char ***list, size_t *n,
 		    size_t *cap, size_t *found)
@@ -97,7 +115,7 @@ static int list_dir(const struct tr_reader *r, const char *dir, char ***list, si
 	}
 	while ((de = readdir(d))) {
 		struct stat st;
-		if (!tr_is_trace_name(de->d_name))
+		if (!tr_is_any_trace_name(de->d_name))
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
 			continue;
@@ -122,6 +140,8 @@ static int expand(const struct tr_reader *r, const char *path, char ***list, siz
 	size_t found;
 	char latest[PATH_MAX];
 
+	if (ins_is_stdin(path))
+		return add_path(list, n, cap, path);
 	if (stat(path, &st) != 0) {
 		diag(r, "socktrace: cannot read %s: %s\n", path, strerror(errno));
 		return -1;
@@ -140,8 +160,8 @@ static int expand(const struct tr_reader *r, const char *path, char ***list, siz
 		if (found)
 			return 0;
 	}
-	diag(r, "socktrace: %s: no trace files (*%s, *%s) in this directory\n", path,
-	     SOCKTRACE_FILE_SUFFIX_BINARY, SOCKTRACE_FILE_SUFFIX_JSONL);
+	diag(r, "socktrace: %s: no trace files (*%s, *%s, also .gz or .zst) in this directory\n",
+	     path, SOCKTRACE_FILE_SUFFIX_BINARY, SOCKTRACE_FILE_SUFFIX_JSONL);
 	return -1;
 }
 
@@ -185,7 +205,7 @@ static int line_append(struct tr_reader *r, struct tr_file *f, size_t *n, const 
 {
 	if (*n + k + 1 > TR_LINE_MAX + 1) {
 		diag(r, "socktrace: %s:%ld: line longer than %d bytes: not a socktrace trace\n",
-		     f->path, f->line + 1, TR_LINE_MAX);
+		     SHOWN(f), f->line + 1, TR_LINE_MAX);
 		return -1;
 	}
 	if (line_room(r, *n + k + 1) != 0)
@@ -194,6 +214,27 @@ static int line_append(struct tr_reader *r, struct tr_file *f, size_t *n, const 
 	*n += k;
 	r->line[*n] = '\0';
 	return 0;
+}
+
+/* Up to n bytes of f's content (decompressed), 0 at the end: where
+ * compressed data stop early, f->stream_cut says so. */
+static ssize_t file_read(struct tr_file *f, void *buf, size_t n)
+{
+	ssize_t got = ins_read(f->in, buf, n);
+
+	if (got == 0 && ins_damage(f->in))
+		f->stream_cut = true;
+	return got;
+}
+
+/* The stream of f ended early (cut or corrupt compressed data): true
+ * the first time, so that the end is a cut record, once. */
+static bool stream_cut_news(struct tr_file *f)
+{
+	if (!f->stream_cut || f->cut_told)
+		return false;
+	f->cut_told = true;
+	return true;
 }
 
 /* The next line of f into r->line. NUL bytes between lines (the padding
@@ -215,11 +256,9 @@ static enum line_status next_line(struct tr_reader *r, struct tr_file *f, size_t
 			ssize_t got;
 			if (f->eof)
 				goto at_end;
-			got = read(f->fd, f->buf, TR_BUF);
-			if (got < 0 && errno == EINTR)
-				continue;
+			got = file_read(f, f->buf, TR_BUF);
 			if (got < 0) {
-				diag(r, "socktrace: cannot read %s: %s\n", f->path, strerror(errno));
+				diag(r, "socktrace: cannot read %s: %s\n", SHOWN(f), strerror(errno));
 				return LN_ERR;
 			}
 			if (got == 0) {
@@ -264,9 +303,19 @@ static enum line_status next_line(struct tr_reader *r, struct tr_file *f, size_t
 		}
 	}
 at_end:
-	if (n == 0)
+	/* Compressed data cut short end in a cut record, even between
+	 * lines: what followed is lost. */
+	if (n > 0) {
+		f->cut_told |= f->stream_cut;
+		*len = n;
+		return LN_CUT;
+	}
+	if (!stream_cut_news(f))
 		return LN_END;
-	*len = n;
+	if (line_room(r, 1) != 0)
+		return LN_ERR;
+	r->line[0] = '\0';
+	*len = 0;
 	return LN_CUT;
 }
 
@@ -291,11 +340,9 @@ static int fill(struct tr_reader *r, struct tr_file *f, size_t want)
 		f->cap = want;
 	}
 	while (f->len < want && !f->eof) {
-		ssize_t got = read(f->fd, f->buf + f->len, f->cap - f->len);
-		if (got < 0 && errno == EINTR)
-			continue;
+		ssize_t got = file_read(f, f->buf + f->len, f->cap - f->len);
 		if (got < 0) {
-			diag(r, "socktrace: cannot read %s: %s\n", f->path, strerror(errno));
+			diag(r, "socktrace: cannot read %s: %s\n", SHOWN(f), strerror(errno));
 			return -1;
 		}
 		if (got == 0)
@@ -327,7 +374,10 @@ static enum line_status next_frame(struct tr_reader *r, struct tr_file *f, size_
 			continue;
 		}
 		if (avail == 0) {
-			if (!damaged)
+			/* Compressed data cut short: what followed is lost. */
+			if (damaged)
+				f->cut_told |= f->stream_cut;
+			else if (!stream_cut_news(f))
 				return LN_END;
 			f->line++;
 			return LN_CUT;
@@ -412,7 +462,7 @@ static int sniff_binary(struct tr_reader *r, struct tr_file *f)
 		return 2;
 	if (st_prologue_read((const uint8_t *)f->buf + f->pos, &base, &major, &minor) != 0) {
 		diag(r, "socktrace: %s: binary trace version %u.%u: this socktrace reads version %u.x only\n",
-		     f->path, major, minor, ST_BINARY_MAJOR);
+		     SHOWN(f), major, minor, ST_BINARY_MAJOR);
 		return -1;
 	}
 	f->binary = true;
@@ -438,7 +488,7 @@ static void note_invalid(struct tr_reader *r, struct tr_file *f, long line, cons
 {
 	r->skipped_invalid++;
 	if (!r->first_invalid[0])
-		snprintf(r->first_invalid, sizeof(r->first_invalid), "%s:%ld: %s", f->path, line,
+		snprintf(r->first_invalid, sizeof(r->first_invalid), "%s:%ld: %s", SHOWN(f), line,
 			 why);
 }
 
@@ -446,7 +496,20 @@ static void note_cut(struct tr_reader *r, struct tr_file *f, long line)
 {
 	r->skipped_cut++;
 	if (!r->first_cut[0])
-		snprintf(r->first_cut, sizeof(r->first_cut), "%s:%ld", f->path, line);
+		snprintf(r->first_cut, sizeof(r->first_cut), "%s:%ld", SHOWN(f), line);
+}
+
+/* Compressed data that ended early, once per file (its cut record is
+ * counted by note_cut). */
+static void note_damage(struct tr_reader *r, struct tr_file *f)
+{
+	if (!f->stream_cut || f->damage_noted)
+		return;
+	f->damage_noted = true;
+	r->damaged_streams++;
+	if (!r->first_damaged[0])
+		snprintf(r->first_damaged, sizeof(r->first_damaged), "%s: %s", SHOWN(f),
+			 ins_damage(f->in));
 }
 
 /* What the reader checks of every record, from either decoder. */
@@ -496,7 +559,7 @@ static int load_json(struct tr_reader *r, struct tr_file *f, enum line_status st
 	}
 	if (!j) {
 		diag(r, "socktrace: %s:%ld: not valid JSON (%s, at column %d): the file is corrupt\n",
-		     f->path, lineno, err.text, err.column);
+		     SHOWN(f), lineno, err.text, err.column);
 		return -1;
 	}
 	if (!json_is_object(j)) {
@@ -562,7 +625,7 @@ static bool use_record(struct tr_reader *r, struct tr_file *f, long lineno, bool
 	if (count && out->kind == TR_END && h->has_dropped && h->dropped > 0) {
 		/* A full disk, say: the trace misses records. */
 		if (!r->dropped)
-			snprintf(r->first_dropped, sizeof(r->first_dropped), "%s", f->path);
+			snprintf(r->first_dropped, sizeof(r->first_dropped), "%s", SHOWN(f));
 		r->dropped = (uint64_t)h->dropped > ULONG_MAX - r->dropped ?
 				     ULONG_MAX : r->dropped + (unsigned long)h->dropped;
 	}
@@ -593,8 +656,11 @@ static int read_record(struct tr_reader *r, struct tr_file *f, struct tr_record 
 		json_t *j = NULL;
 		struct rec_head h;
 
-		if (st == LN_END)
+		if (st == LN_END) {
+			if (count)
+				note_damage(r, f);
 			return 0;
+		}
 		if (st == LN_ERR)
 			return -1;
 		if (st == LN_BAD) {
@@ -652,23 +718,26 @@ void tr_record_free(struct tr_record *rec)
 
 /* ---- files ---- */
 
-static int file_open(struct tr_reader *r, struct tr_file *f)
+/* Opens f at its start; flags: ins_open's (INS_AGAIN: it will be opened
+ * again, so standard input or a pipe is kept). */
+static int file_open(struct tr_reader *r, struct tr_file *f, unsigned flags)
 {
-	f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0) {
-		diag(r, "socktrace: cannot read %s: %s\n", f->path, strerror(errno));
+	f->in = ins_open(f->path, flags);
+	if (!f->in) {
+		diag(r, "socktrace: cannot read %s: %s\n", SHOWN(f), strerror(errno));
 		return -1;
 	}
 	f->buf = malloc(TR_BUF);
 	f->cap = TR_BUF;
 	if (!f->buf) {
 		diag(r, "socktrace: out of memory\n");
-		close(f->fd);
-		f->fd = -1;
+		ins_close(f->in);
+		f->in = NULL;
 		return -1;
 	}
 	f->pos = f->len = 0;
 	f->nul_holes = f->nul_pending = 0;
+	f->stream_cut = f->cut_told = f->damage_noted = false;
 	f->eof = false;
 	f->consumed = 0;
 	f->line = 0;
@@ -677,9 +746,8 @@ static int file_open(struct tr_reader *r, struct tr_file *f)
 
 static void file_close(struct tr_file *f)
 {
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
+	ins_close(f->in);
+	f->in = NULL;
 	free(f->buf);
 	f->buf = NULL;
 	if (f->binary)
@@ -781,44 +849,52 @@ static int read_header(struct tr_reader *r, struct tr_file *f)
 	if (st == LN_END) {
 		if (!r->quiet)
 			diag(r, "socktrace: %s: empty file skipped (a process killed as it started?)\n",
-			     f->path);
+			     SHOWN(f));
 		r->skipped_files++;
 		return 0;
 	}
 	j = json_loadb(r->line, n, JSON_ALLOW_NUL, &err);
+	if (st == LN_CUT && !j && f->stream_cut) {
+		/* Compressed data that end inside the header. */
+		if (!r->quiet)
+			diag(r, "socktrace: %s:1: incomplete header, as %s: file skipped\n", SHOWN(f),
+			     ins_damage(f->in));
+		r->skipped_files++;
+		return 0;
+	}
 	if (st == LN_CUT && !j && (bin || looks_like_header(r->line, n))) {
 		if (!r->quiet)
 			diag(r, "socktrace: %s:1: incomplete header: file skipped (a process killed as it started?)\n",
-			     f->path);
+			     SHOWN(f));
 		r->skipped_files++;
 		return 0;
 	}
 	if (!j) {
 		diag(r, "socktrace: %s:1: not a socktrace trace (not JSON: %s, at column %d)\n",
-		     f->path, err.text, err.column);
+		     SHOWN(f), err.text, err.column);
 		return -1;
 	}
 	if (!str_is(json_object_get(j, "rec"), SOCKTRACE_REC_HEADER) ||
 	    !str_is(json_object_get(j, "format"), SOCKTRACE_FORMAT_NAME)) {
 		diag(r, "socktrace: %s:1: not a socktrace trace (no \"header\" record of format \"%s\")\n",
-		     f->path, SOCKTRACE_FORMAT_NAME);
+		     SHOWN(f), SOCKTRACE_FORMAT_NAME);
 		json_decref(j);
 		return -1;
 	}
 	if (!parse_version(json_string_value(json_object_get(j, "version")), &major, &minor)) {
 		diag(r, "socktrace: %s:1: not a socktrace trace (no \"version\" MAJOR.MINOR)\n",
-		     f->path);
+		     SHOWN(f));
 		json_decref(j);
 		return -1;
 	}
 	if (major != SOCKTRACE_FORMAT_MAJOR) {
 		diag(r, "socktrace: %s: trace format %ld.%ld: this socktrace reads version %d.x only\n",
-		     f->path, major, minor, SOCKTRACE_FORMAT_MAJOR);
+		     SHOWN(f), major, minor, SOCKTRACE_FORMAT_MAJOR);
 		json_decref(j);
 		return -1;
 	}
 	if (!get_i64(j, "pid", &v) || v < 0 || v > INT_MAX) {
-		diag(r, "socktrace: %s:1: not a socktrace trace (header without \"pid\")\n", f->path);
+		diag(r, "socktrace: %s:1: not a socktrace trace (header without \"pid\")\n", SHOWN(f));
 		json_decref(j);
 		return -1;
 	}
@@ -842,7 +918,7 @@ static int read_header(struct tr_reader *r, struct tr_file *f)
 	}
 	if (f->minor > r->newest_minor) {
 		r->newest_minor = f->minor;
-		snprintf(r->newest_file, sizeof(r->newest_file), "%s", f->path);
+		snprintf(r->newest_file, sizeof(r->newest_file), "%s", SHOWN(f));
 	}
 	return 1;
 }
@@ -853,12 +929,12 @@ int tr_file_lines(const char *path, FILE *diagf, tr_line_fn fn, void *ctx,
 		  struct tr_line_counts *counts)
 {
 	struct tr_reader r = { .diag = diagf };
-	struct tr_file f = { .fd = -1 };
+	struct tr_file f = { .in = NULL };
 	int rc = 0;
 
 	memset(counts, 0, sizeof(*counts));
 	f.path = (char *)path;
-	if (file_open(&r, &f) != 0)
+	if (file_open(&r, &f, 0) != 0)
 		return -1;
 	int bin = sniff_binary(&r, &f);
 	if (bin < 0) {
@@ -906,11 +982,43 @@ int tr_file_lines(const char *path, FILE *diagf, tr_line_fn fn, void *ctx,
 out:
 	if (f.binary)
 		counts->unknown_refs = f.bin.conv.unknown_eps;
+	if (f.stream_cut)
+		diag(&r, "socktrace: %s: %s; read up to there\n", SHOWN(&f), ins_damage(f.in));
 	file_close(&f);
 	if (f.binary)
 		bin_file_free(&f.bin);
 	free(r.line);
 	return rc;
+}
+
+json_t *tr_file_header(const struct tr_file *file)
+{
+	struct tr_reader r = { .diag = NULL };
+	struct tr_file f = { .in = NULL };
+	json_t *j = NULL;
+	size_t n = 0;
+	int bin;
+
+	f.path = file->path;
+	if (file_open(&r, &f, INS_AGAIN) != 0)
+		return NULL;
+	bin = sniff_binary(&r, &f);
+	if ((bin == 0 || bin == 1) && next_line(&r, &f, &n) == LN_LINE)
+		j = json_loadb(r.line, n, JSON_ALLOW_NUL, NULL);
+	file_close(&f);
+	if (f.binary)
+		bin_file_free(&f.bin);
+	free(r.line);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+const char *tr_shown_path(const char *path)
+{
+	return ins_shown(path);
 }
 
 int tr_expand_paths(const char *const *paths, size_t npaths, FILE *diagf, char ***list,
@@ -1005,7 +1113,7 @@ static int scan_file(struct tr_reader *r, struct tr_file *f, int64_t *first)
 	int rc;
 
 	f->first_ts = INT64_MAX;
-	if (file_open(r, f) != 0)
+	if (file_open(r, f, INS_AGAIN) != 0)
 		return -1;
 	rc = read_header(r, f);
 	if (rc <= 0) {
@@ -1041,7 +1149,7 @@ static void align_hosts(struct tr_reader *r)
 		if (!ref) {
 			if (!r->quiet)
 				diag(r, "socktrace: %s: no clock pair in the header: its times cannot be aligned with other hosts'\n",
-				     f->path);
+				     SHOWN(f));
 			continue;
 		}
 		if (__builtin_sub_overflow(ref->clock_real, ref->clock_mono, &f->offset))
@@ -1081,7 +1189,6 @@ int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *
 		int got;
 		if (!f)
 			goto out;
-		f->fd = -1;
 		f->reader = r;
 		f->path = list[i];
 		list[i] = NULL;
@@ -1149,10 +1256,12 @@ int tr_next(struct tr_reader *r, struct tr_record *rec)
 		bool produced = false;
 		if (!f->started) {
 			f->started = true;
-			if (file_open(r, f) != 0)
+			if (file_open(r, f, INS_AGAIN) != 0)
 				goto fatal;
-			if (lseek(f->fd, f->resume, SEEK_SET) != f->resume) {
-				diag(r, "socktrace: cannot read %s: %s\n", f->path, strerror(errno));
+			/* Past the header: read again (a pipe's copy, or
+			 * decompressed) where it cannot be seeked. */
+			if (ins_skip(f->in, (uint64_t)f->resume) != 0) {
+				diag(r, "socktrace: cannot read %s: %s\n", SHOWN(f), strerror(errno));
 				goto fatal;
 			}
 			f->consumed = f->resume;
@@ -1194,6 +1303,11 @@ void tr_report(const struct tr_reader *r, const char *prog)
 	if (r->skipped_cut)
 		diag(r, "%s: skipped %lu incomplete record%s, as a process killed while writing leaves (first at %s)\n",
 		     prog, r->skipped_cut, r->skipped_cut == 1 ? "" : "s", r->first_cut);
+	if (r->damaged_streams > 1)
+		diag(r, "%s: %lu compressed files end early, read up to there (the first: %s)\n",
+		     prog, r->damaged_streams, r->first_damaged);
+	else if (r->damaged_streams)
+		diag(r, "%s: %s: read up to there\n", prog, r->first_damaged);
 	if (r->skipped_invalid)
 		diag(r, "%s: skipped %lu line%s that %s not socktrace records (first at %s)\n", prog,
 		     r->skipped_invalid, r->skipped_invalid == 1 ? "" : "s",

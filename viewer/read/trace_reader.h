@@ -48,6 +48,7 @@ enum tr_kind {
 
 struct tr_file;
 struct tr_fields;
+struct instream;
 
 struct tr_record {
 	json_t *j;           /* owned by the record: tr_record_free() */
@@ -63,7 +64,7 @@ struct tr_record {
 struct tr_reader;
 
 struct tr_file {
-	char *path;
+	char *path;          /* as given; "-" is standard input */
 	size_t index;        /* position in the sorted file list */
 	const struct tr_reader *reader; /* the reader it belongs to */
 	/* From the header. */
@@ -90,7 +91,10 @@ struct tr_file {
 	uint64_t nul_holes;  /* ... NUL bytes seen before a record */
 	uint64_t nul_pending; /* ... and since the last record */
 	struct bin_file bin; /* ... its decoder's state */
-	int fd;              /* -1 when closed */
+	struct instream *in; /* NULL when closed (read/instream.h) */
+	bool stream_cut;     /* compressed data ended early (ins_damage) */
+	bool cut_told;       /* ... and that gave its cut record */
+	bool damage_noted;   /* ... and was accounted for */
 	bool started;        /* opened by the merge (past the header scan) */
 	bool eof;
 	off_t resume;        /* where records start (after the header) */
@@ -127,6 +131,8 @@ struct tr_reader {
 	char first_dropped[256];
 	char first_cut[512];
 	char first_invalid[512];
+	unsigned long damaged_streams;  /* compressed files cut short or corrupt */
+	char first_damaged[512];
 	int newest_minor;
 	char newest_file[256];
 	bool quiet;          /* warnings off (an earlier pass gave them) */
@@ -143,8 +149,9 @@ struct tr_reader {
  * of the records a renderer looks into. */
 #define TR_LAZY 4u
 
-/* Resolves paths (files, or directories of *.jsonl; a directory without
- * trace files but with a `latest` entry stands for that), reads every
+/* Resolves paths (files, or directories of trace files; a directory
+ * without trace files but with a `latest` entry stands for that; "-" is
+ * standard input, and a pipe or a FIFO is read like a file), reads every
  * header and prepares the merge. Returns 0, or -1 after printing why
  * (unreadable input, not a socktrace trace, another major version). */
 int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *diag,
@@ -179,7 +186,10 @@ typedef int (*tr_line_fn)(void *ctx, const char *line, size_t n);
 
 /* Every record of one file, in the file's order, as the JSON lines the
  * jsonl format writes (a binary file decoded, a jsonl file as it is),
- * the header first. Returns 0, or -1 after printing why (unreadable, a
+ * the header first. The file is read once, as a stream: "-" (standard
+ * input) or a pipe too, gzip or zstd decompressed; compressed data that
+ * end early are read up to there, their end counted as a cut record and
+ * said on diag. Returns 0, or -1 after printing why (unreadable, a
  * binary version this reader does not take, fn failed). */
 int tr_file_lines(const char *path, FILE *diag, tr_line_fn fn, void *ctx,
 		  struct tr_line_counts *counts);
@@ -190,8 +200,21 @@ int tr_file_lines(const char *path, FILE *diag, tr_line_fn fn, void *ctx,
 int tr_expand_paths(const char *const *paths, size_t npaths, FILE *diag, char ***list,
 		    size_t *n);
 
-/* Whether a directory entry's name is a trace file's (*.trace, *.jsonl). */
+/* Whether a directory entry's name is a trace file's as the shim writes
+ * them (*.trace, *.jsonl). */
 bool tr_is_trace_name(const char *name);
+/* ... or compressed (*.trace.gz, *.jsonl.zst, ...): the files a
+ * directory given to the reader is read for. Whether a file is gzip or
+ * zstd is told by its first bytes, whatever its name. */
+bool tr_is_any_trace_name(const char *name);
+
+/* The header of f as a tree (read again from the file, as the reader
+ * reads it: binary or JSON Lines, compressed or not, standard input),
+ * NULL when it cannot be read. The caller owns it. */
+json_t *tr_file_header(const struct tr_file *f);
+
+/* The name of a path in messages: "stdin" for "-", else the path. */
+const char *tr_shown_path(const char *path);
 
 /* The default input, where the shim writes: $SOCKTRACE_OUT when set,
  * else ./socktrace-out/latest when it exists, else ./socktrace-out. */

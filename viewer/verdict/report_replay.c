@@ -24,23 +24,6 @@ void replay_count(struct replay *rp, const struct vev *ev)
 		hmap_count(&rp->acted, ev->fault_rule);
 }
 
-/* A header as the shim wrote it: the first line of the file. */
-static json_t *header_of(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0;
-	json_t *j = NULL;
-
-	if (!f)
-		return NULL;
-	if (getline(&line, &cap, f) > 0)
-		j = json_loads(line, 0, NULL);
-	free(line);
-	fclose(f);
-	return j;
-}
-
 /* An argument as a POSIX shell reads it back. */
 static void shell_word(FILE *out, const char *s)
 {
@@ -132,7 +115,7 @@ void replay_print(struct replay *rp, const struct tr_reader *r, FILE *out)
 
 	for (size_t i = 0; i < r->nfiles; i++) {
 		const struct tr_file *f = r->files[i];
-		json_t *h = header_of(f->path), *x;
+		json_t *h = tr_file_header(f), *x;
 		size_t k;
 		if (!h)
 			continue;

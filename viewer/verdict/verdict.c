@@ -87,7 +87,7 @@ static void take_note(struct note *n, const struct vev *ev)
 	n->t = ev->t;
 	n->tend = ev->tend;
 	/* The file's name is enough: the trace directory is known. */
-	const char *path = ev->file ? ev->file->path : "?";
+	const char *path = ev->file ? tr_shown_path(ev->file->path) : "?";
 	const char *slash = strrchr(path, '/');
 	snprintf(n->where, sizeof(n->where), "%s:%ld", slash ? slash + 1 : path, ev->line);
 }

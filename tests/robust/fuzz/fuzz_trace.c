@@ -3,14 +3,19 @@
  * the renderers of `socktrace view`, through the same command entry points
  * the tool runs.
  *
- * Input: byte 0 picks what reads the trace (see run_tool), the rest is the
+ * Input: byte 0 picks what reads the trace (see run_tool) and, with its
+ * top bit, that each file is written compressed (bit 6: zstd, else
+ * gzip; bit 5 with gzip: as two members), so the reader's decompression
+ * (viewer/read/instream.c) is fuzzed with traces inside; the rest is the
  * trace. A line "=====" splits it into up to MAX_FILES files of one trace
  * directory (a.1.jsonl, b.2.jsonl, ...), so the merge of several processes'
  * files is reached too. Files are written into a private temporary
  * directory, as the tool reads files, not memory.
  *
  * Files may be binary (docs/trace-format.md, "Binary files": a file is
- * one when it starts with the prologue, whatever its name) or JSON Lines.
+ * one when it starts with the prologue, whatever its name) or JSON Lines,
+ * and gzip or zstd data (told by their first bytes too): the seeds
+ * gzip-* and zstd-* are compressed already, for the fuzzer to damage.
  *
  * Always: each file read alone in file order (tr_file_lines, `socktrace
  * cat`), and the reader on its own (tr_open / tr_next / tr_report / tr_close),
@@ -41,6 +46,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <zlib.h>
+#include <zstd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +90,58 @@ static void cleanup(void)
 	rmdir(dir);
 }
 
+/* Files compressed as they are written (byte 0's top bits). */
+enum { PACK_NONE, PACK_GZIP, PACK_GZIP2, PACK_ZSTD };
+static int pack;
+
+/* p as a gzip member appended to out (of cap bytes, *len used). */
+static void gzip_into(uint8_t *out, size_t cap, size_t *len, const uint8_t *p, size_t n)
+{
+	z_stream z;
+
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		abort();
+	z.next_in = (uint8_t *)p;
+	z.avail_in = (uInt)n;
+	z.next_out = out + *len;
+	z.avail_out = (uInt)(cap - *len);
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+		abort();
+	*len = cap - z.avail_out;
+	deflateEnd(&z);
+}
+
+static void write_raw(const char *path, const uint8_t *p, size_t n);
+
 static void write_file(const char *path, const uint8_t *p, size_t n)
+{
+	size_t cap, len = 0;
+	uint8_t *out;
+
+	if (pack == PACK_NONE) {
+		write_raw(path, p, n);
+		return;
+	}
+	cap = pack == PACK_ZSTD ? ZSTD_compressBound(n) : 2 * compressBound((uLong)n) + 64;
+	out = malloc(cap);
+	if (!out)
+		abort();
+	if (pack == PACK_ZSTD) {
+		len = ZSTD_compress(out, cap, p, n, 1);
+		if (ZSTD_isError(len))
+			abort();
+	} else if (pack == PACK_GZIP2) {
+		gzip_into(out, cap, &len, p, n / 2);
+		gzip_into(out, cap, &len, p + n / 2, n - n / 2);
+	} else {
+		gzip_into(out, cap, &len, p, n);
+	}
+	write_raw(path, out, len);
+	free(out);
+}
+
+static void write_raw(const char *path, const uint8_t *p, size_t n)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
@@ -391,6 +449,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	how = data[0];
+	pack = !(how & 0x80) ? PACK_NONE : (how & 0x40) ? PACK_ZSTD : (how & 0x20) ? PACK_GZIP2 : PACK_GZIP;
 	split_into_files(data + 1, size - 1);
 	read_directly();
 	read_each_file();
