@@ -69,12 +69,12 @@ def test_check_stdin(sb):
     text = "# from a pipe\n%s\nexpect connect count>=1 succeeds\n" % GOOD
     r = tool(sb, ["check", "-"], stdin=text)
     check_eq(r.returncode, 0, "check - : %s" % r.stderr)
-    check_eq(r.stdout, "<stdin>:2: %s\n<stdin>:3: expect connect count>=1 succeeds\n" % GOOD,
-             "rules and expect lines named <stdin>:LINE")
+    check_eq(r.stdout, "stdin:2: %s\nstdin:3: expect connect count>=1 succeeds\n" % GOOD,
+             "rules and expect lines named stdin:LINE")
     r = tool(sb, ["check", "-"], stdin="recv reset\n" + BAD + "\n")
     check_eq(r.returncode, 1, "a bad rule on stdin")
-    check("<stdin>:2:9: unknown key 'prot'; did you mean 'port'?" in r.stderr,
-          "<stdin>:LINE:COL: %r" % r.stderr)
+    check("stdin:2:9: unknown key 'prot'; did you mean 'port'?" in r.stderr,
+          "stdin:LINE:COL: %r" % r.stderr)
     r = tool(sb, ["check", "-", "-"], stdin="")
     usage_error(r, "check", ["standard input", "twice"], "- twice")
     r = tool(sb, ["check"])
@@ -87,13 +87,13 @@ def test_check_mixed(sb):
     r = tool(sb, ["check", a, "-f", GOOD, "-", b], stdin="expect connect count=0\n")
     check_eq(r.returncode, 0, "files, - and -f: %s" % r.stderr)
     check_eq(r.stdout.splitlines(),
-             ["%s:1: recv reset" % a, "<stdin>:1: expect connect count=0",
+             ["%s:1: recv reset" % a, "stdin:1: expect connect count=0",
               "%s:1: send delay=1s" % b, "SOCKTRACE_FAULTS:1: %s" % GOOD],
              "files in the order given, then the -f rules")
     r = tool(sb, ["check", a, "-f", BAD, "-"], stdin="recv reset\n")
     check_eq(r.returncode, 1, "one bad -f among good files")
     check("SOCKTRACE_FAULTS:1:9:" in r.stderr, "the bad one named: %r" % r.stderr)
-    check("%s:1: recv reset" % a in r.stdout and "<stdin>:1: recv reset" in r.stdout,
+    check("%s:1: recv reset" % a in r.stdout and "stdin:1: recv reset" in r.stdout,
           "the good ones still listed: %r" % r.stdout)
 
 
@@ -141,7 +141,7 @@ def test_check_json(sb):
     # A suggestion for an expect line's condition too.
     r = tool(sb, ["check", "--json", "-q", "-"], stdin="expect connect cont>=1\n")
     e = json.loads(r.stdout)["files"][0]["errors"][0]
-    check_eq((e["origin"], e["suggestion"]), ("<stdin>:1:16", "count"), "a condition suggested")
+    check_eq((e["origin"], e["suggestion"]), ("stdin:1:16", "count"), "a condition suggested")
     r = tool(sb, ["check", "--json", "-q", "-f", "connect error=EBOGUS"])
     e = json.loads(r.stdout)["files"][0]["errors"][0]
     check("suggestion" not in e, "no suggestion when there is none: %r" % e)

@@ -16,13 +16,13 @@
 /* What -f rules are called, as the shim calls the rules of the variable
  * they become under socktrace run -f. */
 #define INLINE_NAME "SOCKTRACE_FAULTS"
-#define STDIN_NAME "<stdin>"
+#define STDIN_NAME "stdin"
 
 static void usage(FILE *out)
 {
 	fputs("usage: socktrace check [-q] [--json] [-f RULE]... [FILE|-]...\n"
 	      "\n"
-	      "Parses each scenario file (- reads one from standard input, named <stdin>)\n"
+	      "Parses each scenario file (- reads one from standard input, named stdin)\n"
 	      "and each -f rule as the shim would, and reports every error as\n"
 	      "FILE:LINE:COL: what is wrong, with the fix where there is one. Prints\n"
 	      "each valid rule and expect line in its normalised form, prefixed with\n"

@@ -39,6 +39,7 @@ static void usage(FILE *out)
 	      "TRACE is a trace file or a directory of them; by default where the shim\n"
 	      "writes: $SOCKTRACE_OUT, else socktrace-out/latest (what `socktrace run`\n"
 	      "wrote last), else socktrace-out.\n"
+	      "TRACE may also be - (standard input, a pipe) or a gzip or zstd file.\n"
 	      "Events are in causal order: each thread's own order, and every cause\n"
 	      "before its effect (a connect before the accept that answered it, a send\n"
 	      "before the receives of its bytes, a close before the peer's EOF), the\n"

@@ -12,7 +12,7 @@
 
 /* One error found while loading, in its parts (check --json). */
 struct st_scenario_error {
-	char *name;       /* the file, "<stdin>" or SOCKTRACE_FAULTS */
+	char *name;       /* the file, "stdin" or SOCKTRACE_FAULTS */
 	unsigned line;    /* 0 with col: about the file as a whole */
 	unsigned col;
 	char *message;    /* what is wrong, and the fix, without the place */
