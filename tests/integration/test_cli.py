@@ -102,9 +102,13 @@ def test_command_that_cannot_start_leaves_nothing(sb):
 
 
 def test_view_with_no_trace_says_what_to_run(sb):
-    for cmd in ("view", "cat"):
-        r = tool(sb, [cmd])
-        check_eq(r.returncode, 1, "%s with no trace" % cmd)
+    with open(os.path.join(sb.dir, "s.scn"), "w") as f:
+        f.write("expect connect count>=1\n")
+    for cmd, args, status in (("view", [], 1), ("cat", [], 1), ("stats", [], 1),
+                              ("assert", ["s.scn"], 3),
+                              ("report", ["--format=markdown"], 3)):
+        r = tool(sb, [cmd] + args)
+        check_eq(r.returncode, status, "%s with no trace" % cmd)
         check(r.stderr.startswith("socktrace %s: no trace here" % cmd), "%s: %r" % (cmd, r.stderr))
         check("socktrace run -- CMD" in r.stderr, "%s: what to run first: %r" % (cmd, r.stderr))
 

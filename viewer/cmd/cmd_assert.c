@@ -2,6 +2,7 @@
  * recorded earlier. */
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/tracedir.h"
 #include "verdict/scenario.h"
 #include "util/textutil.h"
 #include "read/trace_reader.h"
@@ -100,7 +101,10 @@ int cmd_assert(int argc, char **argv)
 		st_scenario_free(&sc);
 		return ST_EXIT_USAGE;
 	}
-	dflt = tr_default_path();
+	if (optind >= argc && !(dflt = st_default_trace("assert"))) {
+		st_scenario_free(&sc);
+		return ST_EXIT_TRACE_UNREADABLE;
+	}
 	paths = optind < argc ? (const char *const *)argv + optind : &dflt;
 	npaths = optind < argc ? (size_t)(argc - optind) : 1;
 	if (verdict_eval(&v, &sc, paths, npaths) != 0) {

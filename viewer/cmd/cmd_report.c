@@ -2,6 +2,7 @@
  * JUnit XML, for CI systems to show. */
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/tracedir.h"
 #include "verdict/report.h"
 #include "verdict/scenario.h"
 #include "read/trace_reader.h"
@@ -86,7 +87,8 @@ int cmd_report(int argc, char **argv)
 		return cli_usage_error("--format takes markdown or junit, not '%s'", format);
 	if (strcmp(format, "junit") == 0 && !in.scenario_path)
 		return cli_usage_error("--format=junit lists the checks of a scenario: give --scenario FILE");
-	dflt = tr_default_path();
+	if (optind >= argc && !(dflt = st_default_trace("report")))
+		return ST_EXIT_TRACE_UNREADABLE;
 	in.paths = optind < argc ? (const char *const *)argv + optind : &dflt;
 	in.npaths = optind < argc ? (size_t)(argc - optind) : 1;
 

@@ -1,6 +1,7 @@
 /* socktrace stats: what the calls cost and how the connections went. */
 #include "cmd/cli.h"
 #include "cmd/commands.h"
+#include "cmd/tracedir.h"
 #include "model/filter.h"
 #include "model/pipeline.h"
 #include "stats/stats.h"
@@ -130,7 +131,10 @@ int cmd_stats(int argc, char **argv)
 			return ST_EXIT_USAGE; /* cli_getopt said why */
 		}
 	}
-	dflt = tr_default_path();
+	if (optind >= argc && !(dflt = st_default_trace("stats"))) {
+		filter_free(&f);
+		return 1;
+	}
 	/* Counting needs a few fields of each record, not its tree; callers
 	 * are read from the stacks, which only the tree has. */
 	if (pass_open(&pass, optind < argc ? (const char *const *)argv + optind : &dflt,
