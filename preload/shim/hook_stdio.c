@@ -11,7 +11,7 @@
  * table. The bytes are traced, not faulted: the system call is made
  * inside libc, past the reach of a rule. Not covered: wide-character
  * functions, the scanf family, and glibc's flush at exit of a stream
- * another thread holds locked (README, "Known limits"). */
+ * another thread holds locked (docs/guarantees.md, "Known limits"). */
 #include <features.h>
 /* Our definitions of getc_unlocked, putchar and the others, not the
  * header's inline ones. */
@@ -490,7 +490,7 @@ ST_EXPORT size_t __fread_unlocked_chk(void *buf, size_t buflen, size_t size, siz
 }
 
 /* fgets's count is the string's length: a line holding a NUL byte counts
- * up to it (README, "Known limits"). */
+ * up to it (docs/guarantees.md, "Known limits"). */
 static char *got_line(struct st_stdio_call *c, char *ret)
 {
 	size_t len = ret ? strlen(ret) : 0;

@@ -150,7 +150,7 @@ def test_vfork_and_posix_spawn(sb):
     the parent's fd 1 is not taken for the socket the child put there."""
     # posix_spawn's file actions dup2 the socketpair onto the child's
     # standard output inside libc, unseen: the viewer cannot tie the
-    # child's fd 1 to the parent's socketpair (README, Known limits).
+    # child's fd 1 to the parent's socketpair (docs/guarantees.md, Known limits).
     sb.picture_limit = "a descriptor moved by posix_spawn's file actions"
     res = sb.run([prog("spawn"), prog("sockuser")])
     check_eq(re.findall(r"^got (.*)$", res.out, re.M), ["sockuser", "sockuser"],

@@ -24,7 +24,7 @@ def test_inotify_on_a_closed_sockets_number(sb):
 
 def test_passed_socket_on_a_closed_sockets_number(sb):
     # The viewer cannot tell which socket a descriptor passed with
-    # SCM_RIGHTS is (README, Known limits): the passed end of a
+    # SCM_RIGHTS is (docs/guarantees.md, Known limits): the passed end of a
     # socketpair is not tied to its other end.
     sb.picture_limit = "a socket passed with SCM_RIGHTS"
     plain = sb.run([prog("stale_fds"), "passed"], traced=False)
