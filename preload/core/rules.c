@@ -311,7 +311,7 @@ static bool parse_error_value(struct st_parser *p, struct st_rule *r, const char
 							   "EAI_FAMILY", "EAI_SYSTEM" };
 			const char *hint = st_suggest(v, eai, sizeof(eai) / sizeof(eai[0]));
 			if (hint)
-				st_parse_fail_hint(p, col, hint, "unknown getaddrinfo error '%s', did you mean '%s'?",
+				st_parse_fail_hint(p, col, hint, "unknown getaddrinfo error '%s'; did you mean '%s'?",
 						   v, hint);
 			else
 				st_parse_fail(p, col, "getaddrinfo error must be an EAI_* name such as EAI_AGAIN or EAI_NONAME, not '%s'",
@@ -335,7 +335,7 @@ static bool parse_error_value(struct st_parser *p, struct st_rule *r, const char
 				names[k++] = table[i].name;
 			const char *hint = st_suggest(v, names, k);
 			if (hint)
-				st_parse_fail_hint(p, col, hint, "unknown errno '%s', did you mean '%s'?", v,
+				st_parse_fail_hint(p, col, hint, "unknown errno '%s'; did you mean '%s'?", v,
 						   hint);
 			else
 				st_parse_fail(p, col, "unknown errno '%s'; write a name such as ECONNREFUSED or a number",

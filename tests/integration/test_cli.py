@@ -196,6 +196,13 @@ def test_one_exit_status_table(sb):
     in_help = [l.split()[0] for l in table.split("\n") if l.startswith("  ") and
                not l.startswith("   ")]
     check_eq(in_page, in_help, "the man page and --help list the same statuses")
+    # And the table the README links to.
+    with open(os.path.join(os.path.dirname(man), "ci.md")) as f:
+        doc = f.read()
+    section = doc.split("## Exit statuses", 1)[1].split("\n## ", 1)[0]
+    in_doc = [l.split("|")[1].strip() for l in section.split("\n")
+              if l.startswith("| ") and not l.startswith("| status")]
+    check_eq(in_doc, in_help, "docs/ci.md and --help list the same statuses")
 
 
 def test_strace_habits_get_a_pointer(sb):

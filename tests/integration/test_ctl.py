@@ -251,7 +251,7 @@ def test_bad_rules_never_sent(sb):
     proc, pid = start_loop(sb, lis.port)
     p = ctl(sb, str(pid), "connect error=ECONNREFUSED", "connect error=ECONREFUSED",
             expect_rc=2)
-    check(re.search(r"^argument:2:15: unknown errno 'ECONREFUSED', did you mean 'ECONNREFUSED'\?",
+    check(re.search(r"^argument:2:15: unknown errno 'ECONREFUSED'; did you mean 'ECONNREFUSED'\?",
                     p.stderr, re.M), "the error names the argument and column: %r" % p.stderr)
     scn = os.path.join(sb.dir, "bad.scn")
     with open(scn, "w") as f:

@@ -523,7 +523,7 @@ def test_check_bad_file(sb):
 
     res = sb.run([tool(), "check", good, bad], traced=False, check_rc=False)
     check_eq(res.returncode, 1, "check's status with a bad file\n" + res.explain())
-    check_eq(res.err, "%s:1:25: unknown errno 'ECONREFUSED', did you mean 'ECONNREFUSED'?\n"
+    check_eq(res.err, "%s:1:25: unknown errno 'ECONREFUSED'; did you mean 'ECONNREFUSED'?\n"
              "%s:3:15: listen never fails with ECONNREFUSED; it can fail with EADDRINUSE, "
              "EBADF, ENOTSOCK, EOPNOTSUPP\n" % (bad, bad), "check's messages")
     check(("%s:2: connect" % good) in res.out, "the good file is still listed: %r" % res.out)

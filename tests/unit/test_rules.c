@@ -752,9 +752,9 @@ static void test_unknown_errno(void **state)
 {
 	(void)state;
 	assert_error("connect error=ECONREFUSED",
-		     "s.scn:1:15: unknown errno 'ECONREFUSED', did you mean 'ECONNREFUSED'?");
+		     "s.scn:1:15: unknown errno 'ECONREFUSED'; did you mean 'ECONNREFUSED'?");
 	assert_error("connect error=econnrefused",
-		     "s.scn:1:15: unknown errno 'econnrefused', did you mean 'ECONNREFUSED'?");
+		     "s.scn:1:15: unknown errno 'econnrefused'; did you mean 'ECONNREFUSED'?");
 	assert_error("connect error=NOTANERRNO",
 		     "s.scn:1:15: unknown errno 'NOTANERRNO'; write a name such as ECONNREFUSED "
 		     "or a number");
@@ -778,7 +778,7 @@ static void test_errno_the_call_cannot_return(void **state)
 		     "ENETUNREACH, EHOSTUNREACH, ETIMEDOUT, ECONNRESET, EPROTOTYPE, EINVAL, "
 		     "ENETDOWN");
 	assert_error("close error=EIOO",
-		     "s.scn:1:13: unknown errno 'EIOO', did you mean 'EIO'?");
+		     "s.scn:1:13: unknown errno 'EIOO'; did you mean 'EIO'?");
 	assert_error("close error=EAGAIN",
 		     "s.scn:1:13: close never fails with EAGAIN; it can fail with EBADF, EINTR, EIO");
 	/* A number the call cannot return is named as written. */
@@ -809,7 +809,7 @@ static void test_getaddrinfo_errors(void **state)
 {
 	(void)state;
 	assert_error("getaddrinfo error=EAI_AGIAN",
-		     "s.scn:1:19: unknown getaddrinfo error 'EAI_AGIAN', did you mean 'EAI_AGAIN'?");
+		     "s.scn:1:19: unknown getaddrinfo error 'EAI_AGIAN'; did you mean 'EAI_AGAIN'?");
 	assert_error("getaddrinfo error=ECONNREFUSED",
 		     "s.scn:1:19: getaddrinfo error must be an EAI_* name such as EAI_AGAIN or "
 		     "EAI_NONAME, not 'ECONNREFUSED'");
@@ -1108,7 +1108,7 @@ static void test_semicolons(void **state)
 
 	/* In a file ';' is no separator. */
 	assert_error_as("s.scn", text, false,
-			"s.scn:1:15: unknown errno 'ECONNREFUSED;recv', did you mean 'ECONNREFUSED'?");
+			"s.scn:1:15: unknown errno 'ECONNREFUSED;recv'; did you mean 'ECONNREFUSED'?");
 }
 
 static void test_positions(void **state)

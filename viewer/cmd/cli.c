@@ -156,10 +156,11 @@ static const struct {
 	const char *meaning;
 } exit_statuses[] = {
 	{ "0", "success; run: the command's own status, passed through" },
-	{ "1", "check: a file is invalid; assert, report: a check failed; view, stats,\n"
-	       "         cat: there is no trace, an input is not one or is corrupt, or the\n"
-	       "         output cannot be written; ctl: a process refused the change, is\n"
-	       "         gone or cannot be reached; shim: no shim found" },
+	{ "1", "check: a file is invalid; assert: a check failed (report says so and\n"
+	       "         exits 0); view, stats, cat: there is no trace, an input is not\n"
+	       "         one or is corrupt, or the output cannot be written; ctl: a\n"
+	       "         process refused the change, is gone or cannot be reached; shim:\n"
+	       "         no shim found" },
 	{ "2", "bad usage, in every command; run, ctl: a bad rule (nothing run or\n"
 	       "         sent); assert, report: an invalid scenario" },
 	{ "3", "assert, report: the trace cannot be read; ctl: a process has not\n"
