@@ -109,7 +109,7 @@ def test_rules_without_expectations_only_note(sb):
     scn = write(sb, "rules.scn", "connect port=1 error=ECONNREFUSED\n")
     r = run_sample(sb, "fetch_retry", "tr", scn)
     check_eq(r.returncode, 0, "no expect line: the command's status: %s" % r.stderr)
-    check("socktrace: note: the rule at %s:1 never acted" % scn in r.stderr,
+    check("socktrace run: note: the rule at %s:1 never acted" % scn in r.stderr,
           "a note about the rule: %s" % r.stderr)
 
 

@@ -3,6 +3,7 @@
 
 #include "cmd/commands.h"
 #include "suggest.h"
+#include "util/msg.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,7 +14,11 @@ static const char *command = "";
 
 void cli_set_command(const char *name)
 {
+	char who[64];
+
 	command = name ? name : "";
+	snprintf(who, sizeof(who), "socktrace%s%s", *command ? " " : "", command);
+	msg_set_who(who);
 }
 
 const char *cli_command(void)
@@ -23,7 +28,7 @@ const char *cli_command(void)
 
 static void vreport(const char *fmt, va_list ap)
 {
-	fprintf(stderr, "socktrace%s%s: ", *command ? " " : "", command);
+	fprintf(stderr, "%s: ", msg_who());
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }

@@ -1,5 +1,6 @@
 /* socktrace run: the command under the shim, its status passed through. */
 #include "cmd/cli.h"
+#include "util/msg.h"
 #include "cmd/commands.h"
 #include "cmd/execcheck.h"
 #include "verdict/scenario.h"
@@ -145,22 +146,22 @@ static int check_scenario(const struct st_scenario *sc, const char *trace, int f
 	if (verdict_eval(&v, sc, paths, files > 0 ? 1 : 0) != 0) {
 		if (!verdict_wanted(sc))
 			return status;
-		fprintf(stderr, "socktrace: the trace in %s cannot be read: the expectations fail (exit status %d)\n",
-			trace, ST_EXIT_EXPECTATIONS);
+		fprintf(stderr, "%s: the trace in %s cannot be read: the expectations fail (exit status %d)\n",
+			msg_who(), trace, ST_EXIT_EXPECTATIONS);
 		return ST_EXIT_EXPECTATIONS;
 	}
 	if (!verdict_wanted(sc)) {
 		for (size_t i = 0; i < v.count; i++)
 			if (!v.results[i].pass && !quiet)
-				fprintf(stderr, "socktrace: note: the rule at %s %s\n", v.results[i].origin,
+				fprintf(stderr, "%s: note: the rule at %s %s\n", msg_who(), v.results[i].origin,
 					v.results[i].seen);
 		verdict_free(&v);
 		return status;
 	}
 	verdict_print(&v, stderr, color, quiet);
 	if (v.failed) {
-		fprintf(stderr, "socktrace: expectations failed: exit status %d (the command's own was %d)\n",
-			ST_EXIT_EXPECTATIONS, status);
+		fprintf(stderr, "%s: expectations failed: exit status %d (the command's own was %d)\n",
+			msg_who(), ST_EXIT_EXPECTATIONS, status);
 		status = ST_EXIT_EXPECTATIONS;
 	}
 	verdict_free(&v);
@@ -216,7 +217,7 @@ static int wait_for(pid_t pid)
 
 	while (waitpid(pid, &status, 0) < 0) {
 		if (errno != EINTR) {
-			perror("socktrace: waitpid");
+			perror("socktrace run: waitpid");
 			return ST_EXIT_CANNOT_RUN;
 		}
 	}
@@ -505,7 +506,7 @@ int cmd_run(int argc, char **argv)
 	if (!quiet)
 		st_report_warnings(out_abs);
 	if (!quiet)
-		fprintf(stderr, "socktrace: %d trace file%s in %s\n", files < 0 ? 0 : files,
+		fprintf(stderr, "%s: %d trace file%s in %s\n", msg_who(), files < 0 ? 0 : files,
 			files == 1 ? "" : "s", out);
 	status = check_scenario(&scenario, out_abs, files, status, quiet);
 	st_scenario_free(&scenario);

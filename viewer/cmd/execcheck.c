@@ -1,4 +1,5 @@
 #include "cmd/execcheck.h"
+#include "util/msg.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -106,26 +107,26 @@ int st_warn_untraceable(const char *cmd)
 	if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
 	    ((st.st_mode & S_ISGID) && st.st_gid != getegid())) {
 		fprintf(stderr,
-			"socktrace: warning: %s is set-user/group-ID: the dynamic loader ignores\n"
-			"           LD_PRELOAD for it, so its own socket calls will not be traced\n",
-			file);
+			"%s: warning: %s is set-user/group-ID: the dynamic loader ignores\n"
+			"  LD_PRELOAD for it, so its own socket calls will not be traced\n",
+			msg_who(), file);
 		return 1;
 	}
 	/* Go's runtime makes its own system calls, even when linked with
 	 * the C library for cgo (which then sees name resolution only). */
 	if (has_section(file, ".go.buildinfo")) {
 		fprintf(stderr,
-			"socktrace: warning: %s is a Go program: Go makes its socket calls\n"
-			"           without the C library, so its connections will not be traced\n"
-			"           (only name resolution through cgo's getaddrinfo may be)\n",
-			file);
+			"%s: warning: %s is a Go program: Go makes its socket calls\n"
+			"  without the C library, so its connections will not be traced\n"
+			"  (only name resolution through cgo's getaddrinfo may be)\n",
+			msg_who(), file);
 		return 1;
 	}
 	if (is_static_elf(file)) {
 		fprintf(stderr,
-			"socktrace: warning: %s is statically linked: it never calls the C\n"
-			"           library's socket functions, so nothing it does will be traced\n",
-			file);
+			"%s: warning: %s is statically linked: it never calls the C\n"
+			"  library's socket functions, so nothing it does will be traced\n",
+			msg_who(), file);
 		return 1;
 	}
 	return 0;

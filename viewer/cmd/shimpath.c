@@ -1,4 +1,5 @@
 #include "cmd/shimpath.h"
+#include "util/msg.h"
 
 #include <libgen.h>
 #include <limits.h>
@@ -38,11 +39,11 @@ int st_find_shim(char *path, size_t cap)
 
 	if (env && *env) {
 		if (!usable(env)) {
-			fprintf(stderr, "socktrace: SOCKTRACE_LIB=%s: not a readable file\n", env);
+			fprintf(stderr, "%s: SOCKTRACE_LIB=%s: not a readable file\n", msg_who(), env);
 			return -1;
 		}
 		if (!realpath(env, path) || strlen(path) >= cap) {
-			fprintf(stderr, "socktrace: SOCKTRACE_LIB=%s: cannot resolve\n", env);
+			fprintf(stderr, "%s: SOCKTRACE_LIB=%s: cannot resolve\n", msg_who(), env);
 			return -1;
 		}
 		return 0;
@@ -63,7 +64,8 @@ int st_find_shim(char *path, size_t cap)
 	if ((size_t)snprintf(path, cap, "%s/" SHIM_NAME, ST_LIBDIR) < cap && usable(path))
 		return 0;
 	fprintf(stderr,
-		"socktrace: cannot find " SHIM_NAME " (looked beside this tool and in %s);\n"
-		"           set SOCKTRACE_LIB to its path\n", ST_LIBDIR);
+		"%s: cannot find " SHIM_NAME " (looked beside this tool and in %s);\n"
+		"  set SOCKTRACE_LIB to its path\n",
+		msg_who(), ST_LIBDIR);
 	return -1;
 }

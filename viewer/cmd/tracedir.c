@@ -1,4 +1,5 @@
 #include "cmd/tracedir.h"
+#include "util/msg.h"
 
 #include "cmd/ctlclient.h"
 
@@ -195,7 +196,7 @@ static void tidy_one(int dirfd, const char *name)
 		}
 	}
 	if (end < st.st_size && ftruncate(fd, end) != 0)
-		fprintf(stderr, "socktrace: cannot trim %s: %s\n", name, strerror(errno));
+		fprintf(stderr, "%s: cannot trim %s: %s\n", msg_who(), name, strerror(errno));
 out:
 	if (lease == 0)
 		ctl_drop_lease(fd);
@@ -252,7 +253,7 @@ static int warn_line(void *ctx, const char *line, size_t n)
 		return 0;
 	field(text, "\"kind\":\"", kind, sizeof(kind));
 	field(text, "\"message\":\"", message, sizeof(message));
-	fprintf(stderr, "socktrace: warning: %s (%s): %s\n", w->name, kind, message);
+	fprintf(stderr, "%s: warning: %s (%s): %s\n", msg_who(), w->name, kind, message);
 	w->count++;
 	return 0;
 }

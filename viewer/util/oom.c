@@ -1,4 +1,5 @@
 #include "util/oom.h"
+#include "util/msg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +7,7 @@
 
 _Noreturn void oom_exit(void)
 {
-	fputs("socktrace: out of memory\n", stderr);
+	fprintf(stderr, "%s: out of memory\n", msg_who());
 	exit(1);
 }
 
