@@ -124,6 +124,14 @@ def test_filters():
     expect(len(recs) == 1 and recs[0]["peer"] == "127.0.0.1:40002", "--fn with --conn :PORT")
     rc, _, err = run("view", "-f", "jsonl", "--fn", "conect", os.path.join(FIX, "tcp"))
     expect(rc == 0 and "did you mean connect?" in err, "--fn suggests a name", err)
+    # The groups of the rule language stand for their calls.
+    rc, out, err = run("view", "-f", "jsonl", "--fn", "setup,teardown", os.path.join(FIX, "tcp3"))
+    fns = {json.loads(l)["fn"] for l in out.splitlines()}
+    setup = {"socket", "socketpair", "bind", "listen", "accept", "accept4", "connect"}
+    expect(rc == 0 and fns and fns <= setup | {"close", "shutdown"} and "connect" in fns and
+           "close" in fns and "did you mean" not in err, "--fn setup,teardown: %s %s" % (fns, err))
+    rc, _, err = run("view", "-f", "jsonl", "--fn", "setpu", os.path.join(FIX, "tcp"))
+    expect("did you mean setup?" in err, "a group is suggested too", err)
 
 
 def test_machine_formats():

@@ -32,7 +32,7 @@ static void usage(FILE *out)
 	      "options (the filters of socktrace view: only matching calls count):\n"
 	      "  -p, --pid PID[,PID...]     calls of these processes\n"
 	      "  -c, --conn CONN[,CONN...]  calls on these connections (c3, an address, :PORT)\n"
-	      "      --fn NAME[,NAME...]    these calls\n"
+	      "      --fn NAME[,NAME...]    these calls, or groups (setup, data, ...)\n"
 	      "      --since TIME           calls that returned at or after TIME\n"
 	      "      --until TIME           calls that returned at or before TIME\n"
 	      "  -e, --errors               only failed calls and injected faults\n"

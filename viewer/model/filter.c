@@ -3,6 +3,7 @@
 
 #include "util/addr.h"
 #include "model/pairing.h"
+#include "calls.h"
 #include "suggest.h"
 #include "util/textutil.h"
 #include "rules.h"
@@ -77,10 +78,30 @@ int filter_add_pids(struct filter *f, const char *arg)
 	return each_item(f, arg, add_pid);
 }
 
+static int add_one_fn(struct filter *f, const char *s);
+
+/* A group of the rule language (setup, data, teardown, ...) stands for
+ * its calls here too: --fn setup,teardown. */
 static int add_fn(struct filter *f, const char *s)
 {
+	for (const struct st_group_name *g = st_groups; g->name; g++) {
+		if (strcmp(s, g->name) != 0)
+			continue;
+		for (unsigned i = 0; i < ST_FN_COUNT; i++) {
+			const struct st_call_info *c = st_call_info((enum st_fn)i);
+			if ((c->groups & g->mask) && add_one_fn(f, c->name) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	return add_one_fn(f, s);
+}
+
+static int add_one_fn(struct filter *f, const char *s)
+{
 	static const char *const extra[] = { "exec", "end", "warning", "ctl" };
-	const char *names[ST_FN_COUNT + 4];
+	enum { NAMES_MAX = ST_FN_COUNT + 4 + 16 };
+	const char *names[NAMES_MAX];
 	size_t n = 0;
 	char *copy;
 	bool known = st_call_by_name(s) != ST_FN_COUNT;
@@ -92,6 +113,8 @@ static int add_fn(struct filter *f, const char *s)
 			names[n++] = st_call_info((enum st_fn)i)->name;
 		for (size_t k = 0; k < sizeof(extra) / sizeof(extra[0]); k++)
 			names[n++] = extra[k];
+		for (const struct st_group_name *g = st_groups; g->name && n < NAMES_MAX; g++)
+			names[n++] = g->name;
 		const char *near = st_suggest(s, names, n);
 		/* Not fatal: a newer shim may trace calls this tool does not know. */
 		fprintf(stderr, "%s: warning: --fn %s is not a call socktrace traces%s%s%s\n", f->who, s,
