@@ -1,5 +1,6 @@
 #include "stack.h"
 
+#include "framenames.h"
 #include "intern.h"
 
 #include "log.h"
@@ -56,18 +57,6 @@ static struct {
 	char path[224];
 } modules[MODULES_MAX];
 static _Atomic unsigned nmodules;
-
-/* Function names by instruction address: resolving one reads symbol
- * tables, so each address is resolved once. */
-#define NAMES_SLOTS 4096
-static struct {
-	_Atomic uint32_t seq; /* odd while one writer fills the slot */
-	_Atomic uintptr_t ip;
-	uint32_t off;
-	uint16_t module;
-	_Atomic uint64_t tag; /* intern.h: the file's id for "func+0xoff", at seq */
-	char func[54];
-} names[NAMES_SLOTS];
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -200,36 +189,17 @@ static unsigned module_of(uintptr_t ip)
 	return slot;
 }
 
-static unsigned slot_of(uintptr_t ip)
-{
-	return (unsigned)((ip >> 2) ^ (ip >> 14)) & (NAMES_SLOTS - 1);
-}
-
 #ifdef ST_HAVE_LIBUNWIND
 static void remember(uintptr_t ip, unw_cursor_t *cursor)
 {
-	unsigned i = slot_of(ip);
-	char func[sizeof(names[0].func)];
+	char func[ST_FRAME_FUNC_MAX];
 	unw_word_t off = 0;
 
-	if (atomic_load_explicit(&names[i].ip, memory_order_relaxed) == ip)
+	if (st_frame_known(ip))
 		return;
 	if (unw.get_proc_name(cursor, func, sizeof(func), &off) != 0)
 		func[0] = '\0';
-	unsigned module = module_of(ip);
-	/* One writer per slot: a thread that finds it taken leaves this
-	 * frame's name to a later call (the stack keeps the address). */
-	uint32_t seq = atomic_load_explicit(&names[i].seq, memory_order_relaxed);
-	if ((seq & 1) ||
-	    !atomic_compare_exchange_strong_explicit(&names[i].seq, &seq, seq + 1,
-						     memory_order_acquire, memory_order_relaxed))
-		return;
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&names[i].ip, ip, memory_order_relaxed);
-	names[i].off = (uint32_t)off;
-	names[i].module = (uint16_t)module;
-	memcpy(names[i].func, func, sizeof(func));
-	atomic_store_explicit(&names[i].seq, seq + 2, memory_order_release);
+	st_frame_remember(ip, func, (uint32_t)off, module_of(ip));
 }
 #endif
 
@@ -254,7 +224,7 @@ static bool fast_capture(struct st_stack *s, unsigned max)
 		uintptr_t ip = (uintptr_t)ips[k];
 		if (ip >= self_start && ip < self_end)
 			continue; /* the shim's own frames are not the program's */
-		if (atomic_load_explicit(&names[slot_of(ip)].ip, memory_order_relaxed) != ip)
+		if (!st_frame_known(ip))
 			return false;
 		s->ip[n++] = ip;
 	}
@@ -307,33 +277,6 @@ out:
 #endif
 }
 
-struct frame_info {
-	unsigned module;
-	uint32_t off;
-	uint32_t seq; /* the slot's version the copy is of */
-	_Atomic uint64_t *tag;
-	char func[sizeof(names[0].func)];
-};
-
-static bool lookup(uintptr_t ip, struct frame_info *fi)
-{
-	unsigned i = slot_of(ip);
-	uint32_t s1 = atomic_load_explicit(&names[i].seq, memory_order_acquire);
-
-	if (s1 & 1 || atomic_load_explicit(&names[i].ip, memory_order_relaxed) != ip)
-		return false;
-	fi->module = names[i].module;
-	fi->off = names[i].off;
-	fi->seq = s1;
-	fi->tag = &names[i].tag;
-	memcpy(fi->func, names[i].func, sizeof(fi->func));
-	fi->func[sizeof(fi->func) - 1] = '\0';
-	/* The copy above must be complete before the number is read again. */
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&names[i].seq, memory_order_relaxed) == s1 &&
-	       atomic_load_explicit(&names[i].ip, memory_order_relaxed) == ip;
-}
-
 void st_stack_rec(struct rb *b, struct st_interns *in, const struct st_stack *s,
 		  size_t reserve)
 {
@@ -341,8 +284,8 @@ void st_stack_rec(struct rb *b, struct st_interns *in, const struct st_stack *s,
 
 	rb_arr(b, ST_F_stack);
 	for (unsigned k = 0; k < s->n; k++) {
-		struct frame_info fi;
-		bool known = lookup(s->ip[k], &fi);
+		struct st_frame_info fi;
+		bool known = st_frame_lookup(s->ip[k], &fi);
 		bool in_module = known && fi.module < MODULES_MAX;
 		const char *module = in_module ? modules[fi.module].path : "";
 		_Atomic uint64_t *mtag = in_module ? &modules[fi.module].tag : NULL;
@@ -386,8 +329,9 @@ bool st_stack_has_caller(const struct st_stack *s, const char *module_glob,
 			 const char *func_glob)
 {
 	for (unsigned k = 0; k < s->n; k++) {
-		struct frame_info fi;
-		if (!lookup(s->ip[k], &fi) || !fi.func[0] || fnmatch(func_glob, fi.func, 0) != 0)
+		struct st_frame_info fi;
+		if (!st_frame_lookup(s->ip[k], &fi) || !fi.func[0] ||
+		    fnmatch(func_glob, fi.func, 0) != 0)
 			continue;
 		if (!module_glob)
 			return true;
