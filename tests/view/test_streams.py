@@ -19,6 +19,8 @@ import threading
 import time
 import zlib
 
+from test_live import start as start_server  # tcp_server under run, its port
+
 TOOL = os.path.abspath(os.environ["SOCKTRACE_TOOL"]) if os.environ.get("SOCKTRACE_TOOL") else ""
 SAMPLES = os.environ.get("SOCKTRACE_SAMPLES", "")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -81,24 +83,9 @@ def shq(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 
-def start_server(out):
-    log = tempfile.TemporaryFile(mode="w+")
-    p = subprocess.Popen([TOOL, "run", "-q", "-o", out, "-p", "32", "--",
-                          os.path.join(SAMPLES, "tcp_server"), "0", "1"],
-                         stdout=log, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        log.seek(0)
-        m = re.search(r"^listening on (\d+)$", log.read(), re.M)
-        if m:
-            return p, m.group(1)
-        time.sleep(0.05)
-    p.kill()
-    raise AssertionError("tcp_server did not start")
-
-
 def record(out):
     """The TCP sample, server and client, in binary trace files."""
-    srv, port = start_server(out)
+    srv, port = start_server(out, os.path.join(SAMPLES, "tcp_server"))
     subprocess.run([TOOL, "run", "-q", "-o", out, "-p", "32", "--",
                     os.path.join(SAMPLES, "tcp_client"), "127.0.0.1", port, "streams"],
                    check=True, capture_output=True, timeout=30)
