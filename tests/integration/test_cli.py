@@ -113,6 +113,17 @@ def test_view_with_no_trace_says_what_to_run(sb):
         check("socktrace run -- CMD" in r.stderr, "%s: what to run first: %r" % (cmd, r.stderr))
 
 
+def test_cat_refuses_what_is_no_trace(sb):
+    with open(os.path.join(sb.dir, "notes.jsonl"), "w") as f:
+        f.write("hello\n")
+    for args, stdin in ((["cat", "notes.jsonl"], None), (["cat", "-"], "notes.jsonl")):
+        with open(os.path.join(sb.dir, stdin or "notes.jsonl")) as inp:
+            r = tool(sb, args, stdin=inp if stdin else None)
+        check_eq(r.returncode, 1, "%s: exit status" % args)
+        check_eq(r.stdout, "", "%s: nothing passed through" % args)
+        check("not a socktrace trace" in r.stderr, "%s: says why: %r" % (args, r.stderr))
+
+
 def fake_run(root, name, files, pid=None):
     d = os.path.join(root, name)
     os.makedirs(d)

@@ -4,6 +4,7 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "cmd/tracedir.h"
+#include "util/msg.h"
 #include "read/trace_reader.h"
 
 #include <socktrace/trace_format.h>
@@ -13,6 +14,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +40,26 @@ static void usage(FILE *out)
 	      out);
 }
 
+struct cat_out {
+	FILE *f;
+	const char *name;
+	long lines;
+	bool not_trace; /* its first line is no header: nothing printed */
+};
+
+/* Lines go out as they are, once the first says the file is a trace. */
 static int put_line(void *ctx, const char *line, size_t n)
 {
-	return fwrite(line, 1, n, ctx) == n ? 0 : -1;
+	static const char header[] = "{\"rec\":\"" SOCKTRACE_REC_HEADER "\"";
+	struct cat_out *o = ctx;
+
+	if (o->lines++ == 0 && (n < sizeof(header) - 1 || memcmp(line, header, sizeof(header) - 1))) {
+		o->not_trace = true;
+		fprintf(stderr, "%s: %s:1: not a socktrace trace (no header record first)\n", msg_who(),
+			o->name);
+		return -1;
+	}
+	return fwrite(line, 1, n, o->f) == n ? 0 : -1;
 }
 
 /* OUTDIR/NAME.jsonl for the trace file path. */
@@ -142,7 +161,8 @@ int cmd_cat(int argc, char **argv)
 				continue;
 			}
 		}
-		if (tr_file_lines(files[i], stderr, put_line, out, &c) != 0)
+		struct cat_out o = { out, tr_shown_path(files[i]), 0, false };
+		if (tr_file_lines(files[i], stderr, put_line, &o, &c) != 0)
 			status = 1;
 		report(tr_shown_path(files[i]), &c);
 		if (split ? fclose(out) != 0 : fflush(out) != 0) {
