@@ -61,6 +61,58 @@ struct st_field_info {
 	const char *doc;
 };
 
+/* The keys of fields.def by C name, as constants: ST_FKEY(ts) is "ts",
+ * an address constant (static tables may hold it) whose length is
+ * sizeof(ST_FKEY(ts)) - 1. A name fields.def does not declare does not
+ * compile. */
+struct st_field_keys {
+#define ST_FIELD(name, key, id, kind, doc) char k_##name[sizeof(key)];
+#include "fields.def"
+#undef ST_FIELD
+};
+extern const struct st_field_keys st_field_keys;
+#define ST_FKEY(name) (st_field_keys.k_##name)
+
+/* The fields of the other records (recfields.def): ST_R_<rec>_<name>,
+ * in the order of the declaration. */
+enum st_rfield {
+#define ST_RFIELD(rec, name, key, type, doc) ST_R_##rec##_##name,
+#include "recfields.def"
+#undef ST_RFIELD
+	ST_R_COUNT
+};
+
+/* Their keys, as ST_FKEY's: ST_RKEY(header, argv) is "argv". */
+struct st_rfield_keys {
+#define ST_RFIELD(rec, name, key, type, doc) char k_##rec##_##name[sizeof(key)];
+#include "recfields.def"
+#undef ST_RFIELD
+};
+extern const struct st_rfield_keys st_rfield_keys;
+#define ST_RKEY(rec, name) (st_rfield_keys.k_##rec##_##name)
+
+struct st_rfield_info {
+	const char *rec;  /* "header", ..., or an object's name ("header_clock") */
+	const char *name; /* the C name */
+	const char *key;
+	uint8_t key_len;
+	const char *type; /* the document's type column */
+	const char *doc;  /* its meaning column; NULL: in the row of the field before */
+};
+
+/* Indexed by enum st_rfield. */
+extern const struct st_rfield_info st_rfield_table[ST_R_COUNT];
+
+/* The objects inside records (ST_ROBJ): obj's fields are those of the
+ * value of rec's field. */
+struct st_robj_info {
+	const char *obj, *rec;
+	enum st_rfield field;
+};
+
+extern const struct st_robj_info st_robj_table[];
+extern const size_t st_robj_count;
+
 /* Ids are below this (fields.c checks). */
 #define ST_FIELD_ID_MAX 127
 

@@ -4,6 +4,8 @@
 #include "jsonw.h"
 #include "names.h"
 
+#include <socktrace/trace_format.h>
+
 #include <stdio.h>
 
 #define DEPTH_MAX 8
@@ -150,11 +152,11 @@ static void print_ep(struct walk *k, uint64_t id)
 		return;
 	}
 	if (d.local_len) {
-		jw_key(k->w, "local");
+		jw_key(k->w, ST_FKEY(local));
 		jw_str_trusted(k->w, d.local, d.local_len);
 	}
 	if (d.peer_len) {
-		jw_key(k->w, "peer");
+		jw_key(k->w, ST_FKEY(peer));
 		jw_str_trusted(k->w, d.peer, d.peer_len);
 	}
 }
@@ -211,7 +213,7 @@ static bool walk(struct walk *k)
 
 	in_arr[0] = false;
 	jw_obj_begin(k->w);
-	jw_kv_name(k->w, "rec", "call");
+	jw_kv_name(k->w, ST_RKEY(call, rec), SOCKTRACE_REC_CALL);
 	while (k->p < k->end) {
 		uint64_t tag, v;
 		const struct st_field_info *fi = NULL;
@@ -350,7 +352,7 @@ size_t st_call_json(char *out, size_t cap, const uint8_t *body, size_t n, struct
 	jw_init(&w, out, cap);
 	k = (struct walk){ &w, body, body + n, cv, true, NULL };
 	walk(&k);
-	jw_key(&w, "cut");
+	jw_key(&w, ST_FKEY(cut));
 	jw_bool(&w, true);
 	jw_obj_end(&w);
 	jw_char(&w, '\n');

@@ -4,6 +4,7 @@
 #include "ctl.h"
 
 #include "fault.h"
+#include "fields.h"
 #include "fsize.h"
 #include "jsonw.h"
 #include "log.h"
@@ -11,6 +12,8 @@
 #include "shim.h"
 #include "strbuf.h"
 #include "writer.h"
+
+#include <socktrace/trace_format.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -494,9 +497,9 @@ static void json_rule(struct jw *w, const struct st_rule *r, enum change c)
 {
 	jw_elem(w);
 	jw_obj_begin(w);
-	jw_kv_str(w, "rule", r->origin);
-	jw_kv_str(w, "text", r->text);
-	jw_kv_name(w, "change", change_names[c]);
+	jw_kv_str(w, ST_RKEY(ctl_rule, rule), r->origin);
+	jw_kv_str(w, ST_RKEY(ctl_rule, text), r->text);
+	jw_kv_name(w, ST_RKEY(ctl_rule, change), change_names[c]);
 	jw_obj_end(w);
 }
 
@@ -505,7 +508,7 @@ static void json_changes(struct jw *w, unsigned old, unsigned set)
 {
 	size_t cut = 0;
 
-	jw_key(w, "rules");
+	jw_key(w, ST_RKEY(ctl, rules));
 	jw_arr_begin(w);
 	for (size_t i = 0; i < st_faults_set_count(set); i++) {
 		enum change c = change_of(old, set, i);
@@ -526,7 +529,7 @@ static void json_changes(struct jw *w, unsigned old, unsigned set)
 	}
 	jw_arr_end(w);
 	if (cut)
-		jw_kv_u64(w, "rules_cut", cut);
+		jw_kv_u64(w, ST_RKEY(ctl, rules_cut), cut);
 }
 
 struct request {
@@ -550,19 +553,19 @@ static void record(const struct request *q, unsigned old, unsigned set, size_t i
 		return;
 	jw_init(&w, buf + ST_JSON_PRE, sizeof(buf) - ST_JSON_PRE - ST_JSON_POST);
 	jw_obj_begin(&w);
-	jw_kv_name(&w, "rec", "ctl");
-	jw_kv_u64(&w, "ts", now);
-	jw_kv_i64(&w, "pid", st_shim.pid);
-	jw_kv_i64(&w, "tid", st_tid());
-	jw_kv_u64(&w, "gen", q->gen);
-	jw_kv_name(&w, "op", st_ctl_op_name(q->op));
-	jw_kv_i64(&w, "by", q->by);
+	jw_kv_name(&w, ST_RKEY(ctl, rec), SOCKTRACE_REC_CTL);
+	jw_kv_u64(&w, ST_RKEY(ctl, ts), now);
+	jw_kv_i64(&w, ST_RKEY(ctl, pid), st_shim.pid);
+	jw_kv_i64(&w, ST_RKEY(ctl, tid), st_tid());
+	jw_kv_u64(&w, ST_RKEY(ctl, gen), q->gen);
+	jw_kv_name(&w, ST_RKEY(ctl, op), st_ctl_op_name(q->op));
+	jw_kv_i64(&w, ST_RKEY(ctl, by), q->by);
 	if (q->posted_ns && q->posted_ns <= now)
-		jw_kv_u64(&w, "wait_ns", now - q->posted_ns);
+		jw_kv_u64(&w, ST_RKEY(ctl, wait_ns), now - q->posted_ns);
 	json_changes(&w, old, set);
-	jw_kv_u64(&w, "in_force", in_force);
-	jw_kv_u64(&w, "seed", st_faults_seed());
-	jw_kv_str(&w, "message", message);
+	jw_kv_u64(&w, ST_RKEY(ctl, in_force), in_force);
+	jw_kv_u64(&w, ST_RKEY(ctl, seed), st_faults_seed());
+	jw_kv_str(&w, ST_RKEY(ctl, message), message);
 	jw_obj_end(&w);
 	jw_char(&w, '\n');
 	if (!w.overflow)

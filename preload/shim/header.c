@@ -1,6 +1,7 @@
 #include "header.h"
 
 #include "fault.h"
+#include "fields.h"
 #include "jsonw.h"
 #include "recframe.h"
 #include "shim.h"
@@ -33,16 +34,16 @@ char *st_header_build(size_t *len)
 
 	jw_init(&w, header_buf + HEADER_PRE, sizeof(header_buf) - HEADER_PRE - ST_JSON_POST);
 	jw_obj_begin(&w);
-	jw_kv_name(&w, "rec", "header");
-	jw_kv_name(&w, "format", SOCKTRACE_FORMAT_NAME);
-	jw_kv_name(&w, "version", SOCKTRACE_FORMAT_VERSION);
-	jw_kv_name(&w, "tool", "socktrace " SOCKTRACE_VERSION);
-	jw_kv_i64(&w, "pid", st_shim.pid);
-	jw_kv_i64(&w, "ppid", st_shim.ppid);
-	jw_kv_i64(&w, "uid", (int64_t)getuid());
-	jw_kv_str(&w, "prog", st_shim.prog);
-	jw_kv_str(&w, "exe", st_shim.exe);
-	jw_key(&w, "argv");
+	jw_kv_name(&w, ST_RKEY(header, rec), SOCKTRACE_REC_HEADER);
+	jw_kv_name(&w, ST_RKEY(header, format), SOCKTRACE_FORMAT_NAME);
+	jw_kv_name(&w, ST_RKEY(header, version), SOCKTRACE_FORMAT_VERSION);
+	jw_kv_name(&w, ST_RKEY(header, tool), "socktrace " SOCKTRACE_VERSION);
+	jw_kv_i64(&w, ST_RKEY(header, pid), st_shim.pid);
+	jw_kv_i64(&w, ST_RKEY(header, ppid), st_shim.ppid);
+	jw_kv_i64(&w, ST_RKEY(header, uid), (int64_t)getuid());
+	jw_kv_str(&w, ST_RKEY(header, prog), st_shim.prog);
+	jw_kv_str(&w, ST_RKEY(header, exe), st_shim.exe);
+	jw_key(&w, ST_RKEY(header, argv));
 	jw_arr_begin(&w);
 	for (int i = 0; i < st_shim.argc && o < st_shim.argv_len; i++) {
 		size_t n = strnlen(st_shim.argv + o, st_shim.argv_len - o);
@@ -52,37 +53,37 @@ char *st_header_build(size_t *len)
 	}
 	jw_arr_end(&w);
 	if (uname(&un) == 0)
-		jw_kv_str(&w, "host", un.nodename);
+		jw_kv_str(&w, ST_RKEY(header, host), un.nodename);
 	/* Read back to back: the pair maps this host's monotonic clock,
 	 * which event timestamps use, onto wall-clock time. */
 	mono = clock_ns(CLOCK_MONOTONIC);
 	real = clock_ns(CLOCK_REALTIME);
-	jw_key(&w, "clock");
+	jw_key(&w, ST_RKEY(header, clock));
 	jw_obj_begin(&w);
-	jw_kv_u64(&w, "mono", mono);
-	jw_kv_u64(&w, "real", real);
+	jw_kv_u64(&w, ST_RKEY(header_clock, mono), mono);
+	jw_kv_u64(&w, ST_RKEY(header_clock, real), real);
 	jw_obj_end(&w);
-	jw_kv_u64(&w, "start", st_shim.start_mono);
+	jw_kv_u64(&w, ST_RKEY(header, start), st_shim.start_mono);
 	if (st_shim.fork_mono)
-		jw_kv_u64(&w, "forked", st_shim.fork_mono);
-	jw_kv_u64(&w, "payload", st_shim.cfg.payload);
+		jw_kv_u64(&w, ST_RKEY(header, forked), st_shim.fork_mono);
+	jw_kv_u64(&w, ST_RKEY(header, payload), st_shim.cfg.payload);
 	if (st_shim.cfg.backtrace) {
-		jw_kv_u64(&w, "backtrace", st_shim.cfg.backtrace);
-		jw_key(&w, "backtrace_errors");
+		jw_kv_u64(&w, ST_RKEY(header, backtrace), st_shim.cfg.backtrace);
+		jw_key(&w, ST_RKEY(header, backtrace_errors));
 		jw_bool(&w, st_shim.cfg.backtrace_errors);
 	}
 	if (st_faults_count()) {
 		/* Enough to replay the run: the same rules and seed give the
 		 * same faults on the same calls. */
-		jw_kv_u64(&w, "seed", st_faults_seed());
-		jw_key(&w, "rules");
+		jw_kv_u64(&w, ST_RKEY(header, seed), st_faults_seed());
+		jw_key(&w, ST_RKEY(header, rules));
 		jw_arr_begin(&w);
 		for (size_t i = 0; i < st_faults_count(); i++) {
 			const struct st_rule *r = st_fault_rule(i);
 			jw_elem(&w);
 			jw_obj_begin(&w);
-			jw_kv_str(&w, "rule", r->origin);
-			jw_kv_str(&w, "text", r->text);
+			jw_kv_str(&w, ST_RKEY(header_rule, rule), r->origin);
+			jw_kv_str(&w, ST_RKEY(header_rule, text), r->text);
 			jw_obj_end(&w);
 		}
 		jw_arr_end(&w);

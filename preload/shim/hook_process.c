@@ -5,9 +5,12 @@
 #include "jsonw.h"
 #include "call.h"
 #include "ctl.h"
+#include "fields.h"
 #include "names.h"
 #include "real.h"
 #include "writer.h"
+
+#include <socktrace/trace_format.h>
 
 #include <stdarg.h>
 #include <sys/mman.h>
@@ -20,18 +23,18 @@ static void rec_exec(const char *path, int fd, int ret, int err)
 
 	jw_init(&w, buf + ST_JSON_PRE, sizeof(buf) - ST_JSON_PRE - ST_JSON_POST);
 	jw_obj_begin(&w);
-	jw_kv_name(&w, "rec", "exec");
-	jw_kv_u64(&w, "ts", st_now());
-	jw_kv_i64(&w, "pid", st_shim.pid);
-	jw_kv_i64(&w, "tid", st_tid());
+	jw_kv_name(&w, ST_RKEY(exec, rec), SOCKTRACE_REC_EXEC);
+	jw_kv_u64(&w, ST_RKEY(exec, ts), st_now());
+	jw_kv_i64(&w, ST_RKEY(exec, pid), st_shim.pid);
+	jw_kv_i64(&w, ST_RKEY(exec, tid), st_tid());
 	if (path)
-		jw_kv_str(&w, "path", path);
+		jw_kv_str(&w, ST_RKEY(exec, path), path);
 	else
-		jw_kv_i64(&w, "fd", fd);
+		jw_kv_i64(&w, ST_RKEY(exec, fd), fd);
 	if (ret < 0) {
-		jw_kv_i64(&w, "ret", ret);
+		jw_kv_i64(&w, ST_RKEY(exec, ret), ret);
 		if (st_errno_name(err))
-			jw_kv_name(&w, "errno", st_errno_name(err));
+			jw_kv_name(&w, ST_RKEY(exec, errno), st_errno_name(err));
 	}
 	jw_obj_end(&w);
 	jw_char(&w, '\n');

@@ -3,10 +3,13 @@
 #include "clock.h"
 #include "ctl.h"
 #include "fdtable.h"
+#include "fields.h"
 #include "jsonw.h"
 #include "real.h"
 #include "shim.h"
 #include "writer.h"
+
+#include <socktrace/trace_format.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,14 +40,14 @@ static void warn_sealed(const char *how)
 
 	jw_init(&w, buf + ST_JSON_PRE, sizeof(buf) - ST_JSON_PRE - ST_JSON_POST);
 	jw_obj_begin(&w);
-	jw_kv_name(&w, "rec", "warning");
-	jw_kv_u64(&w, "ts", st_now());
-	jw_kv_i64(&w, "pid", st_shim.pid);
-	jw_kv_i64(&w, "tid", st_tid());
-	jw_kv_name(&w, "kind", "seccomp");
-	jw_kv_name(&w, "how", how);
-	jw_kv_u64(&w, "room", room);
-	jw_kv_name(&w, "message",
+	jw_kv_name(&w, ST_RKEY(warning, rec), SOCKTRACE_REC_WARNING);
+	jw_kv_u64(&w, ST_RKEY(warning, ts), st_now());
+	jw_kv_i64(&w, ST_RKEY(warning, pid), st_shim.pid);
+	jw_kv_i64(&w, ST_RKEY(warning, tid), st_tid());
+	jw_kv_name(&w, ST_RKEY(warning, kind), "seccomp");
+	jw_kv_name(&w, ST_RKEY(warning, how), how);
+	jw_kv_u64(&w, ST_RKEY(warning, room), room);
+	jw_kv_name(&w, ST_RKEY(warning, message),
 		   "this process installs a seccomp filter: from here on the shim makes no system call of its own; "
 		   "records go into the room already mapped and the rest are counted as dropped, addresses not "
 		   "yet known stay unknown, no stacks, socktrace ctl cannot reach it, its fork children are not traced");

@@ -1,10 +1,13 @@
 #include "warn.h"
 
+#include "fields.h"
 #include "jsonw.h"
 #include "real.h"
 #include "sandbox.h"
 #include "shim.h"
 #include "writer.h"
+
+#include <socktrace/trace_format.h>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -24,13 +27,13 @@ void st_warn_io_uring(const char *how)
 		return;
 	jw_init(&w, buf + ST_JSON_PRE, sizeof(buf) - ST_JSON_PRE - ST_JSON_POST);
 	jw_obj_begin(&w);
-	jw_kv_name(&w, "rec", "warning");
-	jw_kv_u64(&w, "ts", st_now());
-	jw_kv_i64(&w, "pid", st_shim.pid);
-	jw_kv_i64(&w, "tid", st_tid());
-	jw_kv_name(&w, "kind", "io_uring");
-	jw_kv_name(&w, "how", how);
-	jw_kv_name(&w, "message",
+	jw_kv_name(&w, ST_RKEY(warning, rec), SOCKTRACE_REC_WARNING);
+	jw_kv_u64(&w, ST_RKEY(warning, ts), st_now());
+	jw_kv_i64(&w, ST_RKEY(warning, pid), st_shim.pid);
+	jw_kv_i64(&w, ST_RKEY(warning, tid), st_tid());
+	jw_kv_name(&w, ST_RKEY(warning, kind), "io_uring");
+	jw_kv_name(&w, ST_RKEY(warning, how), how);
+	jw_kv_name(&w, ST_RKEY(warning, message),
 		   "this process uses io_uring: socket operations submitted through it bypass the C library and are not traced");
 	jw_obj_end(&w);
 	jw_char(&w, '\n');

@@ -6,7 +6,9 @@
 #include "real.h"
 #include "sandbox.h"
 #include "event.h"
+#include "fields.h"
 #include "fsize.h"
+#include "jsonw.h"
 #include "recframe.h"
 #include "recjson.h"
 #include "shim.h"
@@ -891,15 +893,23 @@ struct st_intern_ids *st_writer_intern_ids(void)
 static char *end_record(char *rec, size_t cap, const char *reason, size_t *len)
 {
 	char *line = rec + ST_JSON_PRE;
-	int n = snprintf(line, cap - ST_JSON_PRE - ST_JSON_POST,
-			 "{\"rec\":\"end\",\"ts\":%llu,\"pid\":%d,\"reason\":\"%s\",\"dropped\":%llu}\n",
-			 (unsigned long long)st_now(), st_shim.pid, reason,
-			 (unsigned long long)atomic_load(&w.ctl->dropped));
+	struct jw j;
+	size_t n;
 
+	jw_init(&j, line, cap - ST_JSON_PRE - ST_JSON_POST);
+	jw_obj_begin(&j);
+	jw_kv_name(&j, ST_RKEY(end, rec), SOCKTRACE_REC_END);
+	jw_kv_u64(&j, ST_RKEY(end, ts), st_now());
+	jw_kv_i64(&j, ST_RKEY(end, pid), st_shim.pid);
+	jw_kv_name(&j, ST_RKEY(end, reason), reason);
+	jw_kv_u64(&j, ST_RKEY(end, dropped), atomic_load(&w.ctl->dropped));
+	jw_obj_end(&j);
+	jw_char(&j, '\n');
 	*len = 0;
-	if (n <= 0 || (size_t)n >= cap - ST_JSON_PRE - ST_JSON_POST)
+	if (j.overflow)
 		return rec;
-	*len = (size_t)n;
+	n = jw_len(&j, line);
+	*len = n;
 	if (st_shim.cfg.format == ST_FORMAT_JSONL)
 		return line;
 	return (char *)st_frame_json((uint8_t *)rec, (size_t)n, len);

@@ -15,6 +15,8 @@
 #include "recframe.h"
 #include "recjson.h"
 
+#include <socktrace/trace_format.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +67,200 @@ static void test_doc_table_is_the_declaration(void **state)
 		fields += st_field_info(id) != NULL;
 	assert_true(in_table);
 	assert_int_equal(rows, fields);
+}
+
+/* Whether rec is an object inside a record (ST_ROBJ), not a record. */
+static const struct st_robj_info *robj(const char *rec)
+{
+	for (size_t i = 0; i < st_robj_count; i++)
+		if (strcmp(st_robj_table[i].obj, rec) == 0)
+			return &st_robj_table[i];
+	return NULL;
+}
+
+/* The document's row of the record field at *i, and of the fields after
+ * it that share the row (doc NULL); *i moves past them. */
+static void rfield_row(size_t *i, char *row, size_t cap)
+{
+	const struct st_rfield_info *first = &st_rfield_table[*i];
+	char keys[512] = "", types[256] = "";
+	size_t k = *i;
+
+	do {
+		const struct st_rfield_info *f = &st_rfield_table[k];
+		snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s`%s`",
+			 k == *i ? "" : ", ", f->key);
+		if (f->type[0] && !strstr(types, f->type))
+			snprintf(types + strlen(types), sizeof(types) - strlen(types), "%s%s",
+				 types[0] ? ", " : "", f->type);
+		k++;
+	} while (k < ST_R_COUNT && !st_rfield_table[k].doc &&
+		 strcmp(st_rfield_table[k].rec, first->rec) == 0);
+	*i = k;
+	/* An empty cell is one space, as the document writes it. */
+	snprintf(row, cap, "| %s |%s%s%s|%s%s%s|\n", keys, types[0] ? " " : "", types,
+		 types[0] ? " " : " ", first->doc[0] ? " " : "", first->doc, first->doc[0] ? " " : " ");
+}
+
+/* The document's table for record rec (between its markers) is the
+ * declaration's, row for row. Returns the rows checked. */
+static unsigned check_rec_table(const char *rec, char *doc)
+{
+	char start[128], end[128], row[4096];
+	unsigned rows = 0;
+
+	snprintf(start, sizeof(start), "<!-- %s fields: generated from preload/core/recfields.def -->\n",
+		 rec);
+	snprintf(end, sizeof(end), "<!-- end of %s fields -->", rec);
+	char *p = strstr(doc, start), *stop = p ? strstr(p, end) : NULL;
+	if (!p || !stop)
+		fail_msg("docs/trace-format.md has no table for %s records (%s ... %s)", rec, start, end);
+	p += strlen(start);
+	const char *head = "| field | type | meaning |\n|---|---|---|\n";
+	if (strncmp(p, head, strlen(head)) != 0)
+		fail_msg("the %s table does not start with %s", rec, head);
+	p += strlen(head);
+	for (size_t i = 0; i < ST_R_COUNT;) {
+		if (strcmp(st_rfield_table[i].rec, rec) != 0) {
+			i++;
+			continue;
+		}
+		if (!st_rfield_table[i].doc)
+			fail_msg("%s.%s: the first field of a record has no row to share", rec,
+				 st_rfield_table[i].name);
+		rfield_row(&i, row, sizeof(row));
+		char *nl = strchr(p, '\n');
+		if (p >= stop || !nl)
+			fail_msg("the %s table ends before the row\n  %s", rec, row);
+		if ((size_t)(nl + 1 - p) != strlen(row) || strncmp(p, row, strlen(row)) != 0)
+			fail_msg("docs/trace-format.md says\n  %.*s\n  recfields.def says\n  %s", (int)(nl - p), p,
+				 row);
+		p = nl + 1;
+		rows++;
+	}
+	if (p != stop)
+		fail_msg("rows the declaration of %s does not have: %.*s", rec, (int)(stop - p), p);
+	return rows;
+}
+
+static char *read_doc(void)
+{
+	char path[4096];
+	static char buf[1 << 18];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/docs/trace-format.md", SOURCE_ROOT);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	assert_true(n < sizeof(buf) - 1);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* The records other than the call (recfields.def): each has its table in
+ * docs/trace-format.md, as declared; an object's fields are named in the
+ * row of the field that holds them; its rec is trace_format.h's name. */
+static void test_doc_record_tables(void **state)
+{
+	static const struct {
+		const char *rec, *value;
+	} recs[] = {
+		{ "header", SOCKTRACE_REC_HEADER }, { "call", SOCKTRACE_REC_CALL },
+		{ "exec", SOCKTRACE_REC_EXEC },     { "warning", SOCKTRACE_REC_WARNING },
+		{ "ctl", SOCKTRACE_REC_CTL },       { "end", SOCKTRACE_REC_END },
+	};
+	char *doc = read_doc(), row[4096];
+	unsigned rows = 0, fields = 0;
+
+	(void)state;
+	for (size_t r = 0; r < sizeof(recs) / sizeof(recs[0]); r++) {
+		/* Every record names itself first, as trace_format.h does. */
+		bool seen = false;
+		for (size_t i = 0; i < ST_R_COUNT && !seen; i++) {
+			const struct st_rfield_info *f = &st_rfield_table[i];
+			if (strcmp(f->rec, recs[r].rec) != 0)
+				continue;
+			seen = true;
+			char want[64];
+			snprintf(want, sizeof(want), "`\"%s\"`", recs[r].value);
+			if (strcmp(f->key, "rec") != 0 || strcmp(f->type, want) != 0)
+				fail_msg("the first field of %s is %s (%s), not rec (%s)", recs[r].rec,
+					 f->key, f->type, want);
+		}
+		if (!seen)
+			fail_msg("recfields.def does not declare the %s record", recs[r].rec);
+		if (strcmp(recs[r].rec, "call") == 0) {
+			/* The call's other fields are fields.def's: its rec is the
+			 * first row of its common fields. */
+			size_t i = ST_R_call_rec;
+			rfield_row(&i, row, sizeof(row));
+			if (!strstr(doc, row))
+				fail_msg("docs/trace-format.md has no row\n  %s", row);
+			fields++;
+			continue;
+		}
+		rows += check_rec_table(recs[r].rec, doc);
+	}
+	/* Every field is of one of those records, or of an object of one. */
+	for (size_t i = 0; i < ST_R_COUNT; i++) {
+		const struct st_rfield_info *f = &st_rfield_table[i];
+		const struct st_robj_info *o = robj(f->rec);
+		bool known = false;
+		for (size_t r = 0; r < sizeof(recs) / sizeof(recs[0]); r++)
+			known |= strcmp(f->rec, recs[r].rec) == 0 || (o && strcmp(o->rec, recs[r].rec) == 0);
+		if (!known)
+			fail_msg("%s.%s: %s is no record of trace_format.h", f->rec, f->name, f->rec);
+		if (!o)
+			continue;
+		/* The row of the field holding the object names the field. */
+		size_t at = (size_t)o->field;
+		assert_string_equal(st_rfield_table[at].rec, o->rec);
+		rfield_row(&at, row, sizeof(row));
+		char quoted[64];
+		snprintf(quoted, sizeof(quoted), "\"%s\"", f->key);
+		if (!strstr(row, quoted))
+			fail_msg("%s.%s: the row of %s.%s does not name %s:\n  %s", f->rec, f->name, o->rec,
+				 st_rfield_table[o->field].key, quoted, row);
+	}
+	assert_true(rows > 0);
+	assert_int_equal(fields, 1);
+}
+
+/* A field that two records have, or a record and the call, is one field:
+ * the same C name is the same key (the reader takes "ts" of every record
+ * alike, trace_fields.c). */
+static void test_same_name_same_key(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ST_R_COUNT; i++) {
+		const struct st_rfield_info *a = &st_rfield_table[i];
+		assert_int_equal(strlen(a->key), a->key_len);
+		for (size_t j = 0; j < i; j++) {
+			const struct st_rfield_info *b = &st_rfield_table[j];
+			if (strcmp(a->name, b->name) == 0 && strcmp(a->key, b->key) != 0)
+				fail_msg("%s.%s is \"%s\" but %s.%s \"%s\"", a->rec, a->name, a->key, b->rec,
+					 b->name, b->key);
+		}
+		for (unsigned id = 1; id <= ST_FIELD_ID_MAX; id++) {
+			const struct st_field_info *c = st_field_info(id);
+			if (c && strcmp(c->name, a->name) == 0 && strcmp(c->key, a->key) != 0)
+				fail_msg("%s.%s is \"%s\" but the call's %s (fields.def) \"%s\"", a->rec,
+					 a->name, a->key, c->name, c->key);
+		}
+	}
+	/* The constants are the table's. */
+	assert_string_equal(ST_FKEY(msgflags), "flags");
+	assert_int_equal(sizeof(ST_FKEY(frame_offset)) - 1, 6);
+	assert_string_equal(ST_RKEY(header_clock, mono), "mono");
+	assert_ptr_equal(st_rfield_table[ST_R_end_dropped].key, ST_RKEY(end, dropped));
+	for (unsigned id = 1; id <= ST_FIELD_ID_MAX; id++) {
+		const struct st_field_info *c = st_field_info(id);
+		if (c)
+			assert_int_equal(strlen(c->key), c->key_len);
+	}
 }
 
 static uint8_t frame_buf[ST_FRAME_HEAD_MAX + 20000 + ST_FRAME_TAIL];
@@ -263,6 +459,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_doc_table_is_the_declaration),
+		cmocka_unit_test(test_doc_record_tables),
+		cmocka_unit_test(test_same_name_same_key),
 		cmocka_unit_test(test_frames_check_whole_only),
 		cmocka_unit_test(test_prologue),
 		cmocka_unit_test(test_endpoints_once_per_socket),
