@@ -175,21 +175,6 @@ size_t bin_body_json(struct bin_file *b, const uint8_t *body, size_t n, char *ou
 #include "calls.h"
 #include "names.h"
 
-/* The slot of each field the fast path decodes (trace_fields.c), by id;
- * 0 (TF_REC, never a field's) for the others. */
-static const unsigned char slot_of[ST_FIELD_ID_MAX + 1] = {
-	[ST_F_ts] = TF_TS, [ST_F_dur] = TF_DUR, [ST_F_pid] = TF_PID, [ST_F_tid] = TF_TID,
-	[ST_F_fn] = TF_FN, [ST_F_fd] = TF_FD, [ST_F_ret] = TF_RET, [ST_F_errno] = TF_ERRNO,
-	[ST_F_local] = TF_LOCAL, [ST_F_peer] = TF_PEER, [ST_F_addr] = TF_ADDR,
-	[ST_F_bytes] = TF_BYTES, [ST_F_data] = TF_DATA, [ST_F_data_cut] = TF_DATA_CUT,
-	[ST_F_how] = TF_HOW, [ST_F_type] = TF_TYPE, [ST_F_opt] = TF_OPT, [ST_F_value] = TF_VALUE,
-	[ST_F_fds] = TF_FDS, [ST_F_dir] = TF_DIR, [ST_F_flags] = TF_FLAGS,
-	[ST_F_msgflags] = TF_FLAGS, [ST_F_peer_pid] = TF_PEER_PID, [ST_F_ino] = TF_INO,
-	[ST_F_peer_ino] = TF_PEER_INO, [ST_F_family] = TF_FAMILY, [ST_F_backlog] = TF_BACKLOG,
-	[ST_F_vlen] = TF_VLEN, [ST_F_newfd] = TF_NEWFD, [ST_F_cmd] = TF_CMD,
-	[ST_F_value_us] = TF_VALUE_US, [ST_F_host] = TF_HOST, [ST_F_service] = TF_SERVICE,
-	[ST_F_addrs] = TF_ADDRS, [ST_F_fault] = TF_FAULT,
-};
 
 struct dec {
 	struct tr_fields *f;
@@ -373,7 +358,11 @@ struct tr_fields *bin_call_fields(struct bin_file *b, const uint8_t *body, size_
 	struct tr_fields *f;
 	struct dec d;
 
-	if (n < 2 || body[0] != ST_K_CALL || defines(body + 1, body + n))
+	/* The slot of each field the fast path decodes, by id: those of
+	 * trace_fields.c's schema. */
+	const unsigned char *slot_of = tf_call_slots();
+
+	if (n < 2 || body[0] != ST_K_CALL || !slot_of || defines(body + 1, body + n))
 		return NULL;
 	f = malloc(sizeof(*f) + cap);
 	if (!f)

@@ -77,6 +77,15 @@ struct tr_fields {
 struct tr_fields *tr_fields_parse(const char *line, size_t n, bool keep_line);
 void tr_fields_free(struct tr_fields *f);
 
+/* The schema, prepared (NULL if it cannot be): its keys are those of
+ * declared fields (tests check). */
+const struct js_schema *tf_record_schema(void);
+
+/* The slot of each call field (fields.def) the fast path decodes, by id:
+ * the slot of its key in the schema, else 0 (TF_REC, no call field's).
+ * NULL if the schema cannot be prepared. */
+const unsigned char *tf_call_slots(void);
+
 /* Slot s of a record read by jansson, as the fast path would have
  * decoded it (the string points into j). */
 struct js_val tf_json_val(json_t *j, enum tf_slot s);
