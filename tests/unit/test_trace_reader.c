@@ -11,6 +11,7 @@
 #include "trace_fixture.h"
 #include "read/trace_reader.h"
 #include "read/vev.h"
+#include "recframe.h"
 
 #include <sys/stat.h>
 
@@ -530,6 +531,323 @@ static void survives_mutations(void **state)
 	fixture_rm(dir);
 }
 
+/* ---- traces joined in one input ---- */
+
+#define JOIN_A HDR(1, 0, "a") REC(100, 0, 1, "socket") REC(300, 0, 1, "bind")
+#define JOIN_B                                                                            \
+	"{\"rec\":\"header\",\"format\":\"socktrace\",\"version\":\"1.0\",\"tool\":\"t\","     \
+	"\"pid\":2,\"ppid\":1,\"uid\":0,\"prog\":\"b\",\"exe\":\"/y\",\"argv\":[],\"host\":\"h\","  \
+	"\"clock\":{\"mono\":0,\"real\":1000000000},\"start\":0,\"payload\":0}\n"             \
+	REC(50, 1000, 2, "accept") REC(2000, 5, 2, "recv")
+
+/* A binary trace of the JSON lines text: its prologue, each line a JSON
+ * record's frame (as the shim frames headers); cut: bytes left off its
+ * end. Appended to buf. */
+static void bin_append(char *buf, size_t *n, const char *text, size_t cut)
+{
+	size_t start = *n;
+
+	st_prologue_write((uint8_t *)buf + *n, 0);
+	*n += ST_PROLOGUE_LEN;
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = (size_t)(nl - line) + 1, flen;
+		uint8_t frame[4096];
+		memcpy(frame + ST_JSON_PRE, line, len);
+		uint8_t *f = st_frame_json(frame, len, &flen);
+		memcpy(buf + *n, f, flen);
+		*n += flen;
+		line = nl + 1;
+	}
+	assert_true(*n - start > cut);
+	*n -= cut;
+}
+
+/* What dir's files read: the keys, each record's file's pid and part,
+ * the reader's counts and messages. */
+struct reading {
+	int n;
+	int64_t keys[16];
+	int pids[16];
+	size_t nfiles;
+	unsigned long cut, invalid, unknown, inner;
+	char *said;
+};
+
+static void read_inputs(const char *const *paths, size_t npaths, struct reading *out)
+{
+	struct tr_reader r;
+	struct capture c;
+	struct tr_record rec;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	capture_open(&c);
+	assert_int_equal(tr_open(&r, paths, npaths, c.f, mode), 0);
+	while ((rc = tr_next(&r, &rec)) > 0) {
+		assert_true(out->n < 16);
+		out->keys[out->n] = rec.ts + rec.dur;
+		out->pids[out->n++] = rec.file->pid;
+		tr_record_free(&rec);
+	}
+	assert_int_equal(rc, 0);
+	tr_report(&r, "t");
+	out->nfiles = r.nfiles;
+	out->cut = r.skipped_cut;
+	out->invalid = r.skipped_invalid;
+	out->unknown = r.skipped_unknown;
+	out->inner = r.inner_headers;
+	out->said = strdup(capture_text(&c));
+	tr_close(&r);
+	capture_close(&c);
+}
+
+static void same_reading(const struct reading *a, const struct reading *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (int i = 0; i < a->n; i++) {
+		assert_int_equal(a->keys[i], b->keys[i]);
+		assert_int_equal(a->pids[i], b->pids[i]);
+	}
+	assert_int_equal(a->nfiles, b->nfiles);
+	assert_int_equal(a->cut, b->cut);
+	assert_int_equal(a->invalid, b->invalid);
+	assert_int_equal(a->unknown, b->unknown);
+	assert_int_equal(a->inner, b->inner);
+}
+
+/* A file (or a stream) holding traces one after the other reads as the
+ * files they were: JSON Lines, binary, mixed; each trace a file of the
+ * reader with its own header's identity; nothing skipped. */
+static void joined_traces_read_as_files(void **state)
+{
+	static char buf[8192];
+	char *dir = fixture_dir(), *sep = fixture_dir();
+	char path[PATH_MAX];
+	const char *paths[] = { sep };
+	struct reading want, got;
+	size_t n;
+
+	(void)state;
+	fixture_write(sep, "a.1.jsonl", JOIN_A, 0);
+	fixture_write(sep, "b.2.jsonl", JOIN_B, 0);
+	read_inputs(paths, 1, &want);
+	assert_int_equal(want.n, 4);
+	assert_int_equal(want.pids[2], 2); /* accept: returned at 1050 */
+	assert_string_equal(want.said, "");
+	for (int kind = 0; kind < 4; kind++) {
+		n = 0;
+		if (kind == 0) { /* JSON Lines */
+			memcpy(buf, JOIN_A JOIN_B, n = strlen(JOIN_A JOIN_B));
+		} else if (kind == 1) { /* binary */
+			bin_append(buf, &n, JOIN_A, 0);
+			bin_append(buf, &n, JOIN_B, 0);
+		} else if (kind == 2) { /* JSON Lines, then binary */
+			memcpy(buf, JOIN_A, n = strlen(JOIN_A));
+			bin_append(buf, &n, JOIN_B, 0);
+		} else { /* binary, then NUL padding, then JSON Lines */
+			bin_append(buf, &n, JOIN_A, 0);
+			memset(buf + n, 0, 40);
+			n += 40;
+			memcpy(buf + n, JOIN_B, strlen(JOIN_B));
+			n += strlen(JOIN_B);
+		}
+		fixture_write(dir, "ab.trace", buf, n);
+		snprintf(path, sizeof(path), "%s/ab.trace", dir);
+		const char *joined[] = { path };
+		/* Twice: the second tr_open takes what the first found. */
+		for (int again = 0; again < 2; again++) {
+			read_inputs(joined, 1, &got);
+			same_reading(&want, &got);
+			assert_string_equal(got.said, "");
+			free(got.said);
+		}
+		/* The identity of each, and its name in messages. */
+		struct tr_reader r;
+		struct capture c;
+		char name[PATH_MAX + 64];
+		capture_open(&c);
+		assert_int_equal(tr_open(&r, joined, 1, c.f, mode), 0);
+		assert_int_equal(r.nfiles, 2);
+		assert_int_equal(r.files[0]->pid, 1);
+		assert_int_equal(r.files[0]->ppid, 0);
+		assert_string_equal(r.files[0]->prog, "a");
+		assert_string_equal(r.files[0]->exe, "/x");
+		assert_int_equal(r.files[0]->part, 1);
+		assert_int_equal(r.files[1]->pid, 2);
+		assert_int_equal(r.files[1]->ppid, 1);
+		assert_string_equal(r.files[1]->prog, "b");
+		assert_string_equal(r.files[1]->exe, "/y");
+		assert_int_equal(r.files[1]->part, 2);
+		assert_int_equal(r.files[1]->binary, kind == 1 || kind == 2);
+		snprintf(name, sizeof(name), "%s (trace 2, pid 2)", path);
+		assert_string_equal(tr_file_shown(r.files[1]), name);
+		json_t *h = tr_file_header(r.files[1]);
+		assert_non_null(h);
+		assert_string_equal(json_string_value(json_object_get(h, "prog")), "b");
+		json_decref(h);
+		tr_close(&r);
+		capture_close(&c);
+	}
+	/* A file of one trace is no part. */
+	snprintf(path, sizeof(path), "%s/a.1.jsonl", sep);
+	const char *one[] = { path };
+	struct tr_reader r;
+	struct capture c;
+	capture_open(&c);
+	assert_int_equal(tr_open(&r, one, 1, c.f, mode), 0);
+	assert_int_equal(r.nfiles, 1);
+	assert_int_equal(r.files[0]->part, 0);
+	assert_string_equal(tr_file_shown(r.files[0]), path);
+	tr_close(&r);
+	capture_close(&c);
+	free(want.said);
+	fixture_rm(dir);
+	fixture_rm(sep);
+}
+
+/* A joined trace cut short reads as the file cut there would: its cut
+ * record counted and named by which trace it is, the next trace whole
+ * (its header right after the cut, without a newline between, too). */
+static void joined_traces_cut_short(void **state)
+{
+	static char buf[8192];
+	static const char cut_a[] = HDR(1, 0, "a") REC(100, 0, 1, "socket")
+		"{\"rec\":\"call\",\"ts\":300,\"dur\":0,\"pid\":1,\"fn\":\"bi";
+	char *dir = fixture_dir(), *sep = fixture_dir();
+	char path[PATH_MAX], where[PATH_MAX + 64];
+	const char *paths[] = { sep };
+	struct reading want, got;
+
+	(void)state;
+	for (int kind = 0; kind < 3; kind++) {
+		size_t n = 0, na;
+		if (kind == 0) {
+			memcpy(buf, cut_a, n = strlen(cut_a));
+		} else if (kind == 1) { /* padding after the cut: a killed writer */
+			memcpy(buf, cut_a, n = strlen(cut_a));
+			memset(buf + n, 0, 16);
+			n += 16;
+		} else { /* a binary trace whose last frame lacks its end */
+			bin_append(buf, &n, JOIN_A, 3);
+		}
+		na = n;
+		fixture_write(sep, kind == 2 ? "a.1.trace" : "a.1.jsonl", buf, na);
+		fixture_write(sep, "b.2.jsonl", JOIN_B, 0);
+		read_inputs(paths, 1, &want);
+		assert_int_equal(want.cut, 1);
+		memcpy(buf + n, JOIN_B, strlen(JOIN_B));
+		n += strlen(JOIN_B);
+		fixture_write(dir, "ab.jsonl", buf, n);
+		snprintf(path, sizeof(path), "%s/ab.jsonl", dir);
+		const char *joined[] = { path };
+		read_inputs(joined, 1, &got);
+		same_reading(&want, &got);
+		snprintf(where, sizeof(where), "(first at %s (trace 1, pid 1):%d)", path,
+			 3);
+		if (!strstr(got.said, where))
+			fail_msg("said %s, not %s", got.said, where);
+		free(want.said);
+		free(got.said);
+		fixture_rm(sep);
+		sep = fixture_dir();
+		paths[0] = sep;
+	}
+	fixture_rm(dir);
+	fixture_rm(sep);
+}
+
+struct traces_seen {
+	int n;
+	int part[4];
+	unsigned long lines[4], cut[4];
+	char shown[4][PATH_MAX + 64];
+};
+
+static int count_nothing(void *ctx, const char *line, size_t n)
+{
+	(void)ctx;
+	(void)line;
+	(void)n;
+	return 0;
+}
+
+static int trace_seen(void *ctx, const struct tr_line_counts *c)
+{
+	struct traces_seen *t = ctx;
+
+	assert_true(t->n < 4);
+	t->part[t->n] = c->part;
+	t->lines[t->n] = c->lines;
+	t->cut[t->n] = c->cut;
+	snprintf(t->shown[t->n++], sizeof(t->shown[0]), "%s", c->shown);
+	return 0;
+}
+
+/* tr_file_traces (cat): trace by trace, in the file's order, as it
+ * comes; tr_file_lines the sum. */
+static void file_traces_one_by_one(void **state)
+{
+	static char buf[8192];
+	char *dir = fixture_dir();
+	char path[PATH_MAX], name[PATH_MAX + 64];
+	struct traces_seen t = { 0 };
+	struct tr_line_counts sum;
+	size_t n = 0;
+
+	(void)state;
+	bin_append(buf, &n, JOIN_A, 3);
+	memcpy(buf + n, JOIN_B, strlen(JOIN_B));
+	n += strlen(JOIN_B);
+	bin_append(buf, &n, HDR(3, 1, "c") REC(70, 0, 3, "close"), 0);
+	fixture_write(dir, "abc.trace", buf, n);
+	snprintf(path, sizeof(path), "%s/abc.trace", dir);
+	assert_int_equal(tr_file_traces(path, NULL, count_nothing, trace_seen, &t), 0);
+	assert_int_equal(t.n, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(t.part[i], i + 1);
+	assert_int_equal(t.lines[0], 2);
+	assert_int_equal(t.cut[0], 1);
+	assert_int_equal(t.lines[1], 3);
+	assert_int_equal(t.cut[1], 0);
+	assert_int_equal(t.lines[2], 2);
+	snprintf(name, sizeof(name), "%s (trace 3, pid 3)", path);
+	assert_string_equal(t.shown[2], name);
+	assert_int_equal(tr_file_lines(path, NULL, count_nothing, NULL, &sum), 0);
+	assert_int_equal(sum.lines, 7);
+	assert_int_equal(sum.cut, 1);
+	/* One trace: part 0, the file's name. */
+	memset(&t, 0, sizeof(t));
+	fixture_write(dir, "b.jsonl", JOIN_B, 0);
+	snprintf(path, sizeof(path), "%s/b.jsonl", dir);
+	assert_int_equal(tr_file_traces(path, NULL, count_nothing, trace_seen, &t), 0);
+	assert_int_equal(t.n, 1);
+	assert_int_equal(t.part[0], 0);
+	assert_string_equal(t.shown[0], path);
+	fixture_rm(dir);
+}
+
+/* A directory's files are one trace each, as the shim writes them: a
+ * file of joined traces there is read as one, and said so. */
+static void joined_file_in_a_directory(void **state)
+{
+	char *dir = fixture_dir();
+	const char *paths[] = { dir };
+	struct reading got;
+
+	(void)state;
+	fixture_write(dir, "ab.jsonl", JOIN_A JOIN_B, 0);
+	read_inputs(paths, 1, &got);
+	assert_int_equal(got.nfiles, 1);
+	assert_int_equal(got.n, 4);
+	assert_int_equal(got.inner, 1);
+	assert_int_equal(got.unknown, 0);
+	assert_non_null(strstr(got.said, "ab.jsonl:4: a header in the middle of a trace"));
+	assert_non_null(strstr(got.said, "name the file, not its directory"));
+	free(got.said);
+	fixture_rm(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -546,6 +864,10 @@ int main(void)
 		cmocka_unit_test(many_files_in_bounded_descriptors),
 		cmocka_unit_test(survives_mutations),
 		cmocka_unit_test(both_decoders_agree),
+		cmocka_unit_test(joined_traces_read_as_files),
+		cmocka_unit_test(joined_traces_cut_short),
+		cmocka_unit_test(file_traces_one_by_one),
+		cmocka_unit_test(joined_file_in_a_directory),
 	};
 	int failed;
 

@@ -6,7 +6,11 @@ same output from its directory, from `- ` fed by `cat`, `gzip -c` and
 files (named so or not: the bytes tell) and directories of them, and
 from a gzip file of two members. A .gz and a .zst cut at 60 % are read up
 to the cut, as the plain trace cut there is, with the same exit status
-and a message saying the compressed data are cut short. Needs gzip and
+and a message saying the compressed data are cut short. Traces joined in
+one stream or file (`socktrace cat DIR | socktrace view -`, `cat
+DIR/*.trace | ...`, JSON Lines files joined into one, gzip of that,
+JSON Lines and binary mixed) read as the directory does, each trace
+with its own process, nothing skipped. Needs gzip and
 zstd (Debian packages gzip, zstd)."""
 
 import os
@@ -58,7 +62,10 @@ def normalise(text):
     text = re.sub(r"^Trace: (`[^`]*` ?)+", "Trace: `T`", text, flags=re.M)
     text = re.sub(r'( *<property name="trace" value="[^"]*"/>\n)+',
                   '<property name="trace" value="T"/>\n', text)
-    text = re.sub(r"\(pid (\d+), [^,():]+:(\d+)\)", r"(pid \1, FILE:\2)", text)
+    text = re.sub(r"\(pid (\d+), [^,():]+(?: \(trace \d+\))?:(\d+)\)", r"(pid \1, FILE:\2)",
+                  text)
+    # When the report was made (JUnit's timestamp): the second may turn.
+    text = re.sub(r' timestamp="[^"]*"', ' timestamp="T"', text)
     return text
 
 
@@ -225,6 +232,78 @@ def test_same_output(tmp):
            "cat --split of gzip data on standard input: the JSON Lines of the file")
 
 
+def test_joined(tmp):
+    """Traces joined one after the other in one input: as the directory."""
+    run_dir = os.path.join(tmp, "run")
+    client, server = record(run_dir)
+    cdata, sdata = open(client, "rb").read(), open(server, "rb").read()
+    scn = write(os.path.join(tmp, "t.scn"), SCENARIO.encode())
+    jdir = os.path.join(tmp, "jsonl")
+    rc, _, err = run(["cat", "--split", jdir], inputs=[run_dir])
+    assert rc == 0, err
+    jnames = sorted(os.listdir(jdir))
+    jc, js = (open(os.path.join(jdir, n), "rb").read() for n in jnames)
+    assert jnames[0].startswith("tcp_client.") and jnames[1].startswith("tcp_server."), jnames
+    # The directory's files in the order it reads them.
+    binary, jsonl = cdata + sdata, jc + js
+    joined = write(os.path.join(tmp, "joined.jsonl"), jsonl)
+    joined_gz = write(os.path.join(tmp, "joined.jsonl.gz"), compress("gzip", jsonl))
+    joined_bin = write(os.path.join(tmp, "joined.trace"), binary)
+    mixed = jc + sdata  # JSON Lines, then a binary trace
+    for name, args in COMMANDS.items():
+        want = run(args, inputs=[run_dir], scn=scn)
+        expect(want[1] and (want[0] == 0 or name == "assert"),
+               "%s: the directory: exit %d" % (name, want[0]), want[2])
+        for label, got in (
+                ("socktrace cat DIR | socktrace %s -" % args[0],
+                 run(args, inputs=["-"], scn=scn,
+                     shell='"$T" cat ' + shq(run_dir) + ' | %(cmd)s')),
+                ("cat DIR/*.trace | socktrace %s -" % args[0],
+                 run(args, stdin=binary, inputs=["-"], scn=scn)),
+                ("JSON Lines files joined in a file", run(args, inputs=[joined], scn=scn)),
+                ("binary files joined in a file", run(args, inputs=[joined_bin], scn=scn)),
+                ("gzip of JSON Lines joined, a file", run(args, inputs=[joined_gz], scn=scn)),
+                ("gzip -c of JSON Lines joined | socktrace %s -" % args[0],
+                 run(args, stdin=compress("gzip", jsonl), inputs=["-"], scn=scn)),
+                ("zstd -c of JSON Lines and binary joined | socktrace %s -" % args[0],
+                 run(args, stdin=compress("zstd", mixed), inputs=["-"], scn=scn)),
+                ("a FIFO of binary files joined", None)):
+            if got is None:
+                fifo = os.path.join(tmp, "fifo")
+                os.mkfifo(fifo)
+                t = feed_fifo(fifo, binary)
+                got = run(args, inputs=[fifo], scn=scn)
+                t.join(timeout=10)
+                os.unlink(fifo)
+            same(name, got, want, label)
+            expect("skipped" not in got[2] and "middle of a trace" not in got[2],
+                   "%s: %s: nothing skipped" % (name, label), got[2])
+    # Each process its own, in the picture too.
+    rc, out, err = run(["view", "-f", "text", "--width", "160", "--color", "never"],
+                       stdin=binary, inputs=["-"])
+    head = "\n".join(out.splitlines()[:2])
+    expect(rc == 0 and "tcp_client" in head and "tcp_server" in head,
+           "view - of binary traces joined: both programs in the header", head)
+    # cat --split of joined traces: the directory's names and lines.
+    sdir = os.path.join(tmp, "split")
+    rc, _, err = run(["cat", "--split", sdir], stdin=compress("gzip", binary), inputs=["-"])
+    expect(rc == 0 and sorted(os.listdir(sdir)) == jnames,
+           "cat --split of traces joined: one PROG.PID.jsonl each", "%s\n%s" % (
+               sorted(os.listdir(sdir)), err))
+    for n in jnames:
+        if os.path.exists(os.path.join(sdir, n)):
+            expect(open(os.path.join(sdir, n), "rb").read() ==
+                   open(os.path.join(jdir, n), "rb").read(),
+                   "cat --split of traces joined: %s as the directory's" % n)
+    # A trace of the input cut short: named by which one it is.
+    cut = jc[:-25] + js
+    rc, out, err = run(["stats"], stdin=cut, inputs=["-"])
+    expect(rc == 0 and "incomplete record" in err and
+           re.search(r"stdin \(trace 1, pid \d+\):\d+", err),
+           "stats - of joined traces, the first cut short: said, naming stdin (trace 1, pid N)",
+           err)
+
+
 def test_cut_compressed(tmp):
     big_dir = os.path.join(tmp, "big")
     trace = record_big(big_dir)
@@ -288,7 +367,7 @@ def main():
             return 77
     tmp = tempfile.mkdtemp(prefix="socktrace-streams-")
     try:
-        for t in (test_same_output, test_cut_compressed):
+        for t in (test_same_output, test_joined, test_cut_compressed):
             d = os.path.join(tmp, t.__name__)
             os.mkdir(d)
             t(d)

@@ -21,15 +21,19 @@ static const unsigned char gzip_magic[2] = { 0x1f, 0x8b };
 static const unsigned char zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
 
 /* The copy of an input that cannot be opened twice, shared by every
- * stream of its path in the process; or, for standard input that is a
- * regular file, that file read in place. */
+ * stream of its path in the process: its content, decompressed as it is
+ * copied (so that a stream of it goes forward or back without decoding
+ * again); or, for standard input that is a regular file, that file read
+ * in place. */
 struct spool {
 	struct spool *next;
 	bool is_stdin;   /* "-"; else the input is the file dev, ino */
 	dev_t dev;
 	ino_t ino;
-	int src;         /* where the bytes come from; -1 once at its end */
-	bool src_own;    /* ... closed then (not standard input) */
+	struct instream *src; /* the input, decompressed; NULL once at its end */
+	const char *fmt; /* its format (ins_format) */
+	const char *damage; /* ... why it ended early, once at its end */
+	char why[160];
 	int fd;          /* the copy, or the regular standard input */
 	bool direct;     /* fd is the input itself, from base on */
 	off_t base;
@@ -47,6 +51,7 @@ struct instream {
 	bool regular;    /* fd is a regular file: ins_skip seeks */
 	struct spool *sp;
 	uint64_t off;    /* in sp */
+	bool sp_end;     /* the copy has ended (its damage is this stream's) */
 	enum ins_fmt fmt;
 	unsigned char *raw; /* bytes read ahead of the decoder */
 	size_t rpos, rlen, rcap;
@@ -125,12 +130,15 @@ static struct spool *spool_find(const char *path)
 	return NULL;
 }
 
-/* A spool of src (st: its fstat): a copy, or src itself from where it
- * is when it is a regular standard input. */
-static struct spool *spool_new(bool in, int src, const struct stat *st, bool regular)
+static struct instream *ins_from_fd(int fd, bool own, bool regular);
+
+/* A spool of fd (st: its fstat): a copy of its content, or fd itself
+ * from where it is when it is a regular standard input. fd is the
+ * spool's from here (closed at its end unless it is standard input),
+ * not on failure. */
+static struct spool *spool_new(bool in, int fd, const struct stat *st, bool regular)
 {
 	struct spool *sp = calloc(1, sizeof(*sp));
-	bool src_own = !in;
 	int saved;
 
 	if (!sp)
@@ -138,22 +146,26 @@ static struct spool *spool_new(bool in, int src, const struct stat *st, bool reg
 	sp->is_stdin = in;
 	sp->dev = st->st_dev;
 	sp->ino = st->st_ino;
-	sp->src = src;
-	sp->src_own = src_own;
 	sp->fd = -1;
-	if (regular && !src_own && (sp->base = lseek(src, 0, SEEK_CUR)) >= 0) {
+	if (regular && in && (sp->base = lseek(fd, 0, SEEK_CUR)) >= 0) {
 		sp->direct = true;
-		sp->fd = src;
+		sp->fd = fd;
 	} else {
 		sp->fd = tmp_file();
 		if (sp->fd < 0)
 			goto fail;
+		sp->src = ins_from_fd(fd, !in, false);
+		if (!sp->src)
+			goto fail;
+		sp->fmt = ins_format(sp->src);
 	}
 	sp->next = spools;
 	spools = sp;
 	return sp;
 fail:
 	saved = errno;
+	if (sp && sp->fd >= 0)
+		close(sp->fd);
 	free(sp);
 	errno = saved;
 	return NULL;
@@ -197,7 +209,7 @@ static int pwrite_all(int fd, const void *buf, size_t n, off_t off)
 }
 
 /* Up to n bytes at off of the spooled input; what is not in the copy
- * yet is read from the input and added to it. */
+ * yet is read from the input (decompressed) and added to it. */
 static ssize_t spool_read(struct spool *sp, uint64_t off, void *buf, size_t n)
 {
 	ssize_t got;
@@ -212,17 +224,21 @@ static ssize_t spool_read(struct spool *sp, uint64_t off, void *buf, size_t n)
 		errno = sp->err;
 		return -1;
 	}
-	if (sp->src < 0)
+	if (!sp->src)
 		return 0;
-	got = read_some(sp->src, buf, n);
+	got = ins_read(sp->src, buf, n);
 	if (got < 0) {
 		sp->err = errno;
 		return -1;
 	}
 	if (got == 0) {
-		if (sp->src_own)
-			close(sp->src);
-		sp->src = -1;
+		const char *why = ins_damage(sp->src);
+		if (why) {
+			snprintf(sp->why, sizeof(sp->why), "%s", why);
+			sp->damage = sp->why;
+		}
+		ins_close(sp->src);
+		sp->src = NULL;
 		return 0;
 	}
 	if (pwrite_all(sp->fd, buf, (size_t)got, (off_t)sp->have) != 0) {
@@ -244,6 +260,8 @@ static ssize_t src_read(struct instream *s, void *buf, size_t n)
 	got = spool_read(s->sp, s->off, buf, n);
 	if (got > 0)
 		s->off += (uint64_t)got;
+	else if (got == 0)
+		s->sp_end = true;
 	return got;
 }
 
@@ -360,49 +378,17 @@ static ssize_t zstd_read(struct instream *s, void *buf, size_t n)
 
 /* ---- the stream ---- */
 
-struct instream *ins_open(const char *path, unsigned flags)
+/* Tells the format by the first bytes and readies the decoder: 0, or
+ * -1 with errno. */
+static int ins_start(struct instream *s)
 {
-	struct instream *s = calloc(1, sizeof(*s));
-	int saved;
-
-	if (!s)
-		return NULL;
-	s->fd = -1;
-	s->sp = spool_find(path);
-	if (!s->sp) {
-		bool in = ins_is_stdin(path);
-		struct stat st;
-		int fd = in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			goto fail;
-		/* The type only: a pipe has no size to trust. */
-		bool regular = false;
-		if (fstat(fd, &st) == 0)
-			regular = S_ISREG(st.st_mode);
-		else
-			memset(&st, 0, sizeof(st));
-		if ((flags & INS_AGAIN) && (!regular || in)) {
-			s->sp = spool_new(in, fd, &st, regular);
-			if (!s->sp) {
-				saved = errno;
-				if (!in)
-					close(fd);
-				errno = saved;
-				goto fail;
-			}
-		} else {
-			s->fd = fd;
-			s->own_fd = !in;
-			s->regular = regular;
-		}
-	}
 	s->rcap = INS_SNIFF;
-	s->raw = malloc(s->rcap);
+	s->raw = calloc(1, s->rcap);
 	if (!s->raw)
-		goto fail;
+		return -1;
 	while (s->rlen < INS_SNIFF && !s->raw_eof)
 		if (raw_more(s) != 0)
-			goto fail;
+			return -1;
 	if (s->rlen >= sizeof(gzip_magic) && memcmp(s->raw, gzip_magic, sizeof(gzip_magic)) == 0)
 		s->fmt = INS_GZIP;
 	else if (s->rlen >= sizeof(zstd_magic) && memcmp(s->raw, zstd_magic, sizeof(zstd_magic)) == 0)
@@ -410,7 +396,7 @@ struct instream *ins_open(const char *path, unsigned flags)
 	if (s->fmt != INS_PLAIN) {
 		unsigned char *big = realloc(s->raw, INS_RAW);
 		if (!big)
-			goto fail;
+			return -1;
 		s->raw = big;
 		s->rcap = INS_RAW;
 	}
@@ -418,7 +404,7 @@ struct instream *ins_open(const char *path, unsigned flags)
 		/* 15 + 16: a gzip wrapper, the largest window. */
 		if (inflateInit2(&s->z, 15 + 16) != Z_OK) {
 			errno = ENOMEM;
-			goto fail;
+			return -1;
 		}
 		s->z_init = true;
 	} else if (s->fmt == INS_ZSTD) {
@@ -426,15 +412,81 @@ struct instream *ins_open(const char *path, unsigned flags)
 		s->zd = ZSTD_createDCtx();
 		if (!s->zd) {
 			errno = ENOMEM;
-			goto fail;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* A stream of fd as it is read (own: closed with it, not on failure). */
+static struct instream *ins_from_fd(int fd, bool own, bool regular)
+{
+	struct instream *s = calloc(1, sizeof(*s));
+	int saved;
+
+	if (!s)
+		return NULL;
+	s->fd = fd;
+	s->regular = regular;
+	if (ins_start(s) != 0) {
+		saved = errno;
+		ins_close(s);
+		errno = saved;
+		return NULL;
+	}
+	s->own_fd = own;
 	return s;
-fail:
-	saved = errno;
-	ins_close(s);
-	errno = saved;
-	return NULL;
+}
+
+struct instream *ins_open(const char *path, unsigned flags)
+{
+	struct instream *s;
+	struct spool *sp = spool_find(path);
+	bool in = ins_is_stdin(path);
+	struct stat st;
+	int fd, saved;
+
+	if (!sp) {
+		fd = in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return NULL;
+		/* The type only: a pipe has no size to trust. */
+		bool regular = false;
+		if (fstat(fd, &st) == 0)
+			regular = S_ISREG(st.st_mode);
+		else
+			memset(&st, 0, sizeof(st));
+		if (!(flags & INS_AGAIN) || (regular && !in)) {
+			s = ins_from_fd(fd, !in, regular);
+			if (!s && !in) {
+				saved = errno;
+				close(fd);
+				errno = saved;
+			}
+			return s;
+		}
+		sp = spool_new(in, fd, &st, regular);
+		if (!sp) {
+			saved = errno;
+			if (!in)
+				close(fd);
+			errno = saved;
+			return NULL;
+		}
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->fd = -1;
+	s->sp = sp;
+	/* A copy holds the content decompressed already. */
+	if (sp->direct && ins_start(s) != 0) {
+		saved = errno;
+		ins_close(s);
+		errno = saved;
+		return NULL;
+	}
+	return s;
 }
 
 ssize_t ins_read(struct instream *s, void *buf, size_t n)
@@ -492,11 +544,15 @@ int ins_skip(struct instream *s, uint64_t n)
 
 const char *ins_format(const struct instream *s)
 {
+	if (s->sp && !s->sp->direct)
+		return s->sp->fmt;
 	return s->fmt == INS_GZIP ? "gzip" : s->fmt == INS_ZSTD ? "zstd" : NULL;
 }
 
 const char *ins_damage(const struct instream *s)
 {
+	if (s->sp && !s->sp->direct)
+		return s->sp_end ? s->sp->damage : NULL;
 	return s->damage;
 }
 

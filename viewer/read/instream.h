@@ -6,10 +6,11 @@
  * What must be read again (the trace reader opens each file twice per
  * pass, and view reads a trace twice) asks for INS_AGAIN: an input that
  * cannot be opened a second time (standard input, a pipe, a FIFO, a
- * socket, a character device) is then copied, as it is read, into an
- * unlinked temporary file in $TMPDIR (else /tmp), which this and every
- * later open of the same path in the process read from: memory does not
- * grow with the input. A regular file is opened again by its path.
+ * socket, a character device) is then copied, as it is read and
+ * decompressed, into an unlinked temporary file in $TMPDIR (else /tmp),
+ * which this and every later open of the same path in the process read
+ * from (and ins_skip goes through without decoding again): memory does
+ * not grow with the input. A regular file is opened again by its path.
  *
  * Compressed data are decompressed as a stream: gzip members one after
  * the other (a concatenated file is read whole), zstd frames likewise.

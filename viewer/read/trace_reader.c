@@ -21,9 +21,26 @@
 #include <unistd.h>
 
 #define TR_BUF (16 * 1024)
+/* ... when an input is read through for the traces it joins. */
+#define TR_SCAN_BUF (128 * 1024)
 
-/* A file as messages name it: standard input is "stdin". */
-#define SHOWN(f) ins_shown((f)->path)
+/* A file as messages name it: standard input is "stdin", a trace joined
+ * with others in one input "stdin (trace 2, pid 1234)". */
+#define SHOWN(f) tr_file_shown(f)
+
+/* Where another trace begins in an input that joins several (checked
+ * where a line or a binary frame may start): a binary prologue, or a
+ * header line as the shim writes it (so as `socktrace cat` prints it). */
+#define HEADER_LINE "{\"rec\":\"" SOCKTRACE_REC_HEADER "\""
+#define HEADER_LINE_LEN (sizeof(HEADER_LINE) - 1)
+/* ... and inside a line: what a header the shim writes starts with, the
+ * line before it cut short without its newline (a writer killed, a
+ * file copied while written). No record holds it: in a JSON string, its
+ * quotes would be escaped. */
+#define HEADER_START "{\"rec\":\"" SOCKTRACE_REC_HEADER "\",\"format\":\"" SOCKTRACE_FORMAT_NAME "\""
+#define HEADER_START_LEN (sizeof(HEADER_START) - 1)
+/* Bytes looked at where a trace may begin. */
+#define TRACE_PEEK (HEADER_LINE_LEN > 8 ? HEADER_LINE_LEN : 8)
 
 enum line_status {
 	LN_LINE,  /* a whole line, ended by '\n' */
@@ -31,6 +48,7 @@ enum line_status {
 	LN_END,   /* nothing more */
 	LN_ERR,   /* read error or a line too long (printed) */
 	LN_BAD,   /* a whole binary record this reader cannot use (r->bad_why) */
+	LN_NEXT,  /* another trace begins here (f->detect): nothing read of it */
 };
 
 static void diag(const struct tr_reader *r, const char *fmt, ...)
@@ -133,13 +151,16 @@ static int list_dir(const struct tr_reader *r, const char *dir, char ***list, si
 	return 0;
 }
 
+/* Adds the trace files path names; *named: path itself (a file, "-"),
+ * not a directory's files. */
 static int expand(const struct tr_reader *r, const char *path, char ***list, size_t *n,
-		  size_t *cap)
+		  size_t *cap, bool *named)
 {
 	struct stat st;
 	size_t found;
 	char latest[PATH_MAX];
 
+	*named = true;
 	if (ins_is_stdin(path))
 		return add_path(list, n, cap, path);
 	if (stat(path, &st) != 0) {
@@ -148,6 +169,7 @@ static int expand(const struct tr_reader *r, const char *path, char ***list, siz
 	}
 	if (!S_ISDIR(st.st_mode))
 		return add_path(list, n, cap, path);
+	*named = false;
 	if (list_dir(r, path, list, n, cap, &found) != 0)
 		return -1;
 	if (found)
@@ -216,15 +238,32 @@ static int line_append(struct tr_reader *r, struct tr_file *f, size_t *n, const 
 	return 0;
 }
 
-/* Up to n bytes of f's content (decompressed), 0 at the end: where
- * compressed data stop early, f->stream_cut says so. */
+/* Up to n bytes of f's content (decompressed), 0 at the end (of its
+ * part of the input): where compressed data stop early, f->stream_cut
+ * says so. */
 static ssize_t file_read(struct tr_file *f, void *buf, size_t n)
 {
-	ssize_t got = ins_read(f->in, buf, n);
+	ssize_t got;
 
+	if (f->left != UINT64_MAX) {
+		if (f->left == 0)
+			return 0;
+		if (n > f->left)
+			n = (size_t)f->left;
+	}
+	got = ins_read(f->in, buf, n);
+	if (got > 0 && f->left != UINT64_MAX)
+		f->left -= (uint64_t)got;
 	if (got == 0 && ins_damage(f->in))
 		f->stream_cut = true;
 	return got;
+}
+
+/* Whether another trace begins at p (avail bytes there). */
+static bool trace_begins(const char *p, size_t avail)
+{
+	return (avail >= 8 && memcmp(p, ST_PROLOGUE_MAGIC, 8) == 0) ||
+	       (avail >= HEADER_LINE_LEN && memcmp(p, HEADER_LINE, HEADER_LINE_LEN) == 0);
 }
 
 /* The stream of f ended early (cut or corrupt compressed data): true
@@ -241,6 +280,89 @@ static bool stream_cut_news(struct tr_file *f)
  * of a killed writer) are skipped; NUL bytes right after some text end an
  * incomplete record. Line numbers count '\n' only, as editors do. */
 static enum line_status next_frame(struct tr_reader *r, struct tr_file *f, size_t *len);
+static int fill(struct tr_reader *r, struct tr_file *f, size_t want);
+
+/* Where, in the k bytes of a line at p (avail in the buffer), another
+ * trace starts after from: a header the shim writes, or a binary
+ * prologue (whose newline no line holds): its offset; k when none does.
+ * *more: a byte too near the end of the buffer to tell, at the offset
+ * returned. */
+static size_t header_inside(const char *p, size_t k, size_t from, size_t avail, bool eof,
+			    bool *more)
+{
+	*more = false;
+	while (from < k) {
+		const char *b = memchr(p + from, '{', k - from);
+		const char *m = memchr(p + from, ST_PROLOGUE_MAGIC[0], (b ? (size_t)(b - p) : k) - from);
+		const char *c = m ? m : b;
+		size_t need = m ? 8 : HEADER_START_LEN;
+		if (!c)
+			break;
+		size_t at = (size_t)(c - p);
+		if (avail - at < need && !eof) {
+			*more = true;
+			return at;
+		}
+		if (avail - at >= need && memcmp(c, m ? ST_PROLOGUE_MAGIC : HEADER_START, need) == 0)
+			return at;
+		from = at + 1;
+	}
+	return k;
+}
+
+/* next_line for scan_only JSON Lines: where another trace begins as
+ * next_line with detect would find it, but without making lines (a
+ * header where a line starts, as the shim writes it inside one, a
+ * prologue anywhere): LN_NEXT, LN_END or LN_ERR. */
+static enum line_status scan_text(struct tr_reader *r, struct tr_file *f)
+{
+	for (;;) {
+		size_t avail = f->len - f->pos;
+		if (avail < HEADER_START_LEN && !f->eof) {
+			if (fill(r, f, f->cap) != 0)
+				return LN_ERR;
+			continue;
+		}
+		if (avail == 0)
+			return LN_END;
+		const char *p = f->buf + f->pos;
+		if (f->part_fresh) {
+			/* The trace's own header, after NUL bytes maybe. */
+			size_t z = 0;
+			while (z < avail && p[z] == '\0')
+				z++;
+			f->pos += z;
+			f->consumed += (off_t)z;
+			if (z == avail)
+				continue;
+			f->part_fresh = false;
+			f->line_start = false;
+			f->pos++;
+			f->consumed++;
+			continue;
+		}
+		const char *b = memchr(p, '{', avail);
+		const char *m = memchr(p, ST_PROLOGUE_MAGIC[0], b ? (size_t)(b - p) : avail);
+		const char *c = m ? m : b;
+		size_t at = c ? (size_t)(c - p) : avail;
+		if (at)
+			f->line_start = p[at - 1] == '\n' || p[at - 1] == '\0';
+		f->pos += at;
+		f->consumed += (off_t)at;
+		if (!c || (avail - at < HEADER_START_LEN && !f->eof))
+			continue; /* more to read first */
+		avail -= at;
+		if (m ? avail >= 8 && memcmp(c, ST_PROLOGUE_MAGIC, 8) == 0
+		      : f->line_start ? avail >= HEADER_LINE_LEN &&
+						memcmp(c, HEADER_LINE, HEADER_LINE_LEN) == 0
+				      : avail >= HEADER_START_LEN &&
+						memcmp(c, HEADER_START, HEADER_START_LEN) == 0)
+			return LN_NEXT;
+		f->line_start = false;
+		f->pos++;
+		f->consumed++;
+	}
+}
 
 static enum line_status next_line(struct tr_reader *r, struct tr_file *f, size_t *len)
 {
@@ -248,6 +370,8 @@ static enum line_status next_line(struct tr_reader *r, struct tr_file *f, size_t
 
 	if (f->binary)
 		return next_frame(r, f, len);
+	if (f->scan_only)
+		return scan_text(r, f);
 
 	if (r->line_cap)
 		r->line[0] = '\0';
@@ -256,7 +380,7 @@ static enum line_status next_line(struct tr_reader *r, struct tr_file *f, size_t
 			ssize_t got;
 			if (f->eof)
 				goto at_end;
-			got = file_read(f, f->buf, TR_BUF);
+			got = file_read(f, f->buf, f->cap);
 			if (got < 0) {
 				diag(r, "socktrace: cannot read %s: %s\n", SHOWN(f), strerror(errno));
 				return LN_ERR;
@@ -280,20 +404,45 @@ static enum line_status next_line(struct tr_reader *r, struct tr_file *f, size_t
 				continue;
 			p += z;
 			avail -= z;
+			if (f->detect && !f->part_fresh) {
+				if (avail < TRACE_PEEK && !f->eof) {
+					if (fill(r, f, TRACE_PEEK) != 0)
+						return LN_ERR;
+					continue;
+				}
+				if (trace_begins(p, avail))
+					return LN_NEXT;
+			}
 		}
 		char *nl = memchr(p, '\n', avail);
 		size_t k = nl ? (size_t)(nl - p) : avail;
 		char *nul = memchr(p, '\0', k);
+		bool glued = false, more = false;
 		if (nul)
 			k = (size_t)(nul - p);
-		if (line_append(r, f, &n, p, k) != 0)
+		if (f->detect) {
+			/* A line cut short, and the next trace's header after it. */
+			size_t at = header_inside(p, k, n == 0, avail, f->eof, &more);
+			if (at < k) {
+				glued = !more;
+				k = at;
+				nl = nul = NULL;
+			}
+		}
+		if (f->scan_only)
+			n += k;
+		else if (line_append(r, f, &n, p, k) != 0)
 			return LN_ERR;
 		f->pos += k;
 		f->consumed += (off_t)k;
-		if (nul) {
+		if (k || nl)
+			f->part_fresh = false;
+		if (nul || glued) {
 			*len = n;
 			return LN_CUT;
 		}
+		if (more && fill(r, f, HEADER_START_LEN) != 0)
+			return LN_ERR;
 		if (nl) {
 			f->pos++;
 			f->consumed++;
@@ -368,7 +517,7 @@ static enum line_status next_frame(struct tr_reader *r, struct tr_file *f, size_
 	*len = 0;
 	for (;;) {
 		size_t avail = f->len - f->pos;
-		if (avail < want && !f->eof) {
+		if (avail < (f->detect && want < TRACE_PEEK ? TRACE_PEEK : want) && !f->eof) {
 			if (fill(r, f, want > TR_BUF ? want : TR_BUF) != 0)
 				return LN_ERR;
 			continue;
@@ -395,6 +544,12 @@ static enum line_status next_frame(struct tr_reader *r, struct tr_file *f, size_
 				f->nul_pending += z;
 			continue;
 		}
+		if (f->detect && !f->part_fresh && trace_begins((const char *)p, avail)) {
+			if (!damaged)
+				return LN_NEXT;
+			f->line++;
+			return LN_CUT; /* the next call finds the next trace */
+		}
 		size_t flen, boff, blen;
 		enum st_frame_res res = st_frame_parse(p, avail, &flen, &boff, &blen);
 		if (res == ST_FRAME_MORE && !f->eof) {
@@ -411,6 +566,7 @@ static enum line_status next_frame(struct tr_reader *r, struct tr_file *f, size_
 		if (res != ST_FRAME_OK) {
 			/* Not a frame here: look for one further on. */
 			damaged = true;
+			f->part_fresh = false;
 			f->pos++;
 			f->consumed++;
 			continue;
@@ -425,6 +581,9 @@ static enum line_status next_frame(struct tr_reader *r, struct tr_file *f, size_
 		f->pos += flen;
 		f->consumed += (off_t)flen;
 		f->line++;
+		f->part_fresh = false;
+		if (f->scan_only)
+			return LN_LINE;
 		/* The fast path without lines to keep: the fields straight
 		 * from the record, no line printed and scanned. */
 		if (r->fast && !r->keep_lines && p[boff] == ST_K_CALL &&
@@ -469,6 +628,7 @@ static int sniff_binary(struct tr_reader *r, struct tr_file *f)
 	bin_file_init(&f->bin, base);
 	f->pos += ST_PROLOGUE_LEN;
 	f->consumed += ST_PROLOGUE_LEN;
+	f->part_fresh = false;
 	return 1;
 }
 
@@ -603,10 +763,17 @@ static bool use_record(struct tr_reader *r, struct tr_file *f, long lineno, bool
 	if (!h->rec) {
 		why = "no \"rec\" field";
 	} else if (!kind_of(h->rec, &out->kind)) {
-		/* A newer minor version may add kinds: ignore them. A second
-		 * header (files concatenated) is ignored the same way. */
-		if (count)
+		/* A newer minor version may add kinds: ignore them. */
+		if (count && strcmp(h->rec, SOCKTRACE_REC_HEADER) != 0) {
 			r->skipped_unknown++;
+		} else if (count) {
+			/* Traces joined in a file not read through for them (a
+			 * directory's), or a header not as the shim writes it. */
+			if (!r->inner_headers++)
+				snprintf(r->first_inner_header, sizeof(r->first_inner_header),
+					 "%s:%ld", SHOWN(f), lineno);
+			r->inner_named |= f->named;
+		}
 		return false;
 	} else if (!h->has_ts || h->ts < 0) {
 		why = "no integer \"ts\"";
@@ -656,7 +823,7 @@ static int read_record(struct tr_reader *r, struct tr_file *f, struct tr_record 
 		json_t *j = NULL;
 		struct rec_head h;
 
-		if (st == LN_END) {
+		if (st == LN_END || st == LN_NEXT) {
 			if (count)
 				note_damage(r, f);
 			return 0;
@@ -741,6 +908,30 @@ static int file_open(struct tr_reader *r, struct tr_file *f, unsigned flags)
 	f->eof = false;
 	f->consumed = 0;
 	f->line = 0;
+	f->left = UINT64_MAX;
+	f->part_fresh = true;
+	f->line_start = true;
+	return 0;
+}
+
+static void file_close(struct tr_file *f);
+
+/* Opens f's part of its input (all of it when it holds one trace), skip
+ * bytes into it: 0, or -1 after printing why. */
+static int part_open(struct tr_reader *r, struct tr_file *f, uint64_t skip)
+{
+	uint64_t at = f->part_start + skip;
+
+	if (file_open(r, f, INS_AGAIN) != 0)
+		return -1;
+	if (at && ins_skip(f->in, at) != 0) {
+		diag(r, "socktrace: cannot read %s: %s\n", SHOWN(f), strerror(errno));
+		file_close(f);
+		return -1;
+	}
+	if (f->part_len)
+		f->left = f->part_len > skip ? f->part_len - skip : 0;
+	f->consumed = (off_t)skip;
 	return 0;
 }
 
@@ -765,6 +956,7 @@ static void file_free(struct tr_file *f)
 	if (f->binary)
 		bin_file_free(&f->bin);
 	free(f->path);
+	free(f->shown);
 	free(f->prog);
 	free(f->name);
 	free(f->host);
@@ -846,7 +1038,7 @@ static int read_header(struct tr_reader *r, struct tr_file *f)
 		return -1;
 	if (st == LN_BAD)
 		st = LN_CUT;
-	if (st == LN_END) {
+	if (st == LN_END || st == LN_NEXT) {
 		if (!r->quiet)
 			diag(r, "socktrace: %s: empty file skipped (a process killed as it started?)\n",
 			     SHOWN(f));
@@ -925,69 +1117,188 @@ static int read_header(struct tr_reader *r, struct tr_file *f)
 
 /* ---- one file's lines, in file order (cat) ---- */
 
-int tr_file_lines(const char *path, FILE *diagf, tr_line_fn fn, void *ctx,
-		  struct tr_line_counts *counts)
+/* "stdin (trace 2, pid 1234)": the name of a trace joined with others in
+ * path; pid < 0: not known. NULL when memory runs out. */
+static char *part_name(const char *path, int part, long pid)
+{
+	const char *shown = ins_shown(path);
+	size_t cap = strlen(shown) + 64;
+	char *name = malloc(cap);
+
+	if (!name)
+		return NULL;
+	if (pid >= 0)
+		snprintf(name, cap, "%s (trace %d, pid %ld)", shown, part, pid);
+	else
+		snprintf(name, cap, "%s (trace %d)", shown, part);
+	return name;
+}
+
+static void set_part_name(struct tr_file *f, long pid)
+{
+	char *name = part_name(f->path, f->part, pid);
+
+	if (name) {
+		free(f->shown);
+		f->shown = name;
+	}
+}
+
+const char *tr_file_shown(const struct tr_file *f)
+{
+	return f->shown ? f->shown : ins_shown(f->path);
+}
+
+/* Where another trace begins (LN_NEXT): f reads it from its start. */
+static void part_restart(struct tr_file *f)
+{
+	if (f->binary) {
+		bin_file_free(&f->bin);
+		f->binary = false;
+	}
+	f->part_fresh = true;
+	f->line_start = true;
+	f->line = 0;
+	f->nul_holes = f->nul_pending = 0;
+}
+
+/* The pid in a header line, -1 when there is none. */
+static long header_pid(const char *line, size_t n)
+{
+	json_t *j = json_loadb(line, n, JSON_ALLOW_NUL, NULL);
+	int64_t v;
+	long pid = -1;
+
+	if (str_is(json_object_get(j, "rec"), SOCKTRACE_REC_HEADER) && get_i64(j, "pid", &v) &&
+	    v >= 0 && v <= INT_MAX)
+		pid = (long)v;
+	json_decref(j);
+	return pid;
+}
+
+/* The lines of path trace by trace: fn gets each line, done each trace's
+ * counts. */
+static int read_traces(const char *path, FILE *diagf, tr_line_fn fn, void *fn_ctx,
+		       tr_trace_fn done, void *done_ctx)
 {
 	struct tr_reader r = { .diag = diagf };
 	struct tr_file f = { .in = NULL };
+	struct tr_line_counts c;
+	enum line_status st = LN_END;
 	int rc = 0;
 
-	memset(counts, 0, sizeof(*counts));
 	f.path = (char *)path;
 	if (file_open(&r, &f, 0) != 0)
 		return -1;
-	int bin = sniff_binary(&r, &f);
-	if (bin < 0) {
-		rc = -1;
-		goto out;
-	}
-	counts->binary = bin != 0;
-	if (bin == 2) {
-		counts->cut++;
-		goto out;
-	}
-	for (;;) {
-		size_t n = 0;
-		enum line_status st = next_line(&r, &f, &n);
-		if (st == LN_END) {
-			counts->nul_holes = f.nul_holes;
-			counts->nul_padding = f.nul_pending;
-			break;
-		}
-		if (st == LN_ERR) {
+	f.detect = true;
+	for (int rank = 1;; rank++) {
+		long pid = -1;
+		int bin = sniff_binary(&r, &f);
+
+		memset(&c, 0, sizeof(c));
+		if (bin < 0) {
 			rc = -1;
 			break;
 		}
-		if (st == LN_CUT) {
-			counts->cut++;
-			if (!counts->first_cut)
-				counts->first_cut = f.line;
-			continue;
-		}
-		if (st == LN_BAD) {
-			counts->invalid++;
-			if (!counts->first_invalid) {
-				counts->first_invalid = f.line;
-				snprintf(counts->why, sizeof(counts->why), "%s", r.bad_why);
+		c.binary = bin != 0;
+		st = LN_END;
+		if (bin == 2)
+			c.cut++;
+		while (bin != 2) {
+			size_t n = 0;
+			st = next_line(&r, &f, &n);
+			if (st == LN_END || st == LN_NEXT) {
+				c.nul_holes = f.nul_holes;
+				c.nul_padding = f.nul_pending;
+				break;
 			}
-			continue;
+			if (st == LN_ERR) {
+				rc = -1;
+				break;
+			}
+			if (st == LN_CUT) {
+				c.cut++;
+				if (!c.first_cut)
+					c.first_cut = f.line;
+				continue;
+			}
+			if (st == LN_BAD) {
+				c.invalid++;
+				if (!c.first_invalid) {
+					c.first_invalid = f.line;
+					snprintf(c.why, sizeof(c.why), "%s", r.bad_why);
+				}
+				continue;
+			}
+			if (!c.lines++)
+				pid = header_pid(r.line, n); /* for its name */
+			r.line[n] = '\n';
+			if (fn(fn_ctx, r.line, n + 1) != 0) {
+				rc = -1;
+				break;
+			}
 		}
-		counts->lines++;
-		r.line[n] = '\n';
-		if (fn(ctx, r.line, n + 1) != 0) {
+		if (f.binary)
+			c.unknown_refs = f.bin.conv.unknown_eps;
+		if (st == LN_NEXT || rank > 1) {
+			f.part = rank;
+			set_part_name(&f, pid);
+			c.part = rank;
+		}
+		c.shown = SHOWN(&f);
+		if (st != LN_NEXT && f.stream_cut)
+			diag(&r, "socktrace: %s: %s; read up to there\n", SHOWN(&f), ins_damage(f.in));
+		if (done && done(done_ctx, &c) != 0)
 			rc = -1;
+		if (rc != 0 || st != LN_NEXT)
 			break;
-		}
+		/* The next trace: named so in what is said of it before its
+		 * header is read. */
+		part_restart(&f);
+		f.part = rank + 1;
+		set_part_name(&f, -1);
 	}
-out:
-	if (f.binary)
-		counts->unknown_refs = f.bin.conv.unknown_eps;
-	if (f.stream_cut)
-		diag(&r, "socktrace: %s: %s; read up to there\n", SHOWN(&f), ins_damage(f.in));
 	file_close(&f);
 	if (f.binary)
 		bin_file_free(&f.bin);
+	free(f.shown);
 	free(r.line);
+	return rc;
+}
+
+int tr_file_traces(const char *path, FILE *diagf, tr_line_fn fn, tr_trace_fn done, void *ctx)
+{
+	return read_traces(path, diagf, fn, ctx, done, ctx);
+}
+
+/* Adds a trace's counts to the file's. */
+static int sum_counts(void *ctx, const struct tr_line_counts *c)
+{
+	struct tr_line_counts *sum = ctx;
+
+	if (!sum->lines && !sum->cut && !sum->invalid)
+		sum->binary = c->binary;
+	if (!sum->first_cut && c->first_cut)
+		sum->first_cut = c->first_cut;
+	if (!sum->first_invalid && c->first_invalid) {
+		sum->first_invalid = c->first_invalid;
+		snprintf(sum->why, sizeof(sum->why), "%s", c->why);
+	}
+	sum->lines += c->lines;
+	sum->cut += c->cut;
+	sum->invalid += c->invalid;
+	sum->nul_holes += c->nul_holes;
+	sum->nul_padding += c->nul_padding;
+	sum->unknown_refs += c->unknown_refs;
+	return 0;
+}
+
+int tr_file_lines(const char *path, FILE *diagf, tr_line_fn fn, void *ctx,
+		  struct tr_line_counts *counts)
+{
+	memset(counts, 0, sizeof(*counts));
+	int rc = read_traces(path, diagf, fn, ctx, sum_counts, counts);
+	counts->shown = ins_shown(path);
 	return rc;
 }
 
@@ -1000,7 +1311,9 @@ json_t *tr_file_header(const struct tr_file *file)
 	int bin;
 
 	f.path = file->path;
-	if (file_open(&r, &f, INS_AGAIN) != 0)
+	f.part_start = file->part_start;
+	f.part_len = file->part_len;
+	if (part_open(&r, &f, 0) != 0)
 		return NULL;
 	bin = sniff_binary(&r, &f);
 	if ((bin == 0 || bin == 1) && next_line(&r, &f, &n) == LN_LINE)
@@ -1029,10 +1342,120 @@ int tr_expand_paths(const char *const *paths, size_t npaths, FILE *diagf, char *
 
 	*list = NULL;
 	*n = 0;
-	for (size_t i = 0; i < npaths; i++)
-		if (expand(&r, paths[i], list, n, &cap) != 0)
+	for (size_t i = 0; i < npaths; i++) {
+		bool named;
+		if (expand(&r, paths[i], list, n, &cap, &named) != 0)
 			return -1;
+	}
 	return 0;
+}
+
+/* ---- traces joined in one input ---- */
+
+/* Where the traces an input joins begin, found once per process: the
+ * input may be standard input, read once (its copy is instream's), and
+ * view opens it twice. */
+struct joined {
+	struct joined *next;
+	bool is_stdin;       /* "-"; else the input is the file dev, ino */
+	dev_t dev;
+	ino_t ino;
+	off_t size;          /* ... of this size, modified then: a file */
+	struct timespec mtime;
+	uint64_t *starts;    /* offsets in the content, the first 0 */
+	size_t n;
+};
+
+static struct joined *joined_inputs;
+
+static struct joined *joined_find(const char *path, bool *is_stdin, struct stat *st)
+{
+	*is_stdin = ins_is_stdin(path);
+	if (!*is_stdin && stat(path, st) != 0)
+		return NULL;
+	for (struct joined *j = joined_inputs; j; j = j->next)
+		if (*is_stdin ? j->is_stdin
+			      : !j->is_stdin && j->dev == st->st_dev && j->ino == st->st_ino &&
+					(!S_ISREG(st->st_mode) ||
+					 (j->size == st->st_size &&
+					  j->mtime.tv_sec == st->st_mtim.tv_sec &&
+					  j->mtime.tv_nsec == st->st_mtim.tv_nsec)))
+			return j;
+	return NULL;
+}
+
+/* The traces path holds, from its start to its end: a header line, or
+ * a binary prologue, where a line or a record may start begins another
+ * (the reader's own lines and frames: NUL padding, cut records and damage
+ * as it sees them). The input read through once, its records found, not
+ * decoded. NULL when memory runs out (said); what cannot be read is said
+ * when the traces are. */
+static const struct joined *find_joined(struct tr_reader *r, const char *path)
+{
+	struct tr_reader q = { .diag = NULL };
+	struct tr_file f = { .in = NULL };
+	struct stat st = { 0 };
+	bool in;
+	struct joined *j = joined_find(path, &in, &st);
+	size_t cap = 4;
+
+	if (j)
+		return j;
+	j = calloc(1, sizeof(*j));
+	if (!j || !(j->starts = malloc(cap * sizeof(*j->starts)))) {
+		free(j);
+		diag(r, "socktrace: out of memory\n");
+		return NULL;
+	}
+	j->is_stdin = in;
+	j->dev = st.st_dev;
+	j->ino = st.st_ino;
+	j->size = st.st_size;
+	j->mtime = st.st_mtim;
+	j->starts[j->n++] = 0;
+	f.path = (char *)path;
+	if (file_open(&q, &f, INS_AGAIN) == 0) {
+		char *big = realloc(f.buf, TR_SCAN_BUF);
+		if (big) {
+			f.buf = big;
+			f.cap = TR_SCAN_BUF;
+		}
+		f.detect = f.scan_only = true;
+		/* A binary version this reader does not take: one trace, said
+		 * when read. */
+		while (sniff_binary(&q, &f) >= 0) {
+			size_t len;
+			enum line_status ls;
+			while ((ls = next_line(&q, &f, &len)) != LN_END && ls != LN_ERR &&
+			       ls != LN_NEXT)
+				;
+			if (ls != LN_NEXT)
+				break;
+			if (j->n == cap) {
+				uint64_t *more = realloc(j->starts, 2 * cap * sizeof(*more));
+				if (!more) {
+					diag(r, "socktrace: out of memory\n");
+					file_close(&f);
+					free(j->starts);
+					free(j);
+					free(q.line);
+					return NULL;
+				}
+				j->starts = more;
+				cap *= 2;
+			}
+			j->starts[j->n++] = (uint64_t)f.consumed;
+			part_restart(&f);
+		}
+		file_close(&f);
+		if (f.binary)
+			bin_file_free(&f.bin);
+	}
+	free(q.line);
+	/* When it cannot be opened, its one trace says why. */
+	j->next = joined_inputs;
+	joined_inputs = j;
+	return j;
 }
 
 /* ---- the merge ---- */
@@ -1113,13 +1536,17 @@ static int scan_file(struct tr_reader *r, struct tr_file *f, int64_t *first)
 	int rc;
 
 	f->first_ts = INT64_MAX;
-	if (file_open(r, f, INS_AGAIN) != 0)
+	if (f->part)
+		set_part_name(f, -1);
+	if (part_open(r, f, 0) != 0)
 		return -1;
 	rc = read_header(r, f);
 	if (rc <= 0) {
 		file_close(f);
 		return rc;
 	}
+	if (f->part)
+		set_part_name(f, f->pid);
 	f->resume = f->consumed;
 	rc = read_record(r, f, &rec, false);
 	if (rc > 0) {
@@ -1161,7 +1588,9 @@ int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *
 	    unsigned flags)
 {
 	char **list = NULL;
-	size_t n = 0, cap = 0;
+	bool *named = NULL;
+	size_t n = 0, cap = 0, nt = 0;
+	struct tr_file **todo = NULL;
 	int64_t *first = NULL;
 	bool *in_merge = NULL;
 	int rc = -1;
@@ -1172,26 +1601,63 @@ int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *
 	r->fast = (flags & (TR_FAST | TR_LAZY)) != 0;
 	r->keep_lines = (flags & TR_LAZY) != 0;
 	raise_fd_limit();
-	for (size_t i = 0; i < npaths; i++)
-		if (expand(r, paths[i], &list, &n, &cap) != 0)
+	for (size_t i = 0; i < npaths; i++) {
+		size_t before = n;
+		bool one;
+		if (expand(r, paths[i], &list, &n, &cap, &one) != 0)
 			goto out;
-	r->files = calloc(n ? n : 1, sizeof(*r->files));
-	first = calloc(n ? n : 1, sizeof(*first));
-	r->heap = calloc(n ? n : 1, sizeof(*r->heap));
-	in_merge = calloc(n ? n : 1, sizeof(*in_merge));
+		bool *more = realloc(named, (cap ? cap : 1) * sizeof(*named));
+		if (!more) {
+			diag(r, "socktrace: out of memory\n");
+			goto out;
+		}
+		named = more;
+		for (size_t k = before; k < n; k++)
+			named[k] = one;
+	}
+	/* A file of each trace: one per input, or per trace joined in an
+	 * input named. */
+	for (size_t i = 0; i < n; i++) {
+		const struct joined *j = named[i] ? find_joined(r, list[i]) : NULL;
+		size_t parts = j ? j->n : 1;
+		if (named[i] && !j)
+			goto out; /* out of memory (said) */
+		struct tr_file **more = realloc(todo, (nt + parts) * sizeof(*todo));
+		if (!more) {
+			diag(r, "socktrace: out of memory\n");
+			goto out;
+		}
+		todo = more;
+		for (size_t k = 0; k < parts; k++) {
+			struct tr_file *f = calloc(1, sizeof(*f));
+			if (!f || !(f->path = strdup(list[i]))) {
+				free(f);
+				diag(r, "socktrace: out of memory\n");
+				goto out;
+			}
+			f->reader = r;
+			f->named = named[i];
+			if (parts > 1) {
+				f->part = (int)k + 1;
+				f->part_start = j->starts[k];
+				f->part_len = k + 1 < parts ? j->starts[k + 1] - j->starts[k] : 0;
+			}
+			todo[nt++] = f;
+		}
+	}
+	r->files = calloc(nt ? nt : 1, sizeof(*r->files));
+	first = calloc(nt ? nt : 1, sizeof(*first));
+	r->heap = calloc(nt ? nt : 1, sizeof(*r->heap));
+	in_merge = calloc(nt ? nt : 1, sizeof(*in_merge));
 	if (!r->files || !first || !r->heap || !in_merge) {
 		diag(r, "socktrace: out of memory\n");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct tr_file *f = calloc(1, sizeof(*f));
+	for (size_t i = 0; i < nt; i++) {
+		struct tr_file *f = todo[i];
 		int64_t key = INT64_MAX;
 		int got;
-		if (!f)
-			goto out;
-		f->reader = r;
-		f->path = list[i];
-		list[i] = NULL;
+		todo[i] = NULL;
 		got = scan_file(r, f, &key);
 		if (got < 0) {
 			file_free(f);
@@ -1242,6 +1708,10 @@ out:
 	for (size_t i = 0; i < n; i++)
 		free(list[i]);
 	free(list);
+	free(named);
+	for (size_t i = 0; i < nt; i++)
+		file_free(todo[i]);
+	free(todo);
 	free(first);
 	free(in_merge);
 	if (rc != 0)
@@ -1256,15 +1726,10 @@ int tr_next(struct tr_reader *r, struct tr_record *rec)
 		bool produced = false;
 		if (!f->started) {
 			f->started = true;
-			if (file_open(r, f, INS_AGAIN) != 0)
-				goto fatal;
 			/* Past the header: read again (a pipe's copy, or
 			 * decompressed) where it cannot be seeked. */
-			if (ins_skip(f->in, (uint64_t)f->resume) != 0) {
-				diag(r, "socktrace: cannot read %s: %s\n", SHOWN(f), strerror(errno));
+			if (part_open(r, f, (uint64_t)f->resume) != 0)
 				goto fatal;
-			}
-			f->consumed = f->resume;
 			f->line = 1;
 			if (la_fill(r, f) != 0)
 				goto fatal;
@@ -1315,6 +1780,13 @@ void tr_report(const struct tr_reader *r, const char *prog)
 	if (r->skipped_unknown)
 		diag(r, "%s: skipped %lu record%s of a kind this reader does not know\n", prog,
 		     r->skipped_unknown, r->skipped_unknown == 1 ? "" : "s");
+	if (r->inner_headers)
+		diag(r, "%s: %s: %s in the middle of a trace (traces joined in one file?): what follows %s read as part of the trace before; %s\n",
+		     prog, r->first_inner_header,
+		     r->inner_headers == 1 ? "a header" : "headers, the first",
+		     r->inner_headers == 1 ? "it is" : "them is",
+		     r->inner_named ? "a header line not as the shim writes it ({\"rec\":\"header\",... first) does not start a trace"
+				    : "name the file, not its directory, to read the traces it joins apart");
 	if (r->dropped)
 		diag(r, "%s: the shim could not write %lu record%s (a full disk, a file size limit, or a seccomp sandbox: see its warnings): the trace is incomplete (first in %s)\n",
 		     prog, r->dropped, r->dropped == 1 ? "" : "s", r->first_dropped);

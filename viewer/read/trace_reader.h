@@ -67,6 +67,17 @@ struct tr_file {
 	char *path;          /* as given; "-" is standard input */
 	size_t index;        /* position in the sorted file list */
 	const struct tr_reader *reader; /* the reader it belongs to */
+	/* Where it is in its input. A stream or a file named may hold
+	 * several traces one after the other (`socktrace cat DIR | ...`,
+	 * `cat a.jsonl b.jsonl > ab.jsonl`): each is a tr_file of its own,
+	 * as if it were a file. */
+	int part;            /* its rank among them, from 1; 0: the input is one */
+	uint64_t part_start; /* where it begins in the input's content */
+	uint64_t part_len;   /* its length; 0: to the input's end */
+	bool named;          /* its input was named, and read through for the
+			      * traces joined in it (not a directory's file) */
+	char *shown;         /* its name in messages when a part ("stdin (trace
+			      * 2, pid 1234)"); NULL: the path's */
 	/* From the header. */
 	int pid, ppid;
 	char *prog;
@@ -92,6 +103,12 @@ struct tr_file {
 	uint64_t nul_pending; /* ... and since the last record */
 	struct bin_file bin; /* ... its decoder's state */
 	struct instream *in; /* NULL when closed (read/instream.h) */
+	uint64_t left;       /* bytes of the part not read yet, while open;
+			      * UINT64_MAX: to the end */
+	bool detect;         /* reading stops where another trace begins */
+	bool scan_only;      /* ... finding records, not decoding them */
+	bool part_fresh;     /* nothing but NUL bytes read of this trace yet */
+	bool line_start;     /* scan_only: what was read last ended a line */
 	bool stream_cut;     /* compressed data ended early (ins_damage) */
 	bool cut_told;       /* ... and that gave its cut record */
 	bool damage_noted;   /* ... and was accounted for */
@@ -126,6 +143,9 @@ struct tr_reader {
 	unsigned long skipped_cut;      /* incomplete records */
 	unsigned long skipped_invalid;  /* JSON, but not a record we can use */
 	unsigned long skipped_unknown;  /* rec kinds this reader does not know */
+	unsigned long inner_headers;    /* headers in the middle of a trace */
+	char first_inner_header[512];
+	bool inner_named;               /* ... of an input read through for them */
 	unsigned long skipped_files;    /* empty files, files cut in the header */
 	unsigned long dropped;          /* records the shim could not write */
 	char first_dropped[256];
@@ -152,8 +172,13 @@ struct tr_reader {
 /* Resolves paths (files, or directories of trace files; a directory
  * without trace files but with a `latest` entry stands for that; "-" is
  * standard input, and a pipe or a FIFO is read like a file), reads every
- * header and prepares the merge. Returns 0, or -1 after printing why
- * (unreadable input, not a socktrace trace, another major version). */
+ * header and prepares the merge. An input named (a file, "-", a pipe;
+ * not a directory's files, one trace each as the shim writes them) is
+ * read through first for the traces joined in it: where a header line
+ * or a binary prologue starts another, it is a tr_file of its own from
+ * there (kept for the process: a second tr_open does not read it again).
+ * Returns 0, or -1 after printing why (unreadable input, not a socktrace
+ * trace, another major version). */
 int tr_open(struct tr_reader *r, const char *const *paths, size_t npaths, FILE *diag,
 	    unsigned flags);
 /* The next record in time order: 1 and *rec filled, 0 at the end, -1 on a
@@ -170,6 +195,9 @@ void tr_close(struct tr_reader *r);
 
 /* What tr_file_lines met besides whole records. */
 struct tr_line_counts {
+	int part;                /* tr_file_traces: the trace's rank in the
+				  * file, from 1; 0: the file holds one */
+	const char *shown;       /* ... its name in messages */
 	bool binary;
 	unsigned long lines;
 	unsigned long cut;       /* incomplete records (killed writers, damage) */
@@ -194,6 +222,16 @@ typedef int (*tr_line_fn)(void *ctx, const char *line, size_t n);
 int tr_file_lines(const char *path, FILE *diag, tr_line_fn fn, void *ctx,
 		  struct tr_line_counts *counts);
 
+/* Told the end of each trace of a file, with what it met: 0 to go on. */
+typedef int (*tr_trace_fn)(void *ctx, const struct tr_line_counts *counts);
+
+/* tr_file_lines, trace by trace: a file (or a stream) that holds several
+ * traces one after the other gives each one's lines, then its counts to
+ * done (counts->part from 1, counts->shown "stdin (trace 2, pid 1234)");
+ * a file of one trace, its lines and counts (part 0, shown its name).
+ * Read as it comes: nothing is read ahead. */
+int tr_file_traces(const char *path, FILE *diag, tr_line_fn fn, tr_trace_fn done, void *ctx);
+
 /* The trace files the paths name, as tr_open finds them (a directory's
  * files sorted by name; `latest`). 0, or -1 after printing why. The
  * caller frees each and the list. */
@@ -215,6 +253,9 @@ json_t *tr_file_header(const struct tr_file *f);
 
 /* The name of a path in messages: "stdin" for "-", else the path. */
 const char *tr_shown_path(const char *path);
+/* ... of a file of the reader: its path's, or, for one of the traces
+ * joined in an input, "stdin (trace 2, pid 1234)". */
+const char *tr_file_shown(const struct tr_file *f);
 
 /* The default input, where the shim writes: $SOCKTRACE_OUT when set,
  * else ./socktrace-out/latest when it exists, else ./socktrace-out. */

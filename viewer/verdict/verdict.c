@@ -86,10 +86,15 @@ static void take_note(struct note *n, const struct vev *ev)
 	snprintf(n->err, sizeof(n->err), "%s", vev_result_err(ev) ? vev_result_err(ev) : "");
 	n->t = ev->t;
 	n->tend = ev->tend;
-	/* The file's name is enough: the trace directory is known. */
+	/* The file's name is enough: the trace directory is known; of
+	 * traces joined in one input, which one (the pid is said already). */
 	const char *path = ev->file ? tr_shown_path(ev->file->path) : "?";
 	const char *slash = strrchr(path, '/');
-	snprintf(n->where, sizeof(n->where), "%s:%ld", slash ? slash + 1 : path, ev->line);
+	if (ev->file && ev->file->part)
+		snprintf(n->where, sizeof(n->where), "%s (trace %d):%ld", slash ? slash + 1 : path,
+			 ev->file->part, ev->line);
+	else
+		snprintf(n->where, sizeof(n->where), "%s:%ld", slash ? slash + 1 : path, ev->line);
 }
 
 static void add_conn(uint32_t *conns, size_t *n, const struct vev *ev)
