@@ -9,7 +9,9 @@ Some cases need root (to run the program as another user, or to mount a
 small tmpfs in a private mount namespace with unshare from util-linux):
 they skip without it."""
 
+import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -234,6 +236,54 @@ def test_file_size_limit(sb):
                  env={"SOCKTRACE_LOG": log}, preexec_fn=fsize_limit(32 << 10), check_rc=False)
     check_eq(res.returncode, 0, "hammer's status, its log file past the limit\n" + res.explain())
     check_eq(os.path.getsize(log), 40 << 10, "the log file, already past the limit")
+
+
+def test_dropped_record_defines_nothing(sb):
+    """In a binary trace a socket's endpoints (and strings: stack frames,
+    rule texts) are defined by the first record that carries them and
+    referred to by id after. A record the writer could not write defines
+    nothing: the records after it must not refer to its definitions as if
+    the file had them. Under `ulimit -f` below the first segment records
+    are appended one by one, each if it fits: progs/intern_drop.c brings
+    the room left to just under the length of a connect, which defines
+    the new socket's endpoints and is dropped, while the shorter records
+    after it still fit (a reference to the lost definition, about 36
+    bytes, easily). `socktrace cat` reads the file with no reference to
+    anything it does not define, and the socket's first record written
+    after the drop carries its endpoints itself."""
+    limit = 16 << 10
+    out = os.path.join(sb.dir, "trace-drop")
+    res = sb.run([rprog("intern_drop")], out=out, preexec_fn=fsize_limit(limit),
+                 env={"SOCKTRACE_FORMAT": "binary", "SOCKTRACE_PAYLOAD": "64"},
+                 check_rc=False)
+    check_eq(res.returncode, 0, "intern_drop's status under ulimit -f %d\n%s"
+             % (limit, res.explain()))
+    check("connect" in res.out and res.out.endswith("done\n"), "its report: %r" % res.out)
+    c_fd = int(re.search(r"fds a \d+ c (\d+);", res.out).group(1))
+    check("connect %d: dropped" % c_fd in res.out, "the connect was dropped: %r" % res.out)
+    written = re.findall(r"^(\w+) (\d+): written", res.out, re.M)
+    check(written, "a record after the dropped connect was written: %r" % res.out)
+    path = stopped_trace(res.err, out, "file size limit", "ulimit -f %d" % limit)
+    lines, err = sttest.tracebin.cat(path)
+    said = sttest.tracebin.CatReport(err)
+    check_eq(said.other, [], "what socktrace cat says of the file (references to what it "
+             "does not define, records it cannot use)")
+    check_eq((said.cut, said.nul_holes), ([], 0), "incomplete records, NUL holes")
+    recs = [json.loads(line) for line in lines]
+    calls = [r for r in recs if r.get("rec") == "call"]
+    check(not [r for r in calls if r["fn"] == "connect" and r["fd"] == c_fd],
+          "no connect record of fd %d (it was dropped)" % c_fd)
+    after = [r for r in calls if r["fd"] == c_fd and r["fn"] != "socket"]
+    check_eq(len(after), len([w for w in written if int(w[1]) == c_fd]),
+             "records of fd %d after its connect, as the program saw them written" % c_fd)
+    for r in after:
+        check("local" in r and "peer" in r,
+              "fd %d's %s after the dropped connect has its endpoints: %r" % (c_fd, r["fn"], r))
+    for r in calls:
+        if r["fn"] in ("send", "recv", "accept"):
+            check("local" in r and "peer" in r, "a %s without endpoints: %r" % (r["fn"], r))
+    end = recs[-1]
+    check(end.get("rec") == "end" and end.get("dropped", 0) >= 1, "the end record: %r" % end)
 
 
 def test_disk_full_with_threads(sb):

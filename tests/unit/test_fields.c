@@ -11,6 +11,7 @@
 #include "calls.h"
 #include "event.h"
 #include "fields.h"
+#include "intern.h"
 #include "recbuf.h"
 #include "recframe.h"
 #include "recjson.h"
@@ -455,6 +456,102 @@ static void test_unknown_fields_and_damage(void **state)
 	assert_non_null(strstr(out, "\"how\":\"a\\\"b\\\\q\\n\""));
 }
 
+/* Strings as a reader keeps them. */
+static struct {
+	uint64_t id;
+	char text[64];
+	size_t len;
+	bool set;
+} strs[4];
+
+static void str_define(void *ctx, uint64_t id, const char *text, size_t n)
+{
+	(void)ctx;
+	strs[id % 4].id = id;
+	strs[id % 4].len = n < 64 ? n : 64;
+	memcpy(strs[id % 4].text, text, strs[id % 4].len);
+	strs[id % 4].set = true;
+}
+
+static bool str_lookup(void *ctx, uint64_t id, const char **text, size_t *n)
+{
+	(void)ctx;
+	if (!strs[id % 4].set || strs[id % 4].id != id)
+		return false;
+	*text = strs[id % 4].text;
+	*n = strs[id % 4].len;
+	return true;
+}
+
+/* A record with the fault's rule interned under tag. */
+static size_t rule_record(struct rb *b, struct st_interns *in, _Atomic uint64_t *tag, size_t cap)
+{
+	static const char rule[] = "faults.rules:3";
+	struct st_ev_head h = { .ts = 1, .fn = ST_FN_send, .fd = 3, .ret = -1, .err = 104 };
+	uint32_t id;
+
+	in->n = 0;
+	st_ev_begin(b, body, cap, &h);
+	rb_obj(b, ST_F_fault);
+	if ((id = st_intern_id(in, tag, 1)))
+		st_intern_ref(b, ST_F_rule, id);
+	else
+		st_intern_def(b, in, ST_F_rule, rule, sizeof(rule) - 1, tag, 1);
+	rb_end(b);
+	return st_ev_end(b, body, cap, &h);
+}
+
+/* A dropped record defines nothing: what it would have defined stays
+ * undefined for the records after it, which define it again (the writer
+ * commits a record's definitions once the record is in the file:
+ * shim/call.c; the integration side is tests/robust's
+ * test_dropped_record_defines_nothing). A definition that does not fit
+ * is left out whole, and remembered by nobody. */
+static void test_dropped_record_defines_nothing(void **state)
+{
+	_Atomic uint64_t next = 100, tag = 0;
+	struct st_intern_ids ids = { .first = 100, .next = &next };
+	struct st_interns in = { .ids = &ids };
+	struct st_conv cv = { .str_define = str_define, .str_lookup = str_lookup };
+	char out[ST_JSON_LINE_MAX];
+	struct rb b;
+	size_t len, n;
+
+	(void)state;
+	memset(strs, 0, sizeof(strs));
+	/* Record 1 defines string 100, and is dropped: not committed, not
+	 * read. */
+	len = rule_record(&b, &in, &tag, sizeof(body));
+	assert_true(len > 0);
+	assert_int_equal(in.n, 1);
+	assert_int_equal(atomic_load(&tag), 0);
+	/* Record 2 defines it again, under a new id, and is written. */
+	len = rule_record(&b, &in, &tag, sizeof(body));
+	assert_int_equal(in.n, 1);
+	assert_int_equal(in.pending[0].value & 0xffffffffu, 101);
+	st_interns_commit(&in);
+	n = st_call_json(out, sizeof(out), body + 1, len - 1, &cv, NULL);
+	assert_non_null(memmem(out, n, "\"fault\":{\"rule\":\"faults.rules:3\"}", 33));
+	/* Record 3 refers to it. */
+	len = rule_record(&b, &in, &tag, sizeof(body));
+	assert_int_equal(in.n, 0);
+	n = st_call_json(out, sizeof(out), body + 1, len - 1, &cv, NULL);
+	assert_non_null(memmem(out, n, "\"fault\":{\"rule\":\"faults.rules:3\"}", 33));
+	assert_int_equal(cv.unknown_eps, 0);
+	/* A definition with no room is left out, and nothing is pending. */
+	atomic_store(&tag, 0);
+	st_ev_begin(&b, body, 24, &(struct st_ev_head){ .ts = 1, .fn = ST_FN_send, .fd = 3 });
+	in.n = 0;
+	st_intern_def(&b, &in, ST_F_rule, "a-rule-much-longer-than-the-room-left.rules:1", 45, &tag, 1);
+	assert_int_equal(in.n, 0);
+	/* A reader that never saw record 2 counts record 3's reference. */
+	memset(strs, 0, sizeof(strs));
+	len = rule_record(&b, &in, &(_Atomic uint64_t){ (uint64_t)1 << 32 | 101 }, sizeof(body));
+	n = st_call_json(out, sizeof(out), body + 1, len - 1, &cv, NULL);
+	assert_true(n > 0);
+	assert_int_equal(cv.unknown_eps, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -465,6 +562,7 @@ int main(void)
 		cmocka_unit_test(test_prologue),
 		cmocka_unit_test(test_endpoints_once_per_socket),
 		cmocka_unit_test(test_unknown_fields_and_damage),
+		cmocka_unit_test(test_dropped_record_defines_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
